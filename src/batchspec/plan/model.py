@@ -1,0 +1,177 @@
+"""The Plan: everything `apply` will create, upload and run, with no template left in it.
+
+A Plan is built from a valid spec (see `batchspec.plan.build`) and is the only thing `apply`
+reads. Every value here is concrete. Containers are referred to by their spec key (the
+`containers:` mapping key, e.g. ``input``); `Plan.container_name(key)` gives the blob container
+name. Resource files and outputs refer to containers by key, because their URLs (with SAS
+tokens) are only made at apply time, for the target the plan is applied to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+UploadCondition = Literal["success", "failure", "completion"]
+CleanupAction = Literal["delete", "keep"]
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPlan:
+    key: str
+    """The key under `containers:` in the spec."""
+    name: str
+    """The blob container name (3-63 chars, lowercase letters, digits, hyphens)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadPlan:
+    source: Path
+    """Absolute path of the local file."""
+    container: str
+    """Container key."""
+    blob: str
+    """Blob name inside the container."""
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceFilePlan:
+    """A file Batch downloads into a task's working directory before it runs.
+
+    Exactly one of these forms:
+    - `container` + `blob`: one blob, fetched by its SAS URL (`http_url` in Batch terms);
+    - `container` alone (optionally `prefix`): the container's blobs (Batch's
+      `storage_container_url` with `blob_prefix`);
+    - `url`: a plain HTTP(S) URL given in the spec.
+    """
+
+    container: str | None = None
+    blob: str | None = None
+    prefix: str | None = None
+    url: str | None = None
+    file_path: str | None = None
+    """Destination relative to the task working directory (Batch's `file_path`)."""
+    file_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputPlan:
+    pattern: str
+    """Batch `file_pattern`, relative to the task working directory."""
+    container: str
+    """Container key."""
+    path: str | None
+    """Blob name (pattern without wildcards) or virtual directory (with wildcards)."""
+    when: UploadCondition
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePlan:
+    publisher: str
+    offer: str
+    sku: str
+    version: str
+    node_agent_sku_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartTaskPlan:
+    command_line: str
+    """Exactly as Batch receives it (lists already wrapped in /bin/bash -c '...')."""
+    resource_files: tuple[ResourceFilePlan, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    elevated: bool = False
+    wait_for_success: bool = True
+    max_retries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPlan:
+    id: str
+    vm_size: str
+    dedicated_nodes: int
+    spot_nodes: int
+    image: ImagePlan
+    task_slots_per_node: int = 1
+    start_task: StartTaskPlan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    id: str
+    timeout_seconds: int | None
+    """Job max wall-clock time; None means unlimited."""
+    priority: int = 0
+    max_task_retries: int = 0
+    """Default retries for tasks that do not set their own."""
+    uses_task_dependencies: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPlan:
+    id: str
+    command_line: str
+    """Exactly as Batch receives it."""
+    resource_files: tuple[ResourceFilePlan, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    outputs: tuple[OutputPlan, ...] = ()
+    max_retries: int = 0
+    max_wall_clock_seconds: int | None = None
+    depends_on: tuple[str, ...] = ()
+    elevated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadPlan:
+    container: str
+    """Container key."""
+    to: Path
+    """Absolute local directory; nothing is ever written outside it."""
+    prefix: str = ""
+    """Only blobs whose name starts with this prefix (it is stripped locally)."""
+    overwrite: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupPlan:
+    containers: CleanupAction = "keep"
+    job: CleanupAction = "delete"
+    pool: CleanupAction = "keep"
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """Identity of one run of a spec; templates see it as `run`."""
+
+    id: str
+    date: str
+    """ISO date (YYYY-MM-DD) the run started."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    spec_path: Path
+    """Absolute path of the spec file."""
+    spec_digest: str
+    """sha256 of the spec file's bytes plus the variable values used."""
+    run: RunInfo
+    vars: tuple[tuple[str, str], ...]
+    containers: tuple[ContainerPlan, ...]
+    uploads: tuple[UploadPlan, ...]
+    pool: PoolPlan
+    job: JobPlan
+    tasks: Sequence[TaskPlan]
+    """In submission order. May be a lazy sequence for very large sweeps."""
+    downloads: tuple[DownloadPlan, ...] = ()
+    cleanup: CleanupPlan = field(default_factory=CleanupPlan)
+
+    def container_name(self, key: str) -> str:
+        """The blob container name for a container key."""
+        for container in self.containers:
+            if container.key == key:
+                return container.name
+        raise KeyError(key)
