@@ -1,0 +1,1 @@
+"""apply: the Plan driven through the azure-batch and azure-storage-blob SDKs."""
