@@ -1,0 +1,104 @@
+"""Detached background processes: start one with its output in a log, check it, stop it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+# Popen objects of the services this process started, so they are reaped when stopped and
+# never garbage-collected while running.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def spawn(cmd: Sequence[str], log_path: Path) -> int:
+    """Start `cmd` in its own session (it outlives this process), output appended to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _children[proc.pid] = proc
+    return proc.pid
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists and has not exited (zombies count as exited)."""
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError):
+        # The state follows the parenthesised command name: `pid (comm) S ...`.
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def command_line(pid: int) -> str:
+    """The process's command line, or "" where /proc is unavailable."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    """Whether something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def terminate(pid: int, timeout: float = 10.0) -> None:
+    """Stop a process started by `spawn` and its session: SIGTERM, then SIGKILL after `timeout`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            # Services run in their own session, whose process group id is their pid.
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not pid_alive(pid):
+                _children.pop(pid, None)
+                return
+            time.sleep(0.05)
+    _reap(pid)
+    _children.pop(pid, None)
+
+
+def log_tail(log_path: Path, start: int = 0, limit: int = 2000) -> str:
+    """The end of a log from byte offset `start`, at most `limit` characters."""
+    try:
+        with log_path.open("rb") as log:
+            log.seek(start)
+            text = log.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return text[-limit:]
+
+
+def _reap(pid: int) -> None:
+    proc = _children.get(pid)
+    if proc is not None and proc.poll() is not None:
+        _children.pop(pid, None)

@@ -1,0 +1,274 @@
+"""The local target's two services: the local Batch service (emulator) and Azurite.
+
+Both run detached on loopback ports with their data under `<home>/local/`, so they outlive
+the command that started them and serve the next `apply`, `status` or `logs`. Their pids and
+ports are kept in `<home>/local/services.json`; a service whose process is alive and whose
+port answers is reused, otherwise it is started again, on its previous port when it is free
+(so URLs a pool already holds stay valid), else on a new one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import batchspec
+from batchspec.local.processes import (
+    command_line,
+    log_tail,
+    pid_alive,
+    port_open,
+    spawn,
+    terminate,
+)
+from batchspec.redact import redact
+
+# Azurite's well-known development account (public, documented by Microsoft).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+EMULATOR = "emulator"
+AZURITE = "azurite"
+START_TIMEOUT = 60.0
+
+_AZURITE_LISTENING = re.compile(r"listens on https?://[^\s:]+:(\d+)")
+# Checked against /proc so that a recycled pid is never mistaken for a service.
+_COMMAND_MARKERS = {EMULATOR: "batchspec", AZURITE: "azurite"}
+
+
+class LocalServiceError(Exception):
+    """A local service could not be started or found; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LocalEndpoints:
+    """Where the running local services listen, and the development keys they accept."""
+
+    batch_endpoint: str
+    batch_account: str
+    blob_endpoint: str
+    storage_account: str
+    batch_key: str = field(repr=False)
+    storage_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    running: bool
+    pid: int | None
+    endpoint: str | None
+    log: Path
+
+
+@dataclass(frozen=True)
+class LocalStatus:
+    data_dir: Path
+    services: tuple[ServiceStatus, ...]
+
+
+def local_dir(home: Path) -> Path:
+    """Where the local target keeps its services' data, logs and state."""
+    return home / "local"
+
+
+def ensure_running(home: Path, timeout: float = START_TIMEOUT) -> LocalEndpoints:
+    """Start whichever local service is not running; return both services' endpoints."""
+    from batchspec.emulator.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
+
+    root = local_dir(home)
+    with _locked(root):
+        state = _read_state(root)
+        pending: dict[str, _Starting] = {}
+        for name in (EMULATOR, AZURITE):
+            if not _is_running(name, state.get(name)):
+                pending[name] = _start(name, root, _previous_port(state.get(name)))
+        for name, starting in pending.items():
+            state[name] = _wait_started(starting, root, timeout)
+        _write_state(root, state)
+    return LocalEndpoints(
+        batch_endpoint=state[EMULATOR]["endpoint"],
+        batch_account=state[EMULATOR].get("account", DEFAULT_ACCOUNT),
+        blob_endpoint=state[AZURITE]["endpoint"],
+        storage_account=AZURITE_ACCOUNT,
+        batch_key=DEFAULT_KEY,
+        storage_key=AZURITE_KEY,
+    )
+
+
+def stop(home: Path) -> list[str]:
+    """Stop the running local services; return the names of those stopped. Data is kept."""
+    root = local_dir(home)
+    stopped: list[str] = []
+    with _locked(root):
+        state = _read_state(root)
+        for name in (EMULATOR, AZURITE):
+            entry = state.get(name)
+            if entry and _owns_pid(name, entry.get("pid")):
+                terminate(int(entry["pid"]), timeout=20.0)
+                stopped.append(name)
+            if entry:
+                entry["pid"] = None
+        _write_state(root, state)
+    return stopped
+
+
+def status(home: Path) -> LocalStatus:
+    """Which local services run, with their pids and endpoints (never keys)."""
+    root = local_dir(home)
+    state = _read_state(root)
+    services = []
+    for name in (EMULATOR, AZURITE):
+        entry = state.get(name) or {}
+        running = _is_running(name, entry)
+        services.append(
+            ServiceStatus(
+                name,
+                running,
+                entry.get("pid") if running else None,
+                entry.get("endpoint") if running else None,
+                _log_path(root, name),
+            )
+        )
+    return LocalStatus(root, tuple(services))
+
+
+def find_azurite() -> str:
+    """The `azurite-blob` executable: on PATH, else in the checkout's node_modules/.bin."""
+    found = shutil.which("azurite-blob")
+    if found:
+        return found
+    checkout = Path(batchspec.__file__).resolve().parents[2]
+    local = checkout / "node_modules" / ".bin" / "azurite-blob"
+    if local.exists():
+        return str(local)
+    raise LocalServiceError(
+        "Azurite is not installed: run `npm ci` in the batchspec checkout (or `make install`)"
+    )
+
+
+@dataclass(frozen=True)
+class _Starting:
+    name: str
+    pid: int
+    port: int
+    log_offset: int
+    retry_port: bool
+    """Started on a previous port: if it fails, try again on a free one."""
+
+
+def _start(name: str, root: Path, port: int) -> _Starting:
+    log = _log_path(root, name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    offset = log.stat().st_size if log.exists() else 0
+    if name == EMULATOR:
+        _ready_path(root).unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "batchspec", "emulator", "--port", str(port)]
+        cmd += ["--data-dir", str(root / EMULATOR), "--ready-file", str(_ready_path(root))]
+    else:
+        (root / AZURITE).mkdir(parents=True, exist_ok=True)
+        cmd = [find_azurite(), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
+        cmd += ["--skipApiVersionCheck", "--loose", "--location", str(root / AZURITE)]
+    pid = spawn(cmd, log)
+    return _Starting(name, pid, port, offset, retry_port=port != 0)
+
+
+def _wait_started(starting: _Starting, root: Path, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entry = _started_entry(starting, root)
+        if entry is not None:
+            return entry
+        if not pid_alive(starting.pid):
+            if starting.retry_port:
+                # Most likely the previous port is taken now; any free port will do.
+                return _wait_started(_start(starting.name, root, 0), root, timeout)
+            break
+        time.sleep(0.05)
+    else:
+        terminate(starting.pid)
+    log = _log_path(root, starting.name)
+    tail = redact(log_tail(log, starting.log_offset, 400)).strip().replace("\n", " | ")
+    raise LocalServiceError(f"the local {starting.name} did not start (see {log}): {tail}")
+
+
+def _started_entry(starting: _Starting, root: Path) -> dict[str, Any] | None:
+    """The state entry of a started service once it listens, else None."""
+    if starting.name == EMULATOR:
+        try:
+            info = json.loads(_ready_path(root).read_text())
+        except (OSError, ValueError):
+            return None
+        endpoint = str(info["endpoint"]).rstrip("/")
+        port = int(endpoint.rsplit(":", 1)[1].split("/")[0])
+        return {"pid": starting.pid, "port": port, "endpoint": endpoint, "account": info["account"]}
+    found = _AZURITE_LISTENING.search(log_tail(_log_path(root, AZURITE), starting.log_offset))
+    if found is None:
+        return None
+    port = int(found.group(1))
+    endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    return {"pid": starting.pid, "port": port, "endpoint": endpoint}
+
+
+def _is_running(name: str, entry: dict[str, Any] | None) -> bool:
+    if not entry or not entry.get("port") or not _owns_pid(name, entry.get("pid")):
+        return False
+    return port_open(int(entry["port"]))
+
+
+def _owns_pid(name: str, pid: Any) -> bool:
+    if not isinstance(pid, int) or not pid_alive(pid):
+        return False
+    cmd = command_line(pid)
+    return not cmd or _COMMAND_MARKERS[name] in cmd
+
+
+def _previous_port(entry: dict[str, Any] | None) -> int:
+    port = (entry or {}).get("port")
+    return port if isinstance(port, int) and not port_open(port) else 0
+
+
+def _log_path(root: Path, name: str) -> Path:
+    return root / "logs" / f"{name}.log"
+
+
+def _ready_path(root: Path) -> Path:
+    return root / "emulator.ready.json"
+
+
+def _read_state(root: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads((root / "services.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+
+def _write_state(root: Path, state: dict[str, dict[str, Any]]) -> None:
+    path = root / "services.json"
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Serialise starts and stops between concurrent batchspec commands."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "services.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,113 @@
+"""Keep secrets out of everything batchspec prints, logs or stores.
+
+Secrets take three shapes: SAS tokens (`sig=` in a URL), account keys (inside connection
+strings and Shared Key authorization headers, or anywhere once registered) and bearer tokens.
+`redact` removes all of them from a string; `RedactingFilter` does it for log records and
+`describe_error` for exceptions, whose text the Azure SDKs fill with request URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from urllib.parse import quote
+
+REDACTED = "REDACTED"
+
+# A SAS signature: `sig=` up to the end of the query parameter.
+_SAS_SIG = re.compile(r"(?i)(\bsig=)[^&\s'\"<>;,)]+")
+# `AccountKey=...` inside a connection string (up to `;` or the end of the value).
+_ACCOUNT_KEY = re.compile(r"(?i)(\bAccountKey=)[^;\s'\"]+")
+# `SharedKey account:signature` / `SharedKeyLite account:signature` authorization values.
+_SHARED_KEY = re.compile(r"(\bSharedKey(?:Lite)?\s+[^:\s]+:)[A-Za-z0-9+/=%]+")
+# `Bearer <token>` authorization values.
+_BEARER = re.compile(r"(?i)(\bBearer\s+)[A-Za-z0-9\-._~+/]+=*")
+# A SAS connection string carries its token after `SharedAccessSignature=`.
+_SAS_SETTING = re.compile(r"(?i)(\bSharedAccessSignature=)[^;\s'\"]+")
+
+# Registering a short value would blank out ordinary words; real keys are long.
+_MIN_SECRET_LENGTH = 8
+
+_lock = threading.Lock()
+_secrets: frozenset[str] = frozenset()
+
+
+def register_secret(value: str) -> None:
+    """Redact `value` (and its URL-encoded forms) from every string `redact` sees from now on."""
+    global _secrets
+    if len(value) < _MIN_SECRET_LENGTH:
+        return
+    forms = {value, quote(value, safe=""), quote(value, safe="/")}
+    with _lock:
+        _secrets = _secrets | forms
+
+
+def redact(text: str) -> str:
+    """`text` without SAS signatures, account keys, bearer tokens or registered secrets."""
+    if not text:
+        return text
+    # Longest first, so a secret that contains another registered one is removed whole.
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    text = _SAS_SIG.sub(rf"\g<1>{REDACTED}", text)
+    text = _ACCOUNT_KEY.sub(rf"\g<1>{REDACTED}", text)
+    text = _SAS_SETTING.sub(rf"\g<1>{REDACTED}", text)
+    text = _SHARED_KEY.sub(rf"\g<1>{REDACTED}", text)
+    return _BEARER.sub(rf"\g<1>{REDACTED}", text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts the message, its arguments and any exception text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            # The formatter reuses exc_text when it is set, so the traceback is redacted once here.
+            formatter = logging.Formatter()
+            record.exc_text = redact(formatter.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def describe_error(exc: BaseException) -> str:
+    """One redacted line for an exception; Azure service errors read `Code: message`."""
+    code, message = _azure_code_and_message(exc)
+    if code is None and message is None:
+        message = str(exc)
+        if not isinstance(exc, OSError | ValueError | RuntimeError) or not message:
+            message = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    line = f"{code}: {message}" if code else str(message)
+    return redact(" ".join(line.split()))
+
+
+def _azure_code_and_message(exc: BaseException) -> tuple[str | None, str | None]:
+    """The service's error code and message from an azure-core error, without importing it.
+
+    Batch errors carry an OData `error` (code, message); Storage errors carry `error_code`
+    and put request details on the lines after the first one of their message.
+    """
+    if not hasattr(exc, "reason") and not hasattr(exc, "error_code"):
+        return None, None
+    odata = getattr(exc, "error", None)
+    code: str | None = getattr(odata, "code", None) or getattr(exc, "error_code", None)
+    message: str | None = getattr(odata, "message", None)
+    if not message:
+        message = str(getattr(exc, "message", None) or exc)
+    # Lines after the first hold RequestId, Time and response dumps, not the reason.
+    message = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    details = [
+        f"{detail.code}={detail.message}"
+        for detail in getattr(odata, "details", None) or ()
+        if getattr(detail, "code", None)
+    ]
+    if details:
+        message += f" ({'; '.join(details)})"
+    if code and message.startswith(f"({code}) "):
+        message = message[len(code) + 3 :]
+    return (str(code) if code else None), message

@@ -1,0 +1,126 @@
+"""Redaction of SAS signatures, keys and registered secrets from text, logs and errors."""
+
+from __future__ import annotations
+
+import io
+import logging
+from urllib.parse import quote
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ODataV4Format, ServiceRequestError
+
+from batchspec.redact import RedactingFilter, describe_error, redact, register_secret
+
+SAS_URL = (
+    "http://127.0.0.1:10000/devstoreaccount1/input/a.txt"
+    "?se=2026-11-24T10%3A00%3A00Z&sp=r&sv=2025-01-05&sr=b&sig=AbCd%2Bef%2F0123456789%3D"
+)
+
+
+def test_sas_signature_is_removed_and_the_rest_of_the_url_kept() -> None:
+    out = redact(f"GET {SAS_URL} failed")
+    assert "AbCd" not in out
+    assert "sig=REDACTED" in out
+    assert out.startswith("GET http://127.0.0.1:10000/devstoreaccount1/input/a.txt?se=")
+    assert out.endswith(" failed")
+
+
+def test_signature_in_the_middle_of_a_query_keeps_the_parameters_after_it() -> None:
+    out = redact("https://a.blob.core.windows.net/c?sig=secret123&sp=r")
+    assert out == "https://a.blob.core.windows.net/c?sig=REDACTED&sp=r"
+
+
+def test_account_key_in_a_connection_string_is_removed() -> None:
+    conn = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5Cg==;Suffix=x"
+    out = redact(conn)
+    assert "c2VjcmV0a2V5" not in out
+    assert "AccountName=acct;AccountKey=REDACTED;Suffix=x" in out
+
+
+def test_shared_key_and_bearer_authorization_values_are_removed() -> None:
+    out = redact(
+        "Authorization: SharedKey myacct:Zm9vYmFyYmF6+/= ; Authorization: Bearer eyJ0e.x-y_z"
+    )
+    assert "Zm9vYmFy" not in out
+    assert "eyJ0e" not in out
+    assert "SharedKey myacct:REDACTED" in out
+    assert "Bearer REDACTED" in out
+
+
+def test_registered_secret_is_removed_in_plain_and_url_encoded_forms() -> None:
+    secret = "k3y/with+slash=="
+    register_secret(secret)
+    out = redact(f"key {secret} and in a url {quote(secret, safe='')}")
+    assert secret not in out
+    assert quote(secret, safe="") not in out
+    assert out.count("REDACTED") == 2
+
+
+def test_short_values_are_not_registered() -> None:
+    register_secret("abc")
+    assert redact("abc abc") == "abc abc"
+
+
+def test_logging_filter_redacts_message_arguments_and_traceback() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("batchspec.test.redact")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("fetching %s", SAS_URL)
+        try:
+            raise RuntimeError(f"could not read {SAS_URL}")
+        except RuntimeError:
+            logger.exception("upload failed")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "AbCd" not in text
+    assert text.count("sig=REDACTED") == 2
+    assert "RuntimeError" in text
+
+
+def test_describe_error_gives_code_and_message_on_one_line() -> None:
+    err = HttpResponseError(message="(PoolExists) The specified pool already exists.\nRequestId:1")
+    # The Batch client attaches the service's OData error body like this.
+    err.error = ODataV4Format(
+        {"code": "PoolExists", "message": "The specified pool already exists.\nRequestId:1"}
+    )
+    assert describe_error(err) == "PoolExists: The specified pool already exists."
+
+
+def test_describe_error_includes_batch_error_details() -> None:
+    err = HttpResponseError(message="(InvalidPropertyValue) bad")
+    err.error = ODataV4Format(
+        {
+            "code": "InvalidPropertyValue",
+            "message": "The value provided for one of the properties is invalid.",
+            "details": [{"code": "PropertyName", "message": "vmSize"}],
+        }
+    )
+    assert describe_error(err) == (
+        "InvalidPropertyValue: The value provided for one of the properties is invalid. "
+        "(PropertyName=vmSize)"
+    )
+
+
+def test_describe_error_redacts_urls_in_sdk_exception_text() -> None:
+    err = ServiceRequestError(f"Connection refused while requesting {SAS_URL}")
+    line = describe_error(err)
+    assert "AbCd" not in line
+    assert "sig=REDACTED" in line
+    assert line.startswith("ServiceRequestError: ")
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (FileNotFoundError(2, "No such file or directory"), "[Errno 2] No such file or directory"),
+        (KeyError("input"), "KeyError: 'input'"),
+        (RuntimeError(), "RuntimeError"),
+    ],
+)
+def test_describe_error_for_plain_exceptions(exc: BaseException, expected: str) -> None:
+    assert describe_error(exc) == expected
