@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+
+from azure.batch._utils.model_base import SdkJSONEncoder
 
 from batchspec.plan.model import (
     CleanupPlan,
@@ -93,3 +97,27 @@ def topn_like_plan(
         downloads=(DownloadPlan("output", root / "out"),),
         cleanup=cleanup or CleanupPlan(containers="keep", job="delete", pool="keep"),
     )
+
+
+class RecordingSigner:
+    """Signs with a recognisable fake token and records what was asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def blob_url(self, container_name: str, blob: str) -> str:
+        self.calls.append(("blob", f"{container_name}/{blob}"))
+        return f"https://acct.blob/{container_name}/{blob}?sp=r&sig=R"
+
+    def container_read_url(self, container_name: str) -> str:
+        self.calls.append(("read", container_name))
+        return f"https://acct.blob/{container_name}?sp=rl&sig=RL"
+
+    def container_write_url(self, container_name: str) -> str:
+        self.calls.append(("write", container_name))
+        return f"https://acct.blob/{container_name}?sp=cw&sig=CW"
+
+
+def wire(model: Any) -> Any:
+    """The JSON body the SDK would send."""
+    return json.loads(json.dumps(model, cls=SdkJSONEncoder, exclude_readonly=True))

@@ -1,37 +1,9 @@
-import json
 from pathlib import Path
-from typing import Any
-
-from azure.batch._utils.model_base import SdkJSONEncoder
 
 from batchspec.apply.batch_models import BatchModels
 from batchspec.plan.model import OutputPlan, ResourceFilePlan, TaskPlan
 
-from .handmade_plans import topn_like_plan
-
-
-class RecordingSigner:
-    """Signs with a recognisable fake token and records what was asked for."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    def blob_url(self, container_name: str, blob: str) -> str:
-        self.calls.append(("blob", f"{container_name}/{blob}"))
-        return f"https://acct.blob/{container_name}/{blob}?sp=r&sig=R"
-
-    def container_read_url(self, container_name: str) -> str:
-        self.calls.append(("read", container_name))
-        return f"https://acct.blob/{container_name}?sp=rl&sig=RL"
-
-    def container_write_url(self, container_name: str) -> str:
-        self.calls.append(("write", container_name))
-        return f"https://acct.blob/{container_name}?sp=cw&sig=CW"
-
-
-def wire(model: Any) -> Any:
-    """The JSON body the SDK would send."""
-    return json.loads(json.dumps(model, cls=SdkJSONEncoder, exclude_readonly=True))
+from .handmade_plans import RecordingSigner, topn_like_plan, wire
 
 
 def test_pool_body_has_image_nodes_and_elevated_start_task(tmp_path: Path) -> None:

@@ -1,0 +1,69 @@
+"""The job: create it (or find the one a resumed run created) and finish or remove it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from azure.batch import BatchClient
+from azure.batch import models as bm
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+_UNUSABLE_STATES = (
+    bm.BatchJobState.COMPLETED,
+    bm.BatchJobState.TERMINATING,
+    bm.BatchJobState.DELETING,
+    bm.BatchJobState.DISABLING,
+    bm.BatchJobState.DISABLED,
+)
+
+
+class JobError(Exception):
+    """The job cannot be used; the message says why and what to do."""
+
+
+def ensure_job(
+    client: BatchClient, wanted: bm.BatchJobCreateOptions, *, say: Callable[[str], None]
+) -> bool:
+    """Create the job; accept an active job of the same id on the same pool. True if created."""
+    try:
+        client.create_job(wanted)
+    except ResourceExistsError:
+        existing = client.get_job(wanted.id)
+        pool_id = existing.pool_info.pool_id if existing.pool_info else None
+        if pool_id != wanted.pool_info.pool_id:
+            raise JobError(
+                f"job {wanted.id} already exists on pool {pool_id}, not {wanted.pool_info.pool_id}"
+                f"; delete it or start a new run with --rerun"
+            ) from None
+        if existing.state in _UNUSABLE_STATES:
+            raise JobError(
+                f"job {wanted.id} already exists and is {existing.state}; "
+                f"start a new run with --rerun"
+            ) from None
+        say(f"job {wanted.id}: exists, continuing it")
+        return False
+    say(f"job {wanted.id}: created on pool {wanted.pool_info.pool_id}")
+    return True
+
+
+def terminate_job(client: BatchClient, job_id: str) -> None:
+    """End a kept job once its tasks are done, so it stops counting against the active-job quota.
+
+    This is done explicitly rather than with onAllTasksComplete at creation: tasks are added in
+    several calls, and a resumed run may add more to the same job.
+    """
+    # Already completed or terminating (409) is what we wanted.
+    with contextlib.suppress(ResourceExistsError):
+        client.begin_terminate_job(job_id, polling_interval=1).result()
+
+
+def delete_job(client: BatchClient, job_id: str, *, wait: bool = True) -> bool:
+    """Delete the job (and so its tasks); False if it did not exist."""
+    try:
+        poller = client.begin_delete_job(job_id, polling_interval=1)
+    except ResourceNotFoundError:
+        return False
+    if wait:
+        poller.result()
+    return True

@@ -1,0 +1,119 @@
+"""Watching a job: one task-counts request per poll, then a report of the failed tasks only.
+
+The tutorial's client lists every task on every poll, so each poll costs O(tasks) in requests
+and memory. Task counts cost one small request whatever the job's size; the full task records
+are fetched once, at the end, and only for failed tasks (an OData $filter on the result).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from azure.batch import BatchClient
+
+from batchspec.apply.console import Reporter
+from batchspec.apply.tails import task_file_tail
+
+FAILED_FILTER = "executionInfo/result eq 'failure'"
+MAX_REPORTED_FAILURES = 20
+
+
+class MonitorTimeout(Exception):
+    """The tasks did not all complete in time."""
+
+
+@dataclass(frozen=True)
+class Counts:
+    active: int
+    running: int
+    completed: int
+    succeeded: int
+    failed: int
+
+    def detail(self) -> str:
+        """A short per-state summary for the progress display."""
+        return (
+            f"{self.active} waiting, {self.running} running, "
+            f"{self.succeeded} succeeded, {self.failed} failed"
+        )
+
+
+@dataclass(frozen=True)
+class FailedTask:
+    id: str
+    exit_code: int | None
+    failure: str | None
+    """The failure info's `code: message`, when Batch gave one (e.g. a resource file error)."""
+    stderr_tail: str
+
+
+def task_counts(client: BatchClient, job_id: str) -> Counts:
+    """The job's task counts: one request, whatever the number of tasks."""
+    c = client.get_job_task_counts(job_id).task_counts
+    return Counts(c.active, c.running, c.completed, c.succeeded, c.failed)
+
+
+def watch(
+    client: BatchClient,
+    job_id: str,
+    total: int,
+    reporter: Reporter,
+    *,
+    poll: float,
+    timeout: float | None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Counts:
+    """Poll task counts until `total` tasks have completed; show progress while waiting."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with reporter.progress(total, f"job {job_id}") as progress:
+        while True:
+            counts = task_counts(client, job_id)
+            progress.update(counts.completed, counts.detail())
+            if counts.completed >= total:
+                return counts
+            if deadline is not None and time.monotonic() > deadline:
+                raise MonitorTimeout(
+                    f"job {job_id}: {counts.completed} of {total} tasks completed after "
+                    f"{timeout:.0f}s ({counts.detail()})"
+                )
+            sleep(poll)
+
+
+def failed_tasks(
+    client: BatchClient, job_id: str, limit: int = MAX_REPORTED_FAILURES
+) -> list[FailedTask]:
+    """The first `limit` failed tasks, with exit code, failure info and the tail of stderr."""
+    found: list[FailedTask] = []
+    pages = client.list_tasks(job_id, filter=FAILED_FILTER, select=["id", "executionInfo"])
+    for task in pages:
+        info = task.execution_info
+        failure = None
+        if info is not None and info.failure_info is not None:
+            failure = f"{info.failure_info.code}: {info.failure_info.message}"
+        found.append(
+            FailedTask(
+                id=task.id,
+                exit_code=info.exit_code if info is not None else None,
+                failure=failure,
+                stderr_tail=task_file_tail(client, job_id, task.id, "stderr.txt"),
+            )
+        )
+        if len(found) >= limit:
+            break
+    return found
+
+
+def report_failures(reporter: Reporter, failures: list[FailedTask], failed_count: int) -> None:
+    """Print each failed task's exit code, failure info and stderr tail."""
+    for task in failures:
+        exit_text = "no exit code" if task.exit_code is None else f"exit code {task.exit_code}"
+        line = f"task {task.id} failed: {exit_text}"
+        if task.failure:
+            line += f"; {task.failure}"
+        reporter.step(line)
+        reporter.step("  stderr (last lines):")
+        reporter.block(task.stderr_tail)
+    if failed_count > len(failures):
+        reporter.step(f"... and {failed_count - len(failures)} more failed task(s)")

@@ -1,0 +1,214 @@
+"""The pool: create it, reuse a matching one, refuse a different one, wait for its nodes.
+
+Waiting watches every node's state, so a StartTask failure stops the run the moment a node
+reports it, with the node's error and the tail of its StartTask stderr, instead of waiting for
+a timeout that would tell the user nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from azure.batch import BatchClient
+from azure.batch import models as bm
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+from batchspec.apply.tails import node_file_tail
+
+READY_STATES = (bm.BatchNodeState.IDLE, bm.BatchNodeState.RUNNING)
+BROKEN_STATES = (bm.BatchNodeState.UNUSABLE,)
+
+
+class PoolError(Exception):
+    """The pool cannot be used; the message says why and what to do."""
+
+
+class PoolMismatch(PoolError):
+    """A pool with the spec's id exists with other settings."""
+
+    def __init__(self, pool_id: str, differences: list[str]) -> None:
+        self.differences = differences
+        listed = "; ".join(differences)
+        super().__init__(
+            f"pool {pool_id} exists with different settings ({listed}); change the pool id in "
+            f"the spec, or run apply with --recreate-pool to delete and recreate it"
+        )
+
+
+class StartTaskFailed(PoolError):
+    """A node's StartTask failed; carries the node's error and its stderr tail."""
+
+    def __init__(self, summary: str, stderr_tail: str) -> None:
+        self.summary = summary
+        self.stderr_tail = stderr_tail
+        super().__init__(summary)
+
+
+def ensure_pool(
+    client: BatchClient,
+    wanted: bm.BatchPoolCreateOptions,
+    *,
+    recreate: bool,
+    say: Callable[[str], None],
+) -> bool:
+    """Create the pool, or reuse an existing one with the same settings; True if created."""
+    existing = _get_pool(client, wanted.id)
+    if existing is not None and existing.state == bm.BatchPoolState.DELETING:
+        say(f"pool {wanted.id} is being deleted; waiting for that to finish")
+        _wait_deleted(client, wanted.id)
+        existing = None
+    if existing is not None:
+        differences = pool_differences(existing, wanted)
+        if not differences:
+            say(f"pool {wanted.id}: exists with the same settings, reusing it")
+            return False
+        if not recreate:
+            raise PoolMismatch(wanted.id, differences)
+        say(f"pool {wanted.id}: settings differ ({'; '.join(differences)}); recreating it")
+        client.begin_delete_pool(wanted.id, polling_interval=1).result()
+    try:
+        client.create_pool(wanted)
+    except ResourceExistsError:
+        # Created by someone else between our look and our create: judge it like any other.
+        return ensure_pool(client, wanted, recreate=False, say=say)
+    say(f"pool {wanted.id}: created ({wanted.vm_size}, {_node_text(wanted)})")
+    return True
+
+
+def pool_differences(existing: bm.BatchPool, wanted: bm.BatchPoolCreateOptions) -> list[str]:
+    """Human-readable differences between a pool and the pool a spec asks for."""
+    diffs: list[str] = []
+
+    def check(name: str, have: object, want: object) -> None:
+        if _norm(have) != _norm(want):
+            diffs.append(f"{name}: exists as {have!r}, spec wants {want!r}")
+
+    check("vm_size", existing.vm_size, wanted.vm_size)
+    have_vm, want_vm = existing.virtual_machine_configuration, wanted.virtual_machine_configuration
+    if have_vm is not None and want_vm is not None:
+        for field in ("publisher", "offer", "sku", "version"):
+            have_image = getattr(have_vm.image_reference, field)
+            check(f"image.{field}", have_image, getattr(want_vm.image_reference, field))
+        check("image.node_agent", have_vm.node_agent_sku_id, want_vm.node_agent_sku_id)
+    check("nodes.dedicated", existing.target_dedicated_nodes or 0, wanted.target_dedicated_nodes)
+    check("nodes.spot", existing.target_low_priority_nodes or 0, wanted.target_low_priority_nodes)
+    check("task_slots_per_node", existing.task_slots_per_node or 1, wanted.task_slots_per_node)
+    diffs += _start_task_differences(existing.start_task, wanted.start_task)
+    return diffs
+
+
+def wait_for_nodes(
+    client: BatchClient,
+    pool_id: str,
+    count: int,
+    *,
+    timeout: float,
+    say: Callable[[str], None],
+    poll: float = 1.0,
+) -> None:
+    """Return once `count` nodes are idle or running; raise at the first StartTask failure."""
+    deadline = time.monotonic() + timeout
+    last_summary = ""
+    while True:
+        nodes = list(client.list_nodes(pool_id))
+        for node in nodes:
+            if node.state == bm.BatchNodeState.START_TASK_FAILED:
+                raise _start_task_failure(client, pool_id, node)
+            if node.state in BROKEN_STATES:
+                errors = "; ".join(f"{e.code}: {e.message}" for e in node.errors or [])
+                raise PoolError(f"node {node.id} of pool {pool_id} is unusable: {errors or '?'}")
+        ready = sum(1 for n in nodes if n.state in READY_STATES)
+        if ready >= count:
+            say(f"pool {pool_id}: {ready} node(s) ready")
+            return
+        pool = client.get_pool(pool_id)
+        if pool.resize_errors and pool.allocation_state == bm.AllocationState.STEADY:
+            errors = "; ".join(f"{e.code}: {e.message}" for e in pool.resize_errors)
+            raise PoolError(f"pool {pool_id} could not allocate its nodes: {errors}")
+        summary = ", ".join(sorted(f"{n.id}={n.state}" for n in nodes)) or "no nodes yet"
+        if summary != last_summary:
+            say(f"pool {pool_id}: waiting for {count} node(s): {summary}")
+            last_summary = summary
+        if time.monotonic() > deadline:
+            raise PoolError(
+                f"pool {pool_id}: {ready} of {count} node(s) ready after {timeout:.0f}s ({summary})"
+            )
+        time.sleep(poll)
+
+
+def _start_task_failure(client: BatchClient, pool_id: str, node: bm.BatchNode) -> StartTaskFailed:
+    info = node.start_task_info
+    parts = [f"StartTask failed on node {node.id} of pool {pool_id}"]
+    if info is not None and info.exit_code is not None:
+        parts.append(f"exit code {info.exit_code}")
+    if info is not None and info.failure_info is not None:
+        failure = info.failure_info
+        parts.append(f"{failure.code}: {failure.message}")
+    for error in node.errors or []:
+        parts.append(f"{error.code}: {error.message}")
+    tail = node_file_tail(client, pool_id, node.id, "startup/stderr.txt")
+    return StartTaskFailed("; ".join(parts), tail)
+
+
+def _get_pool(client: BatchClient, pool_id: str) -> bm.BatchPool | None:
+    try:
+        return client.get_pool(pool_id)
+    except ResourceNotFoundError:
+        return None
+
+
+def _wait_deleted(client: BatchClient, pool_id: str, timeout: float = 900.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _get_pool(client, pool_id) is not None:
+        if time.monotonic() > deadline:
+            raise PoolError(f"pool {pool_id} is still being deleted after {timeout:.0f}s")
+        time.sleep(1.0)
+
+
+def _start_task_differences(
+    have: bm.BatchStartTask | None, want: bm.BatchStartTask | None
+) -> list[str]:
+    if have is None and want is None:
+        return []
+    if have is None or want is None:
+        state = "has none" if have is None else "has one"
+        return [f"start_task: the pool {state}, the spec {'has one' if want else 'has none'}"]
+    diffs = []
+    if have.command_line != want.command_line:
+        diffs.append("start_task.command_line differs")
+    if bool(have.wait_for_success) != bool(want.wait_for_success):
+        diffs.append(f"start_task.wait_for_success: exists as {bool(have.wait_for_success)}")
+    if _elevation(have) != _elevation(want):
+        diffs.append(f"start_task elevation: exists as {_elevation(have)}")
+    # SAS tokens change every run: compare where resource files come from, not their signatures.
+    if _sources(have) != _sources(want):
+        diffs.append("start_task.resource_files differ")
+    return diffs
+
+
+def _elevation(task: bm.BatchStartTask) -> str:
+    user = task.user_identity
+    level = user.auto_user.elevation_level if user and user.auto_user else None
+    return str(level or "nonadmin").lower()
+
+
+def _sources(task: bm.BatchStartTask) -> list[tuple[str, str, str]]:
+    out = []
+    for rf in task.resource_files or []:
+        url = rf.http_url or rf.storage_container_url or ""
+        parts = urlsplit(url)
+        out.append((f"{parts.netloc}{parts.path}", rf.blob_prefix or "", rf.file_path or ""))
+    return sorted(out)
+
+
+def _norm(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _node_text(pool: bm.BatchPoolCreateOptions) -> str:
+    text = f"{pool.target_dedicated_nodes or 0} dedicated"
+    if pool.target_low_priority_nodes:
+        text += f" + {pool.target_low_priority_nodes} spot"
+    return text + " node(s)"
