@@ -32,6 +32,7 @@ from batchspec.local.processes import (
     terminate,
 )
 from batchspec.redact import redact
+from batchspec.targets import ConfigError
 
 # Azurite's well-known development account (public, documented by Microsoft).
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -47,7 +48,7 @@ _AZURITE_LISTENING = re.compile(r"listens on https?://[^\s:]+:(\d+)")
 _COMMAND_MARKERS = {EMULATOR: "batchspec", AZURITE: "azurite"}
 
 
-class LocalServiceError(Exception):
+class LocalServiceError(ConfigError):
     """A local service could not be started or found; the message says what to do."""
 
 

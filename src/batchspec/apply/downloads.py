@@ -1,0 +1,142 @@
+"""Download output blobs into their target directory, and never anywhere else.
+
+A blob name is untrusted input: tasks choose it. A name that is absolute, climbs with `..`,
+uses backslashes or a drive letter, or resolves (through a symlink) outside the directory is
+refused. Files are written through a temporary file and renamed, so a reader never sees half a
+file, and an existing file with other content is kept unless the plan says to overwrite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from azure.storage.blob import BlobProperties, BlobServiceClient
+
+from batchspec.apply.storage import file_md5
+from batchspec.plan.model import DownloadPlan, Plan
+from batchspec.redact import describe_error
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class DownloadSummary:
+    written: list[Path]
+    skipped: list[Path]
+    """Local files that already had the blob's content."""
+    refused: list[str]
+    """Why a blob was not written: an unsafe name, or a local file with other content."""
+    conflicts: list[Path] = field(default_factory=list)
+    """Existing local files with other content, kept because the plan does not overwrite."""
+
+
+def safe_relative_path(name: str) -> Path | None:
+    """The relative path a blob name maps to, or None when the name could escape its directory."""
+    if not name or "\\" in name or "\0" in name or name.startswith("/") or _DRIVE.match(name):
+        return None
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return Path(*parts)
+
+
+def local_destination(root: Path, name: str) -> Path | None:
+    """Where blob `name` goes under `root`, or None if it would land outside `root`."""
+    relative = safe_relative_path(name)
+    if relative is None:
+        return None
+    base = root.resolve()
+    # resolve() follows symlinks already present under root, so a link pointing out is caught.
+    destination = (base / relative).resolve()
+    if destination == base or not destination.is_relative_to(base):
+        return None
+    return destination
+
+
+def download_outputs(
+    blob_service: BlobServiceClient, plan: Plan, concurrency: int = 8
+) -> DownloadSummary:
+    """Download every blob the plan's downloads name; see DownloadSummary for what happened."""
+    summary = DownloadSummary([], [], [], [])
+    lock = threading.Lock()
+    jobs: list[tuple[DownloadPlan, str, BlobProperties, Path]] = []
+    for download in plan.downloads:
+        container = plan.container_name(download.container)
+        client = blob_service.get_container_client(container)
+        for blob in client.list_blobs(name_starts_with=download.prefix or None):
+            name = blob.name[len(download.prefix) :]
+            destination = local_destination(download.to, name)
+            if destination is None:
+                summary.refused.append(f"{container}/{blob.name}: the name leaves {download.to}")
+                continue
+            jobs.append((download, container, blob, destination))
+
+    def one(job: tuple[DownloadPlan, str, BlobProperties, Path]) -> None:
+        download, container, blob, destination = job
+        try:
+            outcome = _download_one(blob_service, container, blob, destination, download.overwrite)
+        except OSError as exc:
+            # E.g. blobs `a` and `a/b` cannot both be files; the others still download.
+            with lock:
+                summary.refused.append(f"{container}/{blob.name}: {describe_error(exc)}")
+            return
+        with lock:
+            if outcome == "written":
+                summary.written.append(destination)
+            elif outcome == "skipped":
+                summary.skipped.append(destination)
+            else:
+                summary.conflicts.append(destination)
+                summary.refused.append(
+                    f"{destination} exists with other content; kept (set overwrite to replace it)"
+                )
+
+    if jobs:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            list(pool.map(one, jobs))
+    summary.written.sort()
+    summary.skipped.sort()
+    summary.conflicts.sort()
+    return summary
+
+
+def _download_one(
+    blob_service: BlobServiceClient,
+    container: str,
+    blob: BlobProperties,
+    destination: Path,
+    overwrite: bool,
+) -> str:
+    """Fetch one blob to `destination`: "written", "skipped" (same content) or "conflict"."""
+    remote_md5 = blob.content_settings.content_md5
+    exists = destination.is_file()
+    if exists and remote_md5 and file_md5(destination) == bytes(remote_md5):
+        return "skipped"
+    if exists and remote_md5 and not overwrite:
+        return "conflict"
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".batchspec-", dir=destination.parent)
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(fd, "wb") as out:
+            stream = blob_service.get_blob_client(container, blob.name).download_blob()
+            for chunk in stream.chunks():
+                digest.update(chunk)
+                out.write(chunk)
+        if exists:
+            if file_md5(destination) == digest.digest():
+                return "skipped"
+            if not overwrite:
+                return "conflict"
+        os.replace(tmp, destination)
+        return "written"
+    finally:
+        tmp.unlink(missing_ok=True)
