@@ -42,6 +42,8 @@ AZURITE_KEY = (
 EMULATOR = "emulator"
 AZURITE = "azurite"
 START_TIMEOUT = 60.0
+# The source checkout (src layout), whose node_modules holds the pinned Azurite.
+CHECKOUT = Path(batchspec.__file__).resolve().parents[2]
 
 _AZURITE_LISTENING = re.compile(r"listens on https?://[^\s:]+:(\d+)")
 # Checked against /proc so that a recycled pid is never mistaken for a service.
@@ -91,13 +93,21 @@ def ensure_running(home: Path, timeout: float = START_TIMEOUT) -> LocalEndpoints
     root = local_dir(home)
     with _locked(root):
         state = _read_state(root)
-        pending: dict[str, _Starting] = {}
-        for name in (EMULATOR, AZURITE):
-            if not _is_running(name, state.get(name)):
-                pending[name] = _start(name, root, _previous_port(state.get(name)))
-        for name, starting in pending.items():
-            state[name] = _wait_started(starting, root, timeout)
-        _write_state(root, state)
+        missing = [name for name in (EMULATOR, AZURITE) if not _is_running(name, state.get(name))]
+        if AZURITE in missing:
+            find_azurite()  # fail before starting anything when Azurite is not installed
+        # Both start at once; then each is awaited in turn.
+        pending = [_start(name, root, _previous_port(state.get(name))) for name in missing]
+        try:
+            for starting in pending:
+                state[starting.name] = _wait_started(starting, root, timeout)
+        except LocalServiceError:
+            for starting in pending:
+                if starting.name not in state or state[starting.name].get("pid") != starting.pid:
+                    terminate(starting.pid)
+            raise
+        finally:
+            _write_state(root, state)
     return LocalEndpoints(
         batch_endpoint=state[EMULATOR]["endpoint"],
         batch_account=state[EMULATOR].get("account", DEFAULT_ACCOUNT),
@@ -150,8 +160,7 @@ def find_azurite() -> str:
     found = shutil.which("azurite-blob")
     if found:
         return found
-    checkout = Path(batchspec.__file__).resolve().parents[2]
-    local = checkout / "node_modules" / ".bin" / "azurite-blob"
+    local = CHECKOUT / "node_modules" / ".bin" / "azurite-blob"
     if local.exists():
         return str(local)
     raise LocalServiceError(

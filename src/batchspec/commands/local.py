@@ -1,0 +1,68 @@
+"""`batchspec local up|down|status`: manage the local target's background services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from batchspec.local import data_home
+
+DATA_DIR_HELP = "Data directory. Default: $BATCHSPEC_HOME, else ~/.batchspec."
+
+
+@click.group(name="local")
+def command() -> None:
+    """Manage the local target: the local Batch service and Azurite.
+
+    `apply --target local` starts them on demand; these commands start, show and stop them
+    explicitly. Their data survives `down`.
+    """
+
+
+@command.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def up(data_dir: Path | None) -> None:
+    """Start the local Batch service and Azurite if they are not running."""
+    from batchspec.local.services import LocalServiceError, ensure_running
+    from batchspec.redact import redact
+
+    home = data_home(data_dir)
+    try:
+        endpoints = ensure_running(home)
+    except LocalServiceError as exc:
+        raise click.ClickException(redact(str(exc))) from None
+    click.echo(f"batch    {endpoints.batch_endpoint} (account {endpoints.batch_account})")
+    click.echo(f"storage  {endpoints.blob_endpoint} (account {endpoints.storage_account})")
+    click.echo(f"data     {home / 'local'}")
+
+
+@command.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def down(data_dir: Path | None) -> None:
+    """Stop the local services; their data is kept for the next `up`."""
+    from batchspec.local.services import stop
+
+    stopped = stop(data_home(data_dir))
+    click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@command.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def status(data_dir: Path | None) -> None:
+    """Show whether the local services run, where, and where their data and logs are.
+
+    Exits 0 when both run, 3 otherwise (as `systemctl status` does for a stopped unit).
+    """
+    from batchspec.local.services import status as services_status
+
+    state = services_status(data_home(data_dir))
+    for service in state.services:
+        if service.running:
+            line = f"{service.name:<9}running  pid {service.pid}  {service.endpoint}"
+        else:
+            line = f"{service.name:<9}stopped"
+        click.echo(f"{line}  log {service.log}")
+    click.echo(f"data     {state.data_dir}")
+    if not all(service.running for service in state.services):
+        raise SystemExit(3)
