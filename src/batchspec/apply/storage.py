@@ -20,6 +20,9 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 from batchspec.plan.model import Plan, UploadPlan
 
 _CHUNK = 1 << 20
+_LIST_PAGE = 5000
+LIST_THRESHOLD = 16
+"""From this many uploads into one container on, existing hashes come from listing it."""
 
 ProgressCallback = Callable[[UploadPlan, bool], None]
 """Called once per file when handled: the upload, and True if sent (False: skipped)."""
@@ -64,9 +67,11 @@ def upload_files(
     """Upload the plan's files concurrently, skipping blobs whose Content-MD5 matches the file."""
     lock = threading.Lock()
     totals = {"uploaded": 0, "skipped": 0, "bytes": 0}
+    known = _listed_hashes(blob_service, plan)
 
     def one(upload: UploadPlan) -> None:
-        sent = _upload_if_changed(blob_service, plan.container_name(upload.container), upload)
+        container = plan.container_name(upload.container)
+        sent = _upload_if_changed(blob_service, container, upload, known.get(container))
         with lock:
             if sent is None:
                 totals["skipped"] += 1
@@ -83,16 +88,71 @@ def upload_files(
     return UploadSummary(totals["uploaded"], totals["skipped"], totals["bytes"])
 
 
+def _listed_hashes(blob_service: BlobServiceClient, plan: Plan) -> dict[str, dict[str, bytes]]:
+    """Content-MD5 of existing blobs, by container, for containers that receive many files.
+
+    One listing page covers up to 5,000 blobs, where checking each blob costs a request.
+    A container missing here is checked blob by blob.
+    """
+    by_container: dict[str, list[str]] = {}
+    for upload in plan.uploads:
+        by_container.setdefault(plan.container_name(upload.container), []).append(upload.blob)
+    listed: dict[str, dict[str, bytes]] = {}
+    for container, names in by_container.items():
+        if len(names) >= LIST_THRESHOLD:
+            hashes = _list_hashes(blob_service, container, names)
+            if hashes is not None:
+                listed[container] = hashes
+    return listed
+
+
+def _list_hashes(
+    blob_service: BlobServiceClient, container: str, names: list[str]
+) -> dict[str, bytes] | None:
+    """Name -> Content-MD5 of those of `names` that exist with a hash; None if listing is costly."""
+    wanted = set(names)
+    # Beyond this many unrelated blobs, checking each wanted blob is cheaper than listing on.
+    budget = 4 * len(names) + _LIST_PAGE
+    found: dict[str, bytes] = {}
+    client = blob_service.get_container_client(container)
+    try:
+        for seen, blob in enumerate(client.list_blobs(name_starts_with=_shared_start(names))):
+            if seen >= budget:
+                return None
+            md5 = blob.content_settings.content_md5
+            if blob.name in wanted and md5:
+                found[blob.name] = bytes(md5)
+    except ResourceNotFoundError:
+        return {}
+    return found
+
+
+def _shared_start(names: list[str]) -> str | None:
+    """The longest string every name starts with (character-wise: blob names are not paths)."""
+    low, high = min(names), max(names)
+    size = 0
+    while size < min(len(low), len(high)) and low[size] == high[size]:
+        size += 1
+    return low[:size] or None
+
+
 def _upload_if_changed(
-    blob_service: BlobServiceClient, container: str, upload: UploadPlan
+    blob_service: BlobServiceClient,
+    container: str,
+    upload: UploadPlan,
+    listed: dict[str, bytes] | None,
 ) -> int | None:
     """Upload one file unless its blob has the same MD5; return the bytes sent, None if skipped."""
     local_md5 = file_md5(upload.source)
     blob = blob_service.get_blob_client(container, upload.blob)
-    try:
-        remote_md5 = blob.get_blob_properties().content_settings.content_md5
-    except ResourceNotFoundError:
-        remote_md5 = None
+    remote_md5: bytes | bytearray | None
+    if listed is not None:
+        remote_md5 = listed.get(upload.blob)
+    else:
+        try:
+            remote_md5 = blob.get_blob_properties().content_settings.content_md5
+        except ResourceNotFoundError:
+            remote_md5 = None
     if remote_md5 is not None and bytes(remote_md5) == local_md5:
         return None
     size = upload.source.stat().st_size
