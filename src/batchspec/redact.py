@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 REDACTED = "REDACTED"
 
-# A SAS signature: `sig=` up to the end of the query parameter.
-_SAS_SIG = re.compile(r"(?i)(\bsig=)[^&\s'\"<>;,)]+")
+# A SAS signature: `sig=` up to the end of the query parameter. No word boundary before it:
+# JSON bodies escape `&` as `\u0026`, and a URL nested in another one encodes `=` as `%3D`.
+_SAS_SIG = re.compile(r"(?i)(sig(?:=|%3D))(?:(?!%26)[^&\s'\"<>;,)\\])+")
 # `AccountKey=...` inside a connection string (up to `;` or the end of the value).
 _ACCOUNT_KEY = re.compile(r"(?i)(\bAccountKey=)[^;\s'\"]+")
 # `SharedKey account:signature` / `SharedKeyLite account:signature` authorization values.

@@ -30,6 +30,21 @@ def test_signature_in_the_middle_of_a_query_keeps_the_parameters_after_it() -> N
     assert out == "https://a.blob.core.windows.net/c?sig=REDACTED&sp=r"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"url":"https://a/c/b?sp=r\\u0026sig=abc123\\u0026se=x"}', "sig=REDACTED\\u0026se=x"),
+        ("next=https%3A%2F%2Fa%2Fc%3Fsp%3Dr%26sig%3Dabc123%26se%3Dx", "sig%3DREDACTED%26se"),
+        ("'https://a/c?sig=abc123'", "sig=REDACTED'"),
+        ("<Url>https://a/c?sig=abc123</Url>", "sig=REDACTED</Url>"),
+    ],
+)
+def test_signature_is_removed_from_escaped_and_nested_urls(text: str, expected: str) -> None:
+    out = redact(text)
+    assert "abc123" not in out
+    assert expected in out
+
+
 def test_account_key_in_a_connection_string_is_removed() -> None:
     conn = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5Cg==;Suffix=x"
     out = redact(conn)
