@@ -1,0 +1,65 @@
+"""`batchspec emulator`: serve the local Azure Batch service in the foreground."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+import click
+
+from batchspec.emulator.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
+
+
+def _check_key(key: str) -> str:
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise click.BadParameter("the key must be base64, like a Batch account key") from None
+    return key
+
+
+@click.command("emulator")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path.home() / ".batchspec" / "emulator",
+    show_default=True,
+    help="Where state (SQLite) and node directories live.",
+)
+@click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="Batch account name.")
+@click.option(
+    "--key", default=None, help="Base64 account key (default: the documented development key)."
+)
+@click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help='Once listening, write {"endpoint", "account", "pid"} here as JSON.',
+)
+def command(
+    port: int, data_dir: Path, account: str, key: str | None, ready_file: Path | None
+) -> None:
+    """Serve the local Azure Batch service until Ctrl-C or SIGTERM."""
+    from batchspec.emulator.server import serve, write_ready_file
+
+    user_key = key is not None
+    key = _check_key(key) if key is not None else DEFAULT_KEY
+
+    def ready(endpoint: str) -> None:
+        click.echo(f"Local Azure Batch service listening on {endpoint}")
+        click.echo(f"  account: {account}")
+        # The default key is a public development key; a key the user chose is never echoed.
+        click.echo("  key:     " + ("(the key you passed with --key)" if user_key else key))
+        click.echo(f"  data:    {data_dir}")
+        if ready_file is not None:
+            write_ready_file(ready_file, endpoint, account)
+
+    serve(port, data_dir.expanduser(), account, key, ready)

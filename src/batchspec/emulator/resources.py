@@ -1,0 +1,228 @@
+"""Validation of create requests and the documents Batch returns for pools, jobs and tasks.
+
+Rules follow the service: ids are 1-64 letters, digits, hyphens and underscores; required
+properties missing -> MissingRequiredProperty; values the service rejects -> InvalidPropertyValue.
+Features the local service does not run (autoscale, auto pools, job manager/preparation/release
+tasks, multi-instance tasks) are refused with InvalidPropertyValue rather than ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batchspec.emulator.images import check_image
+from batchspec.emulator.wire import (
+    BatchError,
+    Doc,
+    check_id,
+    invalid_property,
+    iso,
+    missing_property,
+    new_etag,
+)
+
+UNLIMITED = "P10675199DT2H48M5.4775807S"
+
+
+def _require(body: Doc, name: str, prefix: str = "") -> Any:
+    value = body.get(name)
+    if value is None or value == "":
+        raise missing_property(prefix + name)
+    return value
+
+
+def _unsupported(body: Doc, names: tuple[str, ...]) -> None:
+    for name in names:
+        if body.get(name):
+            raise invalid_property(name, "set", "Not supported by the local Batch service.")
+
+
+def _check_start_task(start: Doc | None) -> None:
+    if start:
+        _require(start, "commandLine", "startTask.")
+        _check_resource_files(start.get("resourceFiles"), "startTask.")
+
+
+def _check_resource_files(files: list[Doc] | None, prefix: str) -> None:
+    for i, f in enumerate(files or []):
+        sources = [
+            k for k in ("httpUrl", "storageContainerUrl", "autoStorageContainerName") if f.get(k)
+        ]
+        if len(sources) != 1:
+            raise invalid_property(
+                f"{prefix}resourceFiles[{i}]",
+                "source",
+                "Set exactly one of httpUrl, storageContainerUrl or autoStorageContainerName.",
+            )
+        if f.get("httpUrl") and not f.get("filePath"):
+            raise missing_property(f"{prefix}resourceFiles[{i}].filePath")
+
+
+def _count(body: Doc, name: str, low: int, high: int, default: int) -> int:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise invalid_property(name, value)
+    return value
+
+
+def new_pool(body: Doc, base_url: str) -> Doc:
+    """Validate a pool create body; return the pool document (state active, resizing)."""
+    pool_id = check_id(body)
+    _require(body, "vmSize")
+    vm = _require(body, "virtualMachineConfiguration")
+    image = _require(vm, "imageReference", "virtualMachineConfiguration.")
+    agent = _require(vm, "nodeAgentSKUId", "virtualMachineConfiguration.")
+    reason = check_image(image, agent)
+    if reason:
+        raise invalid_property(
+            "virtualMachineConfiguration.imageReference", image.get("offer"), reason
+        )
+    _unsupported(body, ("enableAutoScale", "autoScaleFormula", "mountConfiguration"))
+    dedicated = _count(body, "targetDedicatedNodes", 0, 1000, 0)
+    spot = _count(body, "targetLowPriorityNodes", 0, 1000, 0)
+    slots = _count(body, "taskSlotsPerNode", 1, 256, 1)
+    _check_start_task(body.get("startTask"))
+    stamp = iso()
+    doc: Doc = {
+        k: v for k, v in body.items() if k not in ("targetDedicatedNodes", "targetLowPriorityNodes")
+    }
+    doc.update(
+        {
+            "id": pool_id,
+            "url": f"{base_url}/pools/{pool_id}",
+            "eTag": new_etag(),
+            "lastModified": stamp,
+            "creationTime": stamp,
+            "state": "active",
+            "stateTransitionTime": stamp,
+            "allocationState": "resizing",
+            "allocationStateTransitionTime": stamp,
+            "resizeTimeout": body.get("resizeTimeout", "PT15M"),
+            "currentDedicatedNodes": 0,
+            "currentLowPriorityNodes": 0,
+            "targetDedicatedNodes": dedicated,
+            "targetLowPriorityNodes": spot,
+            "enableAutoScale": False,
+            "enableInterNodeCommunication": bool(body.get("enableInterNodeCommunication", False)),
+            "taskSlotsPerNode": slots,
+            "taskSchedulingPolicy": body.get("taskSchedulingPolicy") or {"nodeFillType": "spread"},
+        }
+    )
+    if doc.get("startTask"):
+        doc["startTask"] = {"maxTaskRetryCount": 0, "waitForSuccess": True, **doc["startTask"]}
+    return doc
+
+
+def new_job(body: Doc, base_url: str) -> Doc:
+    """Validate a job create body; return the job document (state active)."""
+    job_id = check_id(body)
+    info = _require(body, "poolInfo")
+    if info.get("autoPoolSpecification"):
+        raise invalid_property(
+            "poolInfo.autoPoolSpecification",
+            "set",
+            "Auto pools are not supported by the local Batch service.",
+        )
+    _require(info, "poolId", "poolInfo.")
+    _unsupported(body, ("jobManagerTask", "jobPreparationTask", "jobReleaseTask"))
+    for name, allowed in (
+        ("onAllTasksComplete", ("noaction", "terminatejob")),
+        ("onTaskFailure", ("noaction", "performexitoptionsjobaction")),
+    ):
+        if body.get(name, "noaction") not in allowed:
+            raise invalid_property(name, body.get(name))
+    stamp = iso()
+    constraints = {"maxWallClockTime": UNLIMITED, "maxTaskRetryCount": 0}
+    constraints.update(body.get("constraints") or {})
+    doc: Doc = dict(body)
+    doc.update(
+        {
+            "id": job_id,
+            "url": f"{base_url}/jobs/{job_id}",
+            "eTag": new_etag(),
+            "lastModified": stamp,
+            "creationTime": stamp,
+            "state": "active",
+            "stateTransitionTime": stamp,
+            "priority": body.get("priority", 0),
+            "maxParallelTasks": body.get("maxParallelTasks", -1),
+            "allowTaskPreemption": bool(body.get("allowTaskPreemption", False)),
+            "usesTaskDependencies": bool(body.get("usesTaskDependencies", False)),
+            "constraints": constraints,
+            "onAllTasksComplete": body.get("onAllTasksComplete", "noaction"),
+            "onTaskFailure": body.get("onTaskFailure", "noaction"),
+            "executionInfo": {"startTime": stamp, "poolId": info["poolId"]},
+        }
+    )
+    return doc
+
+
+def dependency_ids(body: Doc) -> list[str]:
+    """The ids a task depends on, with taskIdRanges expanded."""
+    deps = body.get("dependsOn") or {}
+    ids = [str(t) for t in deps.get("taskIds") or []]
+    for r in deps.get("taskIdRanges") or []:
+        start, end = int(r.get("start", 0)), int(r.get("end", -1))
+        if end < start:
+            raise invalid_property("dependsOn.taskIdRanges", f"{start}-{end}")
+        ids.extend(str(i) for i in range(start, end + 1))
+    return ids
+
+
+def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
+    """Validate a task create body against its job; return the task document (active)."""
+    if not isinstance(body, dict):
+        raise BatchError(
+            400, "InvalidRequestBody", "The specified Request Body is not syntactically valid."
+        )
+    task_id = check_id(body)
+    _require(body, "commandLine")
+    _unsupported(
+        body, ("multiInstanceSettings", "containerSettings", "applicationPackageReferences")
+    )
+    _check_resource_files(body.get("resourceFiles"), "")
+    if body.get("dependsOn") and not job.get("usesTaskDependencies"):
+        raise BatchError(
+            400,
+            "TaskDependenciesNotSpecifiedOnJob",
+            "The Task has dependencies but the job does not use task dependencies.",
+        )
+    dependency_ids(body)
+    for i, out in enumerate(body.get("outputFiles") or []):
+        _require(out, "filePattern", f"outputFiles[{i}].")
+        dest = ((out.get("destination") or {}).get("container")) or {}
+        _require(dest, "containerUrl", f"outputFiles[{i}].destination.container.")
+    slots = _count(body, "requiredSlots", 1, 256, 1)
+    stamp = iso()
+    job_constraints = job.get("constraints") or {}
+    constraints = {
+        "maxWallClockTime": UNLIMITED,
+        "retentionTime": "P7D",
+        "maxTaskRetryCount": job_constraints.get("maxTaskRetryCount", 0),
+    }
+    constraints.update(body.get("constraints") or {})
+    doc: Doc = dict(body)
+    doc.update(
+        {
+            "id": task_id,
+            "url": f"{base_url}/jobs/{job['id']}/tasks/{task_id}",
+            "eTag": new_etag(),
+            "lastModified": stamp,
+            "creationTime": stamp,
+            "state": "active",
+            "stateTransitionTime": stamp,
+            "constraints": constraints,
+            "requiredSlots": slots,
+            "userIdentity": body.get("userIdentity")
+            or {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}},
+            "executionInfo": {"retryCount": 0, "requeueCount": 0},
+        }
+    )
+    return doc
+
+
+def public(doc: Doc) -> Doc:
+    """The document without the emulator's private bookkeeping keys."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}

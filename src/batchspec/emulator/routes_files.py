@@ -1,0 +1,157 @@
+"""Task files (the task directory on its node) and node files (the node's root directory):
+list, download (with ocp-range), properties (HEAD) and delete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mimetypes
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from batchspec.emulator.http import page
+from batchspec.emulator.node import node_dirs
+from batchspec.emulator.routes_tasks import get_task_doc
+from batchspec.emulator.state import Live
+from batchspec.emulator.wire import BatchError, Doc, iso, not_found, rfc1123
+
+
+def _file_not_found() -> BatchError:
+    return BatchError(404, "FileNotFound", "The specified file does not exist.")
+
+
+def _task_base(live: Live, request: Request) -> tuple[Path, str]:
+    job_id, task_id = request.path_params["job_id"], request.path_params["task_id"]
+    task = get_task_doc(live, job_id, task_id)
+    node_id = (task.get("nodeInfo") or {}).get("nodeId")
+    if not node_id:
+        raise BatchError(
+            409,
+            "TaskNotYetStarted" if task["state"] == "active" else "FileNotFound",
+            "The task has not been scheduled to a node yet, so it has no files.",
+        )
+    job = live.store.get_job(job_id) or {"id": job_id}
+    base = node_dirs(live.data_dir, node_id).task_dir(job["id"], task["id"])
+    return base, f"{live.endpoint}/jobs/{job_id}/tasks/{task['id']}/files"
+
+
+def _node_base(live: Live, request: Request) -> tuple[Path, str]:
+    pool_id, node_id = request.path_params["pool_id"], request.path_params["node_id"]
+    node = live.store.get_node(node_id)
+    if node is None or str(node.get("_poolId", "")).lower() != pool_id.lower():
+        raise not_found("Node", "node")
+    return node_dirs(
+        live.data_dir, node["id"]
+    ).root, f"{live.endpoint}/pools/{pool_id}/nodes/{node['id']}/files"
+
+
+def _resolve(base: Path, relative: str) -> Path:
+    target = (base / relative).resolve()
+    root = base.resolve()
+    if target != root and root not in target.parents:
+        raise _file_not_found()
+    if not target.exists():
+        raise _file_not_found()
+    return target
+
+
+def _props(path: Path) -> Doc:
+    st = path.stat()
+    created = dt.datetime.fromtimestamp(st.st_ctime, dt.UTC)
+    modified = dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
+    out: Doc = {
+        "creationTime": iso(created),
+        "lastModified": iso(modified),
+        "contentLength": 0 if path.is_dir() else st.st_size,
+        "fileMode": oct(st.st_mode),
+    }
+    if path.is_file():
+        out["contentType"] = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return out
+
+
+def _entries(base: Path, url: str, recursive: bool) -> Iterator[tuple[int, Doc]]:
+    if not base.exists():
+        return
+    paths = sorted(base.rglob("*") if recursive else base.iterdir())
+    for i, path in enumerate(paths, 1):
+        name = path.relative_to(base).as_posix()
+        yield (
+            i,
+            {
+                "name": name,
+                "url": f"{url}/{quote(name)}",
+                "isDirectory": path.is_dir(),
+                "properties": _props(path),
+            },
+        )
+
+
+async def list_task_files(request: Request, live: Live) -> Response:
+    base, url = _task_base(live, request)
+    return _list(request, live, base, url)
+
+
+async def list_node_files(request: Request, live: Live) -> Response:
+    base, url = _node_base(live, request)
+    return _list(request, live, base, url)
+
+
+def _list(request: Request, live: Live, base: Path, url: str) -> Response:
+    recursive = request.query_params.get("recursive", "false").lower() == "true"
+    after = int(request.query_params.get("$skiptoken", "0") or 0)
+    rows = ((i, d) for i, d in _entries(base, url, recursive) if i > after)
+    return page(request, live, url.removeprefix(live.endpoint), "files", rows)
+
+
+async def task_file(request: Request, live: Live) -> Response:
+    base, url = _task_base(live, request)
+    return _file(request, base, url)
+
+
+async def node_file(request: Request, live: Live) -> Response:
+    base, url = _node_base(live, request)
+    return _file(request, base, url)
+
+
+def _file(request: Request, base: Path, url: str) -> Response:
+    relative = request.path_params["file_path"]
+    path = _resolve(base, relative)
+    if request.method == "DELETE":
+        recursive = request.query_params.get("recursive", "false").lower() == "true"
+        if path.is_dir():
+            if not recursive:
+                raise BatchError(
+                    409, "DirectoryNotEmpty", "The directory is not empty; use recursive."
+                )
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        return Response(status_code=200)
+    props = _props(path)
+    st = path.stat()
+    headers = {
+        "ocp-creation-time": rfc1123(dt.datetime.fromtimestamp(st.st_ctime, dt.UTC)),
+        "ocp-batch-file-isdirectory": "true" if path.is_dir() else "false",
+        "ocp-batch-file-url": f"{url}/{quote(relative)}",
+        "ocp-batch-file-mode": props["fileMode"],
+        "Last-Modified": rfc1123(dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)),
+        "ETag": f"0x{int(st.st_mtime_ns):X}",
+    }
+    media = props.get("contentType", "application/octet-stream")
+    if request.method == "HEAD" or path.is_dir():
+        headers["Content-Length"] = str(props["contentLength"])
+        return Response(status_code=200, headers=headers, media_type=media)
+    data = path.read_bytes()
+    ranged = request.headers.get("ocp-range")
+    if ranged and ranged.startswith("bytes="):
+        start_s, _, end_s = ranged[6:].partition("-")
+        start = int(start_s or 0)
+        end = int(end_s) if end_s else len(data) - 1
+        data = data[start : end + 1]
+    return Response(content=data, status_code=200, headers=headers, media_type=media)

@@ -1,0 +1,132 @@
+"""Jobs: create, list, get, update, terminate, delete, task counts."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from batchspec.emulator.execution import complete_job
+from batchspec.emulator.http import accepted, created, entity, page, read_json, skiptoken
+from batchspec.emulator.node import node_dirs
+from batchspec.emulator.resources import new_job
+from batchspec.emulator.state import Live
+from batchspec.emulator.wire import BatchError, Doc, invalid_property, iso, new_etag, not_found
+
+
+def get_job_doc(live: Live, job_id: str) -> Doc:
+    """The job or 404 JobNotFound."""
+    doc = live.store.get_job(job_id)
+    if doc is None:
+        raise not_found("Job", "job")
+    return doc
+
+
+async def create_job(request: Request, live: Live) -> Response:
+    body = await read_json(request)
+    doc = new_job(body, live.endpoint)
+    if live.store.get_job(doc["id"]) is not None:
+        raise BatchError(409, "JobExists", "The specified job already exists.")
+    live.store.put_job(doc)
+    live.dirty_jobs.add(doc["id"])
+    live.poke()
+    return created(doc, doc["url"])
+
+
+async def list_jobs(request: Request, live: Live) -> Response:
+    after = skiptoken(request)
+    rows = ((i, d) for i, d in enumerate(live.store.list_jobs(), 1) if i > after)
+    return page(request, live, "/jobs", "jobs", rows)
+
+
+async def get_job(request: Request, live: Live) -> Response:
+    return entity(request, get_job_doc(live, request.path_params["job_id"]), "jobs", live)
+
+
+async def update_job(request: Request, live: Live) -> Response:
+    """PATCH (update) and PUT (replace) of the mutable job properties."""
+    job = get_job_doc(live, request.path_params["job_id"])
+    body = await read_json(request)
+    if job["state"] in ("completed", "deleting", "terminating"):
+        raise BatchError(
+            409,
+            "JobCompleted" if job["state"] == "completed" else "JobBeingDeleted",
+            f"The specified job is in the {job['state']} state.",
+        )
+    if "onAllTasksComplete" in body:
+        if body["onAllTasksComplete"] not in ("noaction", "terminatejob"):
+            raise invalid_property("onAllTasksComplete", body["onAllTasksComplete"])
+        if (
+            job.get("onAllTasksComplete") == "terminatejob"
+            and body["onAllTasksComplete"] == "noaction"
+        ):
+            raise invalid_property(
+                "onAllTasksComplete", "noaction", "It cannot be changed back from terminatejob."
+            )
+    for key in (
+        "priority",
+        "maxParallelTasks",
+        "allowTaskPreemption",
+        "onAllTasksComplete",
+        "metadata",
+        "constraints",
+        "displayName",
+    ):
+        if key in body:
+            job[key] = body[key]
+    stamp = iso()
+    job.update({"eTag": new_etag(), "lastModified": stamp})
+    live.store.put_job(job)
+    live.dirty_jobs.add(job["id"])
+    live.poke()
+    return accepted(job, status=200)
+
+
+async def terminate_job(request: Request, live: Live) -> Response:
+    job = get_job_doc(live, request.path_params["job_id"])
+    body = await read_json(request)
+    if job["state"] == "completed":
+        raise BatchError(409, "JobCompleted", "The specified job is already in a completed state.")
+    if job["state"] == "deleting":
+        raise BatchError(
+            409,
+            "JobBeingDeleted",
+            "The specified job has been marked for deletion and is being garbage collected.",
+        )
+    complete_job(live, job["id"], str(body.get("terminateReason") or "UserTerminate"))
+    live.poke()
+    return accepted(live.store.get_job(job["id"]))
+
+
+async def delete_job(request: Request, live: Live) -> Response:
+    job = get_job_doc(live, request.path_params["job_id"])
+    live.kill_tasks("delete", job_id=job["id"])
+    live.store.delete_job(job["id"])
+    # Its task directories go from every node, as the service cleans them up.
+    dirs = [
+        node_dirs(live.data_dir, n["id"]).root / "workitems" / job["id"]
+        for p in live.store.list_pools()
+        for n in live.store.list_nodes(p["id"])
+    ]
+
+    def remove() -> None:
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+    live.spawn(asyncio.to_thread(remove))
+    live.poke()
+    return accepted()
+
+
+async def task_counts(request: Request, live: Live) -> Response:
+    job = get_job_doc(live, request.path_params["job_id"])
+    c = live.store.counts(job["id"])
+    keys = ("active", "running", "completed", "succeeded", "failed")
+    return JSONResponse(
+        {
+            "taskCounts": {k: c[k] for k in keys},
+            "taskSlotCounts": {k: c["slot_" + k] for k in keys},
+        }
+    )

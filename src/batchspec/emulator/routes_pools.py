@@ -1,0 +1,130 @@
+"""Pools, nodes and supported images."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from batchspec.emulator.http import accepted, created, entity, page, read_json, skiptoken
+from batchspec.emulator.images import supported_images
+from batchspec.emulator.resources import new_pool
+from batchspec.emulator.state import Live
+from batchspec.emulator.wire import BatchError, Doc, invalid_property, iso, new_etag, not_found
+
+
+def _pool(live: Live, pool_id: str) -> Doc:
+    doc = live.store.get_pool(pool_id)
+    if doc is None:
+        raise not_found("Pool", "pool")
+    return doc
+
+
+async def create_pool(request: Request, live: Live) -> Response:
+    body = await read_json(request)
+    doc = new_pool(body, live.endpoint)
+    if live.store.get_pool(doc["id"]) is not None:
+        raise BatchError(409, "PoolExists", "The specified pool already exists.")
+    live.store.put_pool(doc)
+    live.poke()
+    return created(doc, doc["url"])
+
+
+async def list_pools(request: Request, live: Live) -> Response:
+    after = skiptoken(request)
+    rows = ((i, d) for i, d in enumerate(live.store.list_pools(), 1) if i > after)
+    return page(request, live, "/pools", "pools", rows)
+
+
+async def get_pool(request: Request, live: Live) -> Response:
+    pool = _pool(live, request.path_params["pool_id"])
+    if request.method == "HEAD":
+        return Response(status_code=200)
+    return entity(request, pool, "pools", live)
+
+
+async def delete_pool(request: Request, live: Live) -> Response:
+    pool = _pool(live, request.path_params["pool_id"])
+    if pool["state"] != "deleting":
+        pool.update({"state": "deleting", "stateTransitionTime": iso(), "eTag": new_etag()})
+        live.store.put_pool(pool)
+        live.poke()
+    return accepted()
+
+
+async def resize_pool(request: Request, live: Live) -> Response:
+    pool = _pool(live, request.path_params["pool_id"])
+    body = await read_json(request)
+    if pool["state"] == "deleting":
+        raise BatchError(
+            409,
+            "PoolBeingDeleted",
+            "The specified pool has been marked for deletion and is being reclaimed.",
+        )
+    for key in ("targetDedicatedNodes", "targetLowPriorityNodes"):
+        value = body.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1000:
+            raise invalid_property(key, value)
+        pool[key] = value
+    stamp = iso()
+    pool.update(
+        {
+            "allocationState": "resizing",
+            "allocationStateTransitionTime": stamp,
+            "eTag": new_etag(),
+            "lastModified": stamp,
+        }
+    )
+    live.store.put_pool(pool)
+    live.poke()
+    return accepted(pool)
+
+
+async def update_pool(request: Request, live: Live) -> Response:
+    pool = _pool(live, request.path_params["pool_id"])
+    body = await read_json(request)
+    for key in ("startTask", "metadata", "displayName", "targetNodeCommunicationMode"):
+        if key in body:
+            pool[key] = body[key]
+    stamp = iso()
+    pool.update({"eTag": new_etag(), "lastModified": stamp})
+    live.store.put_pool(pool)
+    return accepted(pool, status=200)
+
+
+async def list_nodes(request: Request, live: Live) -> Response:
+    pool_id = request.path_params["pool_id"]
+    _pool(live, pool_id)
+    after = skiptoken(request)
+    docs = live.store.list_nodes(pool_id)
+    rows = ((i, _node_out(live, pool_id, d)) for i, d in enumerate(docs, 1) if i > after)
+    return page(request, live, f"/pools/{pool_id}/nodes", "nodes", rows)
+
+
+def _node_out(live: Live, pool_id: str, doc: Doc) -> Doc:
+    return {**doc, "url": f"{live.endpoint}/pools/{pool_id}/nodes/{doc['id']}"}
+
+
+async def get_node(request: Request, live: Live) -> Response:
+    pool_id, node_id = request.path_params["pool_id"], request.path_params["node_id"]
+    _pool(live, pool_id)
+    node = live.store.get_node(node_id)
+    if node is None or node.get("_poolId") != pool_id:
+        raise not_found("Node", "node")
+    return entity(request, _node_out(live, pool_id, node), "nodes", live)
+
+
+async def list_images(request: Request, live: Live) -> Response:
+    rows = enumerate(supported_images(), 1)
+    return page(request, live, "/supportedimages", "supportedimages", rows)
+
+
+async def node_counts(request: Request, live: Live) -> Response:
+    out = []
+    for pool in live.store.list_pools():
+        counts: dict[str, dict[str, int]] = {"dedicated": {}, "lowPriority": {}}
+        for node in live.store.list_nodes(pool["id"]):
+            group = counts["dedicated" if node.get("isDedicated") else "lowPriority"]
+            group[node["state"]] = group.get(node["state"], 0) + 1
+            group["total"] = group.get("total", 0) + 1
+        out.append({"poolId": pool["id"], **counts})
+    return JSONResponse({"value": out})

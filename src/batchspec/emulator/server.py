@@ -1,0 +1,89 @@
+"""Serving the local Batch service: loopback socket, uvicorn, the scheduler, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from batchspec.emulator.app import build_app
+from batchspec.emulator.scheduler import Scheduler
+from batchspec.emulator.state import Live
+from batchspec.emulator.store import Store
+
+HOST = "127.0.0.1"  # loopback only, always
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus re-raising the signal after a clean shutdown (exit status 0)."""
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
+def write_ready_file(path: Path, endpoint: str, account: str) -> None:
+    """Write {"endpoint", "account", "pid"} to `path` atomically (never the key)."""
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"endpoint": endpoint, "account": account, "pid": os.getpid()}))
+    os.replace(tmp, path)
+
+
+async def _serve(
+    port: int,
+    data_dir: Path,
+    account: str,
+    key: str,
+    on_ready: Callable[[str], None],
+) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
+    store = Store(data_dir / "batch.sqlite3")
+    live = Live(store=store, data_dir=data_dir, account=account, key=key, endpoint=endpoint)
+    app = build_app(live)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        scheduler_task = asyncio.create_task(Scheduler(live).run())
+        on_ready(endpoint)
+        try:
+            yield
+        finally:
+            scheduler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler_task
+            # A stop is a reboot for every node: kill what runs, leave its state to requeue.
+            live.kill_tasks("shutdown")
+            for handle in list(live.start_tasks.values()):
+                handle.kill("shutdown")
+            if live.background:
+                await asyncio.wait(list(live.background), timeout=10)
+
+    app.router.lifespan_context = lifespan
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    server = _Server(config)
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        store.close()
+        sock.close()
+
+
+def serve(
+    port: int, data_dir: Path, account: str, key: str, on_ready: Callable[[str], None]
+) -> None:
+    """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening."""
+    asyncio.run(_serve(port, data_dir, account, key, on_ready))

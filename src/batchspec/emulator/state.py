@@ -1,0 +1,51 @@
+"""The emulator's live state shared by the routes and the scheduler (one event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchspec.emulator.runner import Handle
+from batchspec.emulator.store import Store
+
+
+@dataclass
+class Live:
+    """Persistent store plus what only exists while running: processes and slot use."""
+
+    store: Store
+    data_dir: Path
+    account: str
+    key: str
+    endpoint: str = ""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # (job id, task id) -> the running task's handle and node
+    tasks: dict[tuple[str, str], tuple[Handle, str]] = field(default_factory=dict)
+    # node id -> the StartTask's handle while it runs
+    start_tasks: dict[str, Handle] = field(default_factory=dict)
+    # node id -> task slots in use
+    used_slots: dict[str, int] = field(default_factory=dict)
+    # jobs to check for onAllTasksComplete at the next tick
+    dirty_jobs: set[str] = field(default_factory=set)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        """Run a coroutine in the background, keeping a reference until it ends."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    def poke(self) -> None:
+        """Ask the scheduler for a tick now."""
+        self.wake.set()
+
+    def kill_tasks(
+        self, reason: str, job_id: str | None = None, node_ids: set[str] | None = None
+    ) -> None:
+        """Kill running tasks of a job and/or on some nodes."""
+        for (jid, _tid), (handle, node_id) in list(self.tasks.items()):
+            if (job_id is None or jid == job_id) and (node_ids is None or node_id in node_ids):
+                handle.kill(reason)
