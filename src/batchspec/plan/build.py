@@ -1,0 +1,331 @@
+"""Spec -> Plan: variables, containers, uploads, pool, job and tasks, fully rendered and checked.
+
+`build_plan` takes a spec the JSON Schema has accepted and finds everything the schema cannot:
+references to unknown containers, upload globs matching nothing, ids that are invalid once
+rendered, template errors, dependency mistakes. All problems come back at once as located
+diagnostics; a Plan comes back only when there are none.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import glob
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from batchspec.diagnostics import Diagnostic
+from batchspec.plan.commandline import wrap_commands
+from batchspec.plan.model import (
+    CleanupPlan,
+    ContainerPlan,
+    DownloadPlan,
+    ImagePlan,
+    JobPlan,
+    Plan,
+    PoolPlan,
+    RunInfo,
+    StartTaskPlan,
+    UploadPlan,
+)
+from batchspec.plan.tasklist import batch_id_problem, plan_tasks
+from batchspec.plan.tasks import compile_resource_files, render_resource_files
+from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
+from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
+from batchspec.spec.render import Renderer
+
+CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+_GLOB_CHARS = frozenset("*?[")
+
+
+def load_plan(
+    path: Path, overrides: Mapping[str, str], run: RunInfo | None = None
+) -> Plan | list[Diagnostic]:
+    """Read, schema-check and plan one spec file."""
+    from batchspec.spec.load import load_spec
+    from batchspec.spec.schema import schema_diagnostics
+
+    loaded = load_spec(path)
+    if isinstance(loaded, list):
+        return loaded
+    problems = schema_diagnostics(loaded)
+    if problems:
+        return problems
+    return build_plan(loaded, overrides, run)
+
+
+def build_plan(
+    loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
+) -> Plan | list[Diagnostic]:
+    """Render and check a schema-valid spec into a Plan, or return every problem found."""
+    try:
+        spec = spec_from_data(loaded.data)
+    except SpecShapeError as exc:
+        line, col = loaded.locate(exc.where)
+        return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
+    renderer = Renderer(loaded)
+    values = resolve_vars(renderer, spec, overrides)
+    digest = spec_digest(loaded.raw, values)
+    run = run or default_run(digest)
+    base: dict[str, Any] = {
+        "vars": dict(values),
+        "spec": {"name": spec.name},
+        "run": {"id": run.id, "date": run.date},
+    }
+    containers = _containers(renderer, spec, base)
+    base["containers"] = {c.key: c.name for c in containers}
+    keys = frozenset(c.key for c in spec.containers)
+    _check_container_refs(renderer, spec, keys)
+    spec_dir = Path(os.path.abspath(loaded.path)).parent
+    uploads = _uploads(renderer, spec, spec_dir)
+    pool = _pool(renderer, spec, base)
+    job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
+    if renderer.problems:
+        # Tasks are only expanded once the rest is sound, so messages do not cascade.
+        renderer.summarize()
+        return sorted(renderer.problems)
+    tasks = plan_tasks(renderer, spec.job.tasks, base, spec.job.retries, uploads, spec_dir, keys)
+    renderer.summarize()
+    if renderer.problems or tasks is None or pool is None or job_id is None:
+        return sorted(renderer.problems)
+    job = JobPlan(
+        id=job_id,
+        timeout_seconds=spec.job.timeout_seconds,
+        priority=spec.job.priority,
+        max_task_retries=spec.job.retries,
+        uses_task_dependencies=any(t.depends_on for t in spec.job.tasks),
+    )
+    return Plan(
+        name=spec.name,
+        spec_path=Path(os.path.abspath(loaded.path)),
+        spec_digest=digest,
+        run=run,
+        vars=tuple((k, _text(v)) for k, v in values),
+        containers=containers,
+        uploads=uploads,
+        pool=pool,
+        job=job,
+        tasks=tasks,
+        downloads=tuple(
+            DownloadPlan(d.container, Path(os.path.abspath(spec_dir / d.to)), d.prefix, d.overwrite)
+            for d in spec.downloads
+        ),
+        cleanup=CleanupPlan(spec.cleanup.containers, spec.cleanup.job, spec.cleanup.pool),
+    )
+
+
+def default_run(digest: str, today: datetime.date | None = None) -> RunInfo:
+    """The run of an unchanged spec keeps its id: the digest's first 8 hex characters."""
+    return RunInfo(digest[:8], (today or datetime.date.today()).isoformat())
+
+
+def spec_digest(raw: bytes, values: Sequence[tuple[str, VarValue]]) -> str:
+    """sha256 of the spec's bytes plus the variable values used."""
+    digest = hashlib.sha256(raw)
+    digest.update(b"\0")
+    digest.update(json.dumps(dict(values), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _text(value: VarValue) -> str:
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
+def resolve_vars(
+    renderer: Renderer, spec: Spec, overrides: Mapping[str, str]
+) -> list[tuple[str, VarValue]]:
+    """The spec's variables with `--var` overrides applied, each coerced to its default's type."""
+    defaults = dict(spec.vars)
+    values = dict(defaults)
+    for name, text in overrides.items():
+        if name not in defaults:
+            known = ", ".join(defaults) or "none"
+            hint = difflib.get_close_matches(name, defaults, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            renderer.report(
+                ("vars",),
+                f"--var {name}: the spec has no variable {name!r} (its variables: {known})"
+                + suggestion,
+            )
+            continue
+        coerced = coerce(text, defaults[name])
+        if coerced is None:
+            kind = type(defaults[name]).__name__
+            renderer.report(
+                ("vars", name),
+                f"--var {name}={text}: {text!r} is not a {kind} like the default "
+                f"{_text(defaults[name])}",
+            )
+            continue
+        values[name] = coerced
+    return list(values.items())
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def coerce(text: str, default: VarValue) -> VarValue | None:
+    """`text` as the type of `default`, or None when it cannot be."""
+    if isinstance(default, bool):
+        lowered = text.strip().lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else None
+    try:
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError:
+        return None
+    return text
+
+
+def _render_id(
+    renderer: Renderer, source: str, where: JsonPath, context: Mapping[str, Any], what: str
+) -> str | None:
+    compiled = renderer.compile(source, where)
+    value = None if compiled is None else renderer.render(compiled, context)
+    if value is None:
+        return None
+    problem = batch_id_problem(value, what)
+    if problem is not None:
+        renderer.report(where, problem)
+        return None
+    return value
+
+
+def _containers(
+    renderer: Renderer, spec: Spec, context: Mapping[str, Any]
+) -> tuple[ContainerPlan, ...]:
+    out = []
+    owners: dict[str, str] = {}
+    for container in spec.containers:
+        compiled = renderer.compile(container.name, container.where)
+        name = None if compiled is None else renderer.render(compiled, context)
+        if name is None:
+            continue
+        if not CONTAINER_NAME.match(name):
+            renderer.report(
+                container.where,
+                f"the container name {name!r} is not a valid blob container name: use 3-63 "
+                "lowercase letters, digits and hyphens, starting and ending with a letter or "
+                "digit, without two hyphens in a row",
+            )
+        elif name in owners:
+            renderer.report(
+                container.where,
+                f"containers {owners[name]!r} and {container.key!r} both name {name!r}",
+            )
+        owners.setdefault(name, container.key)
+        out.append(ContainerPlan(container.key, name))
+    return tuple(out)
+
+
+def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) -> None:
+    refs: list[tuple[str, JsonPath]] = [(u.container, u.where) for u in spec.uploads]
+    refs += [(d.container, d.where) for d in spec.downloads]
+    start = spec.pool.start_task
+    files = list(start.resource_files) if start is not None else []
+    for task in spec.job.tasks:
+        files += task.resource_files
+        refs += [(o.container, o.where) for o in task.outputs]
+        if task.foreach is not None and hasattr(task.foreach, "container"):
+            refs.append((task.foreach.container, task.foreach.where))
+    refs += [(rf.container, rf.where) for rf in files if rf.container is not None]
+    for key, where in refs:
+        if key not in keys:
+            hint = difflib.get_close_matches(key, keys, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            renderer.report(
+                (*where, "container"),
+                f"unknown container {key!r} (containers: {', '.join(sorted(keys))})" + suggestion,
+            )
+
+
+def _uploads(renderer: Renderer, spec: Spec, spec_dir: Path) -> tuple[UploadPlan, ...]:
+    out: list[UploadPlan] = []
+    sources: dict[tuple[str, str], Path] = {}
+    for upload in spec.uploads:
+        where = (*upload.where, "source")
+        files = _match_files(renderer, upload.source, spec_dir, where)
+        for path in files:
+            blob = upload.prefix + path.name
+            first = sources.setdefault((upload.container, blob), path)
+            if first != path:
+                renderer.report(
+                    where,
+                    f"{path} and {first} would both be uploaded as blob {blob!r} into "
+                    f"container {upload.container!r}",
+                )
+                continue
+            out.append(UploadPlan(path, upload.container, blob, path.stat().st_size))
+    return tuple(out)
+
+
+def _match_files(renderer: Renderer, source: str, spec_dir: Path, where: JsonPath) -> list[Path]:
+    if not any(c in _GLOB_CHARS for c in source):
+        path = Path(os.path.abspath(spec_dir / source))
+        if path.is_file():
+            return [path]
+        reason = "is a directory (use a glob such as dir/*)" if path.is_dir() else "does not exist"
+        renderer.report(where, f"{source!r} ({path}) {reason}")
+        return []
+    names = sorted(glob.glob(source, root_dir=spec_dir, recursive=True))
+    files = [Path(os.path.abspath(spec_dir / n)) for n in names]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        renderer.report(where, f"{source!r} matches no file (relative to {spec_dir})")
+    return files
+
+
+def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPlan | None:
+    pool = spec.pool
+    start = pool.start_task
+    start_plan = None
+    if start is not None:
+        run = start.run
+        if run.commands is not None:
+            lines = [
+                renderer.render(c, context) if c is not None else None
+                for c in (renderer.compile(s, (*run.where, i)) for i, s in enumerate(run.commands))
+            ]
+            command = None if None in lines else wrap_commands([x or "" for x in lines])
+        else:
+            compiled = renderer.compile(run.command or "", run.where)
+            command = None if compiled is None else renderer.render(compiled, context)
+        env = []
+        for name, value in start.environment:
+            compiled = renderer.compile(value, (*start.where, "environment", name))
+            rendered = None if compiled is None else renderer.render(compiled, context)
+            env.append((name, rendered or ""))
+        compiled_files = compile_resource_files(renderer, start.resource_files)
+        files = (
+            None
+            if compiled_files is None
+            else render_resource_files(renderer, compiled_files, context)
+        )
+        if command is None or files is None:
+            return None
+        start_plan = StartTaskPlan(
+            command_line=command,
+            resource_files=files,
+            environment=tuple(env),
+            elevated=start.elevated,
+            wait_for_success=start.wait_for_success,
+            max_retries=start.retries,
+        )
+    image = pool.image
+    return PoolPlan(
+        id=pool.id,
+        vm_size=pool.vm_size,
+        dedicated_nodes=pool.dedicated,
+        spot_nodes=pool.spot,
+        image=ImagePlan(image.publisher, image.offer, image.sku, image.version, image.node_agent),
+        task_slots_per_node=pool.task_slots_per_node,
+        start_task=start_plan,
+    )

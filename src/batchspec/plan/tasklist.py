@@ -1,0 +1,203 @@
+"""All of a job's tasks: expand every template, check ids and dependencies, keep them bounded.
+
+Up to MATERIALIZE_LIMIT tasks the rendered TaskPlans are kept in a tuple. Above it only ids
+and dependencies are kept and the plan's `tasks` is a LazyTasks that renders on demand, so
+memory stays flat for sweeps of 100,000 tasks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from batchspec.plan.depends import DependencyResolver, find_cycle
+from batchspec.plan.model import TaskPlan, UploadPlan
+from batchspec.plan.tasks import (
+    CompiledTask,
+    LazyTasks,
+    compile_task,
+    describe_item,
+    render_task,
+    task_context,
+)
+from batchspec.spec.document import JsonPath
+from batchspec.spec.factories import blob_item, expand
+from batchspec.spec.model import ContainerForeach, SweepForeach, TaskTemplate
+from batchspec.spec.render import Renderer
+
+BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MATERIALIZE_LIMIT = 5_000
+MAX_TASKS = 1_000_000
+"""A job larger than this is refused at plan time rather than expanded."""
+
+
+def batch_id_problem(value: str, what: str) -> str | None:
+    """Why `value` is not a valid Batch id, or None."""
+    if BATCH_ID.match(value):
+        return None
+    if not value:
+        return f"the {what} renders to an empty string"
+    if len(value) > 64:
+        return f"the {what} {value[:70]!r}... is {len(value)} characters; Batch allows at most 64"
+    bad = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c in "-_"))})
+    return (
+        f"the {what} {value!r} has characters Batch does not allow ({''.join(bad)!r}); "
+        "use letters, digits, hyphens and underscores"
+    )
+
+
+def _items(
+    renderer: Renderer,
+    template: TaskTemplate,
+    uploads: Sequence[UploadPlan],
+    spec_dir: Any,
+    container_keys: frozenset[str],
+) -> Sequence[Any] | None:
+    foreach = template.foreach
+    blobs: list[dict[str, Any]] = []
+    if isinstance(foreach, ContainerForeach):
+        if foreach.container not in container_keys:
+            return None  # reported with the other container references
+        blobs = [
+            blob_item(u.blob, u.source, u.size, spec_dir)
+            for u in uploads
+            if u.container == foreach.container
+        ]
+        if not blobs:
+            renderer.report(
+                (*foreach.where, "container"),
+                f"this spec uploads nothing into container {foreach.container!r}; factories over "
+                "a container are expanded from this spec's uploads into it",
+            )
+            return None
+    items = expand(foreach, blobs)
+    if len(items) == 0:
+        where: JsonPath = foreach.where if foreach is not None else template.where
+        if isinstance(foreach, ContainerForeach):
+            message = f"no blob uploaded into {foreach.container!r} matches {foreach.match!r}"
+            where = (*foreach.where, "match")
+        elif isinstance(foreach, SweepForeach):
+            empty = next(p for p in foreach.parameters if len(p.values) == 0)
+            message = f"the sweep parameter {empty.name!r} has no values (an empty range)"
+            where = empty.where
+        else:
+            message = "the factory makes no task"
+        renderer.report(where, message)
+        return None
+    return items
+
+
+def plan_tasks(
+    renderer: Renderer,
+    templates: Sequence[TaskTemplate],
+    base: Mapping[str, Any],
+    retries: int,
+    uploads: Sequence[UploadPlan],
+    spec_dir: Any,
+    container_keys: frozenset[str],
+) -> Sequence[TaskPlan] | None:
+    """Render and check every task; None when anything is wrong (see renderer.problems)."""
+    compiled: list[CompiledTask] = []
+    total = 0
+    for template in templates:
+        items = _items(renderer, template, uploads, spec_dir, container_keys)
+        if items is None:
+            continue
+        total += len(items)
+        task = compile_task(renderer, template, items)
+        if task is not None:
+            compiled.append(task)
+    if total > MAX_TASKS:
+        renderer.report(
+            ("job", "tasks"),
+            f"the job would have {total:,} tasks; batchspec plans at most {MAX_TASKS:,}",
+        )
+        return None
+    if renderer.problems:
+        return None
+
+    keep = total <= MATERIALIZE_LIMIT
+    plans: list[TaskPlan] = []
+    ids: list[str] = []
+    raw_depends: dict[int, tuple[str, ...]] = {}
+    seen: dict[str, int] = {}
+    failed = False
+    for task in compiled:
+        where_id = (*task.template.where, "id")
+        for index, item in enumerate(task.items):
+            what = describe_item(task, index, item)
+            rendered = render_task(renderer, task, task_context(base, task, index), what, retries)
+            if rendered is None:
+                failed = True
+                continue
+            plan, depends = rendered
+            position = len(ids)
+            problem = batch_id_problem(plan.id, "task id")
+            if problem is not None:
+                renderer.fail(where_id, what + problem)
+            folded = plan.id.lower()  # Batch task ids are unique regardless of case
+            first = seen.setdefault(folded, position)
+            if first != position:
+                renderer.fail(
+                    where_id,
+                    f"{what}duplicate task id {plan.id!r} (task {first} of the job has it too)",
+                )
+            ids.append(plan.id)
+            if depends:
+                raw_depends[position] = depends
+            if keep:
+                plans.append(plan)
+    if failed or renderer.problems:
+        return None
+
+    resolved = _resolve_depends(renderer, ids, raw_depends, compiled)
+    if resolved is None:
+        return None
+    if keep:
+        return tuple(
+            replace(p, depends_on=resolved[i]) if i in resolved else p for i, p in enumerate(plans)
+        )
+    return LazyTasks(renderer, compiled, base, retries, resolved)
+
+
+def _template_of(compiled: Sequence[CompiledTask], position: int) -> tuple[CompiledTask, int]:
+    start = 0
+    for task in compiled:
+        if position < start + len(task.items):
+            return task, position - start
+        start += len(task.items)
+    raise IndexError(position)
+
+
+def _resolve_depends(
+    renderer: Renderer,
+    ids: Sequence[str],
+    raw: Mapping[int, tuple[str, ...]],
+    compiled: Sequence[CompiledTask],
+) -> dict[int, tuple[str, ...]] | None:
+    resolver = DependencyResolver(ids)
+    resolved: dict[int, tuple[str, ...]] = {}
+    ok = True
+    for position, entries in raw.items():
+        found, problems = resolver.expand(ids[position], entries)
+        if problems:
+            ok = False
+            task, index = _template_of(compiled, position)
+            what = describe_item(task, index, task.items[index])
+            for problem in problems:
+                renderer.fail((*task.template.where, "depends_on"), what + problem)
+        resolved[position] = found
+    if not ok:
+        return None
+    cycle = find_cycle({ids[p]: deps for p, deps in resolved.items()})
+    if cycle is not None:
+        position = ids.index(cycle[0])
+        task, _ = _template_of(compiled, position)
+        renderer.report(
+            (*task.template.where, "depends_on"),
+            "the task dependencies form a cycle: " + " -> ".join(cycle),
+        )
+        return None
+    return resolved

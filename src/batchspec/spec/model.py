@@ -1,0 +1,357 @@
+"""The spec as typed, immutable records, built from data the JSON Schema has accepted.
+
+Strings that may hold templates stay as their source text here; `batchspec.spec.render`
+compiles them. Every record remembers its JSON path (`where`) so later checks can point at
+the line and column the user wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from batchspec.spec.document import JsonPath
+from batchspec.spec.durations import parse_duration
+
+VarValue = str | int | float | bool
+UploadCondition = Literal["success", "failure", "completion"]
+CleanupAction = Literal["delete", "keep"]
+
+
+class SpecShapeError(ValueError):
+    """The data lacks the shape the schema promises (build_plan was given unchecked data)."""
+
+    def __init__(self, where: JsonPath, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    key: str
+    name: str
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class UploadSpec:
+    source: str
+    container: str
+    prefix: str
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceFileSpec:
+    where: JsonPath
+    container: str | None = None
+    blob: str | None = None
+    prefix: str | None = None
+    url: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    pattern: str
+    container: str
+    path: str
+    when: UploadCondition
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """Exactly one of `command` (one command line) or `commands` (a list wrapped for bash)."""
+
+    command: str | None
+    commands: tuple[str, ...] | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class StartTaskSpec:
+    run: CommandSpec
+    resource_files: tuple[ResourceFileSpec, ...]
+    environment: tuple[tuple[str, str], ...]
+    elevated: bool
+    wait_for_success: bool
+    retries: int
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSpec:
+    publisher: str
+    offer: str
+    sku: str
+    version: str
+    node_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSpec:
+    id: str
+    vm_size: str
+    dedicated: int
+    spot: int
+    task_slots_per_node: int
+    image: ImageSpec
+    start_task: StartTaskSpec | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerForeach:
+    """One task per blob this spec uploads into `container` (optionally only names matching)."""
+
+    container: str
+    match: str | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsForeach:
+    """One task per list item."""
+
+    items: tuple[Any, ...]
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class SweepParameter:
+    name: str
+    values: tuple[VarValue, ...] | range
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class SweepForeach:
+    """One task per point of the cartesian product of the parameters, in key order."""
+
+    parameters: tuple[SweepParameter, ...]
+    where: JsonPath
+
+
+Foreach = ContainerForeach | ItemsForeach | SweepForeach
+
+
+@dataclass(frozen=True, slots=True)
+class TaskTemplate:
+    id: str
+    run: CommandSpec
+    foreach: Foreach | None
+    resource_files: tuple[ResourceFileSpec, ...]
+    environment: tuple[tuple[str, str], ...]
+    outputs: tuple[OutputSpec, ...]
+    retries: int | None
+    max_wall_clock_seconds: int | None
+    depends_on: tuple[str, ...]
+    elevated: bool
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    id: str
+    timeout_seconds: int | None
+    priority: int
+    retries: int
+    tasks: tuple[TaskTemplate, ...]
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadSpec:
+    container: str
+    to: str
+    prefix: str
+    overwrite: bool
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupSpec:
+    containers: CleanupAction = "keep"
+    job: CleanupAction = "delete"
+    pool: CleanupAction = "keep"
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    name: str
+    description: str
+    vars: tuple[tuple[str, VarValue], ...]
+    containers: tuple[ContainerSpec, ...]
+    uploads: tuple[UploadSpec, ...]
+    pool: PoolSpec
+    job: JobSpec
+    downloads: tuple[DownloadSpec, ...]
+    cleanup: CleanupSpec
+
+
+def spec_from_data(data: Mapping[str, Any]) -> Spec:
+    """Typed records from schema-valid data; raises SpecShapeError when the data is not."""
+    try:
+        return _spec(data)
+    except SpecShapeError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SpecShapeError((), f"the spec does not match the schema ({exc})") from None
+
+
+def _spec(data: Mapping[str, Any]) -> Spec:
+    containers = tuple(
+        ContainerSpec(key, str(value["name"]), ("containers", key, "name"))
+        for key, value in data["containers"].items()
+    )
+    uploads = tuple(
+        UploadSpec(u["source"], u["container"], u.get("prefix", ""), ("uploads", i))
+        for i, u in enumerate(data.get("uploads", []))
+    )
+    downloads = tuple(
+        DownloadSpec(
+            d["container"],
+            d["to"],
+            d.get("prefix", ""),
+            bool(d.get("overwrite", False)),
+            ("downloads", i),
+        )
+        for i, d in enumerate(data.get("downloads", []))
+    )
+    cleanup = data.get("cleanup", {})
+    return Spec(
+        name=data["name"],
+        description=data.get("description", ""),
+        vars=tuple((k, v) for k, v in data.get("vars", {}).items()),
+        containers=containers,
+        uploads=uploads,
+        pool=_pool(data["pool"]),
+        job=_job(data["job"]),
+        downloads=downloads,
+        cleanup=CleanupSpec(
+            containers=cleanup.get("containers", "keep"),
+            job=cleanup.get("job", "delete"),
+            pool=cleanup.get("pool", "keep"),
+        ),
+    )
+
+
+def _pool(pool: Mapping[str, Any]) -> PoolSpec:
+    image = pool["image"]
+    nodes = pool["nodes"]
+    start = pool.get("start_task")
+    where: JsonPath = ("pool", "start_task")
+    start_task = None
+    if start is not None:
+        start_task = StartTaskSpec(
+            run=_command(start, where),
+            resource_files=_resource_files(start.get("resource_files", []), where),
+            environment=tuple(start.get("environment", {}).items()),
+            elevated=bool(start.get("elevated", False)),
+            wait_for_success=bool(start.get("wait_for_success", True)),
+            retries=int(start.get("retries", 0)),
+            where=where,
+        )
+    return PoolSpec(
+        id=pool["id"],
+        vm_size=pool["vm_size"],
+        dedicated=int(nodes.get("dedicated", 0)),
+        spot=int(nodes.get("spot", 0)),
+        task_slots_per_node=int(pool.get("task_slots_per_node", 1)),
+        image=ImageSpec(
+            image["publisher"],
+            image["offer"],
+            image["sku"],
+            image.get("version", "latest"),
+            image["node_agent"],
+        ),
+        start_task=start_task,
+        where=("pool",),
+    )
+
+
+def _job(job: Mapping[str, Any]) -> JobSpec:
+    timeout = job.get("timeout")
+    return JobSpec(
+        id=job["id"],
+        timeout_seconds=None if timeout is None else parse_duration(timeout),
+        priority=int(job.get("priority", 0)),
+        retries=int(job.get("retries", 0)),
+        tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job["tasks"])),
+        where=("job",),
+    )
+
+
+def _task(task: Mapping[str, Any], where: JsonPath) -> TaskTemplate:
+    wall = task.get("max_wall_clock")
+    retries = task.get("retries")
+    return TaskTemplate(
+        id=task["id"],
+        run=_command(task, where),
+        foreach=_foreach(task.get("foreach"), (*where, "foreach")),
+        resource_files=_resource_files(task.get("resource_files", []), where),
+        environment=tuple(task.get("environment", {}).items()),
+        outputs=tuple(
+            OutputSpec(
+                o["pattern"],
+                o["container"],
+                o.get("path", ""),
+                o.get("when", "success"),
+                (*where, "outputs", i),
+            )
+            for i, o in enumerate(task.get("outputs", []))
+        ),
+        retries=None if retries is None else int(retries),
+        max_wall_clock_seconds=None if wall is None else parse_duration(wall),
+        depends_on=tuple(task.get("depends_on", [])),
+        elevated=bool(task.get("elevated", False)),
+        where=where,
+    )
+
+
+def _command(owner: Mapping[str, Any], where: JsonPath) -> CommandSpec:
+    if "command" in owner:
+        return CommandSpec(str(owner["command"]), None, (*where, "command"))
+    commands = owner["commands"]
+    if not isinstance(commands, list):
+        raise SpecShapeError((*where, "commands"), "`commands` must be a list of strings")
+    return CommandSpec(None, tuple(str(c) for c in commands), (*where, "commands"))
+
+
+def _resource_files(
+    items: Sequence[Mapping[str, Any]], owner: JsonPath
+) -> tuple[ResourceFileSpec, ...]:
+    return tuple(
+        ResourceFileSpec(
+            where=(*owner, "resource_files", i),
+            container=r.get("container"),
+            blob=r.get("blob"),
+            prefix=r.get("prefix"),
+            url=r.get("url"),
+            path=r.get("path"),
+        )
+        for i, r in enumerate(items)
+    )
+
+
+def _foreach(foreach: Mapping[str, Any] | None, where: JsonPath) -> Foreach | None:
+    if foreach is None:
+        return None
+    if "container" in foreach:
+        return ContainerForeach(foreach["container"], foreach.get("match"), where)
+    if "items" in foreach:
+        return ItemsForeach(tuple(foreach["items"]), where)
+    parameters = []
+    for name, values in foreach["sweep"].items():
+        at: JsonPath = (*where, "sweep", name)
+        if isinstance(values, Mapping):
+            bounds = [int(b) for b in values["range"]]
+            if len(bounds) == 3 and bounds[2] == 0:
+                raise SpecShapeError(at, "a range step cannot be 0")
+            parameters.append(SweepParameter(name, range(*bounds), at))
+        else:
+            parameters.append(SweepParameter(name, tuple(values), at))
+    return SweepForeach(tuple(parameters), where)

@@ -1,0 +1,117 @@
+from pathlib import Path
+
+from batchspec.plan.build import coerce, default_run, load_plan, spec_digest
+from batchspec.plan.model import OutputPlan, Plan, ResourceFilePlan
+from plan_helpers import RUN, loaded_from, messages, plan_of, problems_of, write_spec
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+TOPN_COMMAND = (
+    "/bin/bash -c 'set -e; set -o pipefail; python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py "
+    "--filepath {name} --numwords {n}'"
+)
+
+
+def test_topn_plan_has_one_task_per_input_file() -> None:
+    plan = load_plan(SPECS / "topn.yaml", {}, RUN)
+    assert isinstance(plan, Plan)
+    assert [t.id for t in plan.tasks] == ["topn-lighthouse", "topn-orchard", "topn-river"]
+    first = plan.tasks[0]
+    assert first.command_line == TOPN_COMMAND.format(name="lighthouse.txt", n=3)
+    assert first.resource_files == (
+        ResourceFilePlan(container="input", blob="lighthouse.txt", file_path="lighthouse.txt"),
+    )
+    assert first.outputs == (OutputPlan("*_OUTPUT.txt", "output", None, "success"),)
+    assert (first.max_retries, first.max_wall_clock_seconds) == (1, 600)
+    assert plan.job.id == "topn-run1"
+    assert plan.job.timeout_seconds == 1200
+    assert plan.pool.start_task is not None
+    assert plan.pool.start_task.command_line == (
+        "/bin/bash -c 'set -e; set -o pipefail; "
+        "cp -r $AZ_BATCH_TASK_WORKING_DIR/* $AZ_BATCH_NODE_SHARED_DIR'"
+    )
+    assert [(u.container, u.blob) for u in plan.uploads] == [
+        ("application", "topn_task.py"),
+        ("input", "lighthouse.txt"),
+        ("input", "orchard.txt"),
+        ("input", "river.txt"),
+    ]
+    assert all(u.source.is_absolute() and u.size > 0 for u in plan.uploads)
+    assert plan.downloads[0].to == SPECS / "out" / "topn"
+    assert plan.container_name("output") == "topn-output"
+
+
+def test_var_override_reaches_the_command_line() -> None:
+    plan = load_plan(SPECS / "topn.yaml", {"num_words": "5"}, RUN)
+    assert isinstance(plan, Plan)
+    assert plan.tasks[2].command_line == TOPN_COMMAND.format(name="river.txt", n=5)
+    assert ("num_words", "5") in plan.vars
+
+
+def test_run_id_is_stable_and_follows_spec_and_vars(tmp_path: Path) -> None:
+    raw = b"batchspec: 1\n"
+    same = spec_digest(raw, [("n", 3)])
+    assert same == spec_digest(raw, [("n", 3)])
+    assert same != spec_digest(raw, [("n", 4)])
+    assert same != spec_digest(raw + b"#\n", [("n", 3)])
+    assert default_run(same).id == same[:8]
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n")
+    from batchspec.plan.build import build_plan
+
+    first = build_plan(loaded_from(path), {})
+    second = build_plan(loaded_from(path), {})
+    assert isinstance(first, Plan) and isinstance(second, Plan)
+    assert first.run.id == second.run.id == first.spec_digest[:8]
+    assert first.job.id == f"demo-{first.run.id}"
+
+
+def test_coerce_follows_the_default_type() -> None:
+    assert coerce("5", 3) == 5
+    assert coerce("five", 3) is None
+    assert coerce("2.5", 0.5) == 2.5
+    assert coerce("yes", False) is True
+    assert coerce("off", True) is False
+    assert coerce("maybe", True) is None
+    assert coerce("7", "text") == "7"
+
+
+def test_unknown_var_and_bad_type_are_reported(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n")
+    assert messages(path, {"nn": "1", "fast": "perhaps"}) == [
+        "$.vars: --var nn: the spec has no variable 'nn' (its variables: n, label, fast, ratio)"
+        "; did you mean 'n'?",
+        "$.vars.fast: --var fast=perhaps: 'perhaps' is not a bool like the default false",
+    ]
+
+
+def test_task_without_foreach_has_no_item(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "- {id: one, command: 'echo {{ item }}'}\n")
+    assert messages(path) == [
+        "$.job.tasks[0].command: undefined template variable: 'item' is undefined"
+    ]
+
+
+def test_items_factory_and_merge_dependency(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {items: [a, b, c]}
+          id: "count-{{ item }}"
+          command: "echo {{ item | quote }} {{ index }}"
+        - id: merge
+          command: cat
+          depends_on: ["count-*"]
+        """,
+    )
+    plan = plan_of(path)
+    assert [t.id for t in plan.tasks] == ["count-a", "count-b", "count-c", "merge"]
+    assert plan.tasks[1].command_line == "echo b 1"
+    assert plan.tasks[3].depends_on == ("count-a", "count-b", "count-c")
+    assert plan.job.uses_task_dependencies
+
+
+def test_problems_are_sorted_diagnostics(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "- {id: 'a b', command: echo}\n")
+    found = problems_of(path)
+    assert found == sorted(found)
+    assert found[0].file == str(path)

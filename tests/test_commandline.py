@@ -1,0 +1,56 @@
+import shlex
+import subprocess
+
+import pytest
+
+from batchspec.plan.commandline import command_line, wrap_commands
+
+NASTY = [
+    "echo 'single quoted'",
+    'echo "double $HOME"',
+    "printf '%s\\n' \"it's\"",
+    "echo a\\b",
+    "echo ';' '&&' '|'",
+    "echo $(( 1 + 2 ))",
+    "echo 'tab\there'",
+]
+
+
+def test_one_command_is_wrapped_with_errexit_and_pipefail() -> None:
+    assert wrap_commands(["echo hi"]) == "/bin/bash -c 'set -e; set -o pipefail; echo hi'"
+
+
+def test_single_quotes_are_escaped_for_a_shell_split() -> None:
+    line = wrap_commands(["echo 'x'"])
+    assert line == "/bin/bash -c 'set -e; set -o pipefail; echo '\"'\"'x'\"'\"''"
+
+
+@pytest.mark.parametrize("command", NASTY)
+def test_split_gives_back_the_script(command: str) -> None:
+    argv = shlex.split(wrap_commands([command, "true"]))
+    assert argv == ["/bin/bash", "-c", f"set -e; set -o pipefail; {command}; true"]
+
+
+def test_plain_command_is_passed_verbatim() -> None:
+    assert command_line("python3 x.py --n 3", None) == "python3 x.py --n 3"
+    assert command_line(None, ["a", "b"]) == "/bin/bash -c 'set -e; set -o pipefail; a; b'"
+
+
+@pytest.mark.timeout(30)
+def test_wrapped_line_really_runs_in_bash() -> None:
+    line = wrap_commands(
+        ["x='it'\"'\"'s'", "echo \"$x\" 'quoted; not split'", "printf '%s|' a b; echo"]
+    )
+    done = subprocess.run(shlex.split(line), capture_output=True, text=True, check=True)
+    assert done.stdout == "it's quoted; not split\na|b|\n"
+
+
+@pytest.mark.timeout(30)
+def test_wrapped_line_stops_at_first_failure_and_in_pipelines() -> None:
+    failing = wrap_commands(["false | cat", "echo never"])
+    done = subprocess.run(shlex.split(failing), capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "never" not in done.stdout
+    stopped = wrap_commands(["echo first", "exit 7", "echo never"])
+    done = subprocess.run(shlex.split(stopped), capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (7, "first\n")
