@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 
 from batchspec.spec.document import LoadedSpec
 from batchspec.spec.load import load_spec
+from batchspec.spec.reference import render_reference
 from batchspec.spec.schema import _validator, load_schema, schema_diagnostics
 
 FIXTURE = Path(__file__).parent / "fixtures" / "topn.yaml"
@@ -246,3 +247,18 @@ CASES = [
 @pytest.mark.parametrize(("old", "new", "expected"), CASES)
 def test_schema_errors(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
     assert check(tmp_path, old, new) == expected
+
+
+def test_the_spec_reference_is_in_step_with_the_schema() -> None:
+    reference = Path(__file__).resolve().parent.parent / "docs" / "spec-reference.md"
+    assert reference.read_text(encoding="utf-8") == render_reference(), (
+        "docs/spec-reference.md is out of date: run "
+        "`python -m batchspec.spec.reference > docs/spec-reference.md`"
+    )
+
+
+def test_the_reference_names_every_key_of_the_schema() -> None:
+    text = render_reference()
+    for _, node in subschemas(load_schema()):
+        for name in node.get("properties", {}):
+            assert f"| `{name}` |" in text, name
