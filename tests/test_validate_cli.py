@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from batchspec.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "topn.yaml"
+TOPN = REPO / "specs" / "topn.yaml"
 
 
 def run(*args: str) -> Result:
@@ -23,10 +25,12 @@ def run(*args: str) -> Result:
 @pytest.fixture
 def specs(tmp_path: Path) -> Path:
     """A directory with one valid spec, two broken ones and a non-spec file."""
-    good = FIXTURE.read_text()
+    good = TOPN.read_text()
     (tmp_path / "good.yaml").write_text(good)
+    shutil.copytree(TOPN.parent / "topn", tmp_path / "topn")
     (tmp_path / "nested").mkdir()
-    (tmp_path / "nested" / "typo.yml").write_text(good.replace("vm_size:", "vmsize:"))
+    typo = FIXTURE.read_text().replace("vm_size:", "vmsize:")
+    (tmp_path / "nested" / "typo.yml").write_text(typo)
     (tmp_path / "nested" / "notes.txt").write_text("not: a spec: at all")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "skip.yaml").write_text("- ignored\n")
@@ -35,7 +39,7 @@ def specs(tmp_path: Path) -> Path:
 
 
 def test_a_valid_spec_exits_0_with_a_summary() -> None:
-    result = run(str(FIXTURE))
+    result = run(str(TOPN))
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
         "",
@@ -116,8 +120,24 @@ def test_an_empty_directory_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_vars_are_accepted(tmp_path: Path) -> None:
-    result = run("--var", "num_words=5", "--var", "label=a=b", str(FIXTURE))
+    result = run("--var", "num_words=5", str(TOPN))
     assert result.exit_code == 0, result.output
+
+
+def test_every_example_spec_validates() -> None:
+    result = run(str(REPO / "specs"))
+    assert result.exit_code == 0, result.output
+    count = len(list((REPO / "specs").rglob("*.yaml")))
+    assert count >= 1
+    assert result.stderr == f"{count} file{'s' if count != 1 else ''} checked, no errors\n"
+
+
+def test_semantic_errors_follow_a_valid_schema(specs: Path) -> None:
+    good = specs / "good.yaml"
+    good.write_text(good.read_text().replace("container: output, when", "container: outptu, when"))
+    result = run(str(good))
+    assert result.exit_code == 1
+    assert "unknown container 'outptu'" in result.stdout, result.stdout
 
 
 def test_unreadable_input_is_a_located_error(tmp_path: Path) -> None:
@@ -139,10 +159,8 @@ def test_validate_does_not_import_azure() -> None:
         "azure = sorted(m for m in sys.modules if m == 'azure' or m.startswith('azure.'))\n"
         "print(code, azure)\n"
     )
-    spec = REPO / "specs" / "topn.yaml"
-    target = spec if spec.exists() else FIXTURE
     done = subprocess.run(
-        [sys.executable, "-c", code, str(target)],
+        [sys.executable, "-c", code, str(TOPN)],
         capture_output=True,
         text=True,
         cwd=REPO,

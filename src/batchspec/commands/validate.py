@@ -73,6 +73,7 @@ def _specs_under(directory: Path) -> list[Path]:
 
 def check_spec(path: Path, overrides: Mapping[str, str]) -> list[Diagnostic]:
     """All problems of one spec file: YAML, then the schema, then references and templates."""
+    from batchspec.plan.build import build_plan
     from batchspec.spec.load import load_spec
     from batchspec.spec.schema import schema_diagnostics
 
@@ -80,7 +81,11 @@ def check_spec(path: Path, overrides: Mapping[str, str]) -> list[Diagnostic]:
         loaded = load_spec(path)
         if isinstance(loaded, list):
             return loaded
-        return schema_diagnostics(loaded)
+        problems = schema_diagnostics(loaded)
+        if problems:
+            return problems  # the semantic checks assume the shape the schema guarantees
+        plan = build_plan(loaded, overrides)
+        return plan if isinstance(plan, list) else []
     except Exception as exc:  # no input may end in a traceback: report the file instead
         message = f"internal error while checking this file ({type(exc).__name__}: {exc})"
         return [Diagnostic(str(path), 1, 1, "$", message)]
