@@ -1,4 +1,10 @@
+import os
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from batchspec.plan.build import coerce, default_run, load_plan, spec_digest
 from batchspec.plan.model import OutputPlan, Plan, ResourceFilePlan
@@ -115,3 +121,28 @@ def test_problems_are_sorted_diagnostics(tmp_path: Path) -> None:
     found = problems_of(path)
     assert found == sorted(found)
     assert found[0].file == str(path)
+
+
+@pytest.mark.timeout(60)
+def test_topn_command_lines_really_run_like_on_a_node(tmp_path: Path) -> None:
+    plan = load_plan(SPECS / "topn.yaml", {"num_words": "2"}, RUN)
+    assert isinstance(plan, Plan)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shutil.copy(SPECS / "topn" / "topn_task.py", shared)
+    env = {**os.environ, "AZ_BATCH_NODE_SHARED_DIR": str(shared)}
+    results = {}
+    for task in plan.tasks:
+        wd = tmp_path / task.id / "wd"
+        wd.mkdir(parents=True)
+        for rf in task.resource_files:
+            assert rf.blob is not None and rf.file_path is not None
+            shutil.copy(SPECS / "topn" / "data" / rf.blob, wd / rf.file_path)
+        # Batch splits the command line into arguments and runs it without a shell.
+        subprocess.run(shlex.split(task.command_line), cwd=wd, env=env, check=True)
+        (output,) = wd.glob("*_OUTPUT.txt")
+        results[output.name] = output.read_text().split()
+    assert sorted(results) == ["lighthouse_OUTPUT.txt", "orchard_OUTPUT.txt", "river_OUTPUT.txt"]
+    assert results["lighthouse_OUTPUT.txt"] == ["the", "38", "lamp", "20"]
+    assert results["orchard_OUTPUT.txt"] == ["the", "32", "apples", "16"]
+    assert results["river_OUTPUT.txt"] == ["the", "42", "and", "17"]

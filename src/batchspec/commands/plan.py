@@ -1,0 +1,58 @@
+"""`batchspec plan SPEC`: everything apply would create, upload and run, fully rendered.
+
+Nothing here touches the cloud or imports the Azure SDKs. A spec with problems prints them as
+`file:line:col: $.path: message` on stderr and exits 1; a usage error exits 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from batchspec.commands.validate import parse_vars
+from batchspec.diagnostics import Diagnostic
+from batchspec.report import text_report
+
+
+def _internal_error(path: Path, exc: Exception) -> list[Diagnostic]:
+    message = f"internal error while planning this file ({type(exc).__name__}: {exc})"
+    return [Diagnostic(str(path), 1, 1, "$", message)]
+
+
+@click.command(name="plan")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a var.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json: the same data as one JSON document.",
+)
+@click.pass_context
+def command(ctx: click.Context, spec: Path, variables: tuple[str, ...], fmt: str) -> None:
+    """Show the fully rendered plan of SPEC: containers, uploads, pool, job, tasks, downloads."""
+    from batchspec.plan.build import load_plan
+    from batchspec.plan.show import write_json, write_text
+
+    overrides = parse_vars(variables)
+    try:
+        plan = load_plan(spec, overrides)
+    except Exception as exc:  # no input may end in a traceback
+        plan = _internal_error(spec, exc)
+    if isinstance(plan, list):
+        click.echo(text_report(sorted(plan)), nl=False, err=True)
+        count = len(plan)
+        click.echo(f"{spec}: {count} error{'s' if count != 1 else ''}; nothing planned", err=True)
+        ctx.exit(1)
+    out = sys.stdout
+    try:
+        (write_json if fmt == "json" else write_text)(plan, out)
+        out.flush()
+    except BrokenPipeError:
+        # `batchspec plan ... | head` is fine: stop quietly, as other Unix tools do.
+        sys.stderr.close()
+        ctx.exit(0)

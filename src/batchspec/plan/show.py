@@ -1,0 +1,270 @@
+"""A Plan for people (text) and for programs (JSON), streamed task by task.
+
+Command lines are printed exactly as Batch receives them: never wrapped, never styled. Resource
+files that come from the spec's containers are shown as URL placeholders with the SAS token
+redacted, because the real URLs are only signed at apply time, for one target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote as url_quote
+
+from rich.console import Console
+
+from batchspec.plan.model import (
+    OutputPlan,
+    Plan,
+    ResourceFilePlan,
+    StartTaskPlan,
+    TaskPlan,
+)
+from batchspec.redact import redact
+from batchspec.spec.durations import format_duration
+
+ACCOUNT_URL = "https://<account>.blob.core.windows.net"
+SAS_PLACEHOLDER = "<SAS redacted>"
+JSON_FORMAT_VERSION = 1
+
+
+def resource_url(plan: Plan, rf: ResourceFilePlan) -> str:
+    """Where Batch will fetch a resource file from, with the SAS left out."""
+    if rf.url is not None:
+        return redact(rf.url)
+    assert rf.container is not None
+    base = f"{ACCOUNT_URL}/{plan.container_name(rf.container)}"
+    if rf.blob is not None:
+        return f"{base}/{url_quote(rf.blob, safe='/~')}?{SAS_PLACEHOLDER}"
+    return f"{base}?{SAS_PLACEHOLDER}"
+
+
+def _local(plan: Plan, path: Path) -> str:
+    """A path relative to the spec's directory when it is inside it."""
+    relative = os.path.relpath(path, plan.spec_path.parent)
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+def write_text(plan: Plan, out: TextIO) -> None:
+    """The plan as text; tasks are written one by one, so any number of them fits in memory."""
+    console = Console(file=out, highlight=False, markup=False, soft_wrap=True, emoji=False)
+
+    def heading(text: str) -> None:
+        console.print(text, style="bold")
+
+    def line(text: str) -> None:
+        console.print(text, style=None)
+
+    line(f"Plan for {plan.name} ({_local(plan, plan.spec_path)})")
+    line(f"  run {plan.run.id} on {plan.run.date}; spec digest {plan.spec_digest[:16]}")
+    if plan.vars:
+        line("  vars: " + ", ".join(f"{k}={v}" for k, v in plan.vars))
+    heading(f"\nContainers ({len(plan.containers)})")
+    for container in plan.containers:
+        line(f"  {container.key}: {container.name}")
+    total = sum(u.size for u in plan.uploads)
+    heading(f"\nUploads ({len(plan.uploads)} files, {total:,} bytes)")
+    for upload in plan.uploads:
+        target = f"{plan.container_name(upload.container)}/{upload.blob}"
+        line(f"  {_local(plan, upload.source)} -> {target} ({upload.size:,} bytes)")
+    pool = plan.pool
+    image = pool.image
+    heading(f"\nPool {pool.id}")
+    line(f"  vm size {pool.vm_size}; {pool.dedicated_nodes} dedicated, {pool.spot_nodes} spot")
+    line(f"  {pool.task_slots_per_node} task slot(s) per node")
+    line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
+    line(f"  node agent {image.node_agent_sku_id}")
+    if pool.start_task is not None:
+        for text in _start_task_lines(plan, pool.start_task):
+            line(text)
+    job = plan.job
+    heading(f"\nJob {job.id}")
+    timeout = "none" if job.timeout_seconds is None else format_duration(job.timeout_seconds)
+    line(f"  timeout {timeout}; priority {job.priority}; task retries {job.max_task_retries}")
+    line(f"  task dependencies: {'yes' if job.uses_task_dependencies else 'no'}")
+    heading(f"\nTasks ({len(plan.tasks):,})")
+    for task in plan.tasks:
+        out.write("".join(f"{text}\n" for text in _task_lines(plan, task)))
+    heading(f"\nDownloads ({len(plan.downloads)})")
+    for download in plan.downloads:
+        source = plan.container_name(download.container) + "/" + download.prefix
+        mode = "overwrite" if download.overwrite else "keep existing files"
+        line(f"  {source}* -> {_local(plan, download.to)}/ ({mode})")
+    cleanup = plan.cleanup
+    heading("\nClean-up")
+    line(f"  containers: {cleanup.containers}; job: {cleanup.job}; pool: {cleanup.pool}")
+
+
+def _start_task_lines(plan: Plan, start: StartTaskPlan) -> Iterator[str]:
+    flags = [
+        "elevated" if start.elevated else "not elevated",
+        "waits for success" if start.wait_for_success else "does not wait",
+        f"retries {start.max_retries}",
+    ]
+    yield f"  start task ({', '.join(flags)})"
+    yield f"    command line: {start.command_line}"
+    for rf in start.resource_files:
+        yield f"    resource file: {_describe_resource(plan, rf)}"
+    for name, value in start.environment:
+        yield f"    env {name}={value}"
+
+
+def _describe_resource(plan: Plan, rf: ResourceFilePlan) -> str:
+    text = resource_url(plan, rf)
+    if rf.prefix:
+        text += f" (blobs under {rf.prefix!r})"
+    return f"{text} -> {rf.file_path or '.'}"
+
+
+def _describe_output(plan: Plan, output: OutputPlan) -> str:
+    target = f"{plan.container_name(output.container)}/{output.path or ''}"
+    return f"{output.pattern} -> {target} (on {output.when})"
+
+
+def _task_lines(plan: Plan, task: TaskPlan) -> Iterator[str]:
+    yield f"  {task.id}"
+    yield f"    command line: {task.command_line}"
+    for rf in task.resource_files:
+        yield f"    resource file: {_describe_resource(plan, rf)}"
+    for name, value in task.environment:
+        yield f"    env {name}={value}"
+    for output in task.outputs:
+        yield f"    output: {_describe_output(plan, output)}"
+    limits = [f"retries {task.max_retries}"]
+    if task.max_wall_clock_seconds is not None:
+        limits.append(f"max wall clock {format_duration(task.max_wall_clock_seconds)}")
+    if task.elevated:
+        limits.append("elevated")
+    yield f"    {'; '.join(limits)}"
+    if task.depends_on:
+        yield f"    depends on: {', '.join(task.depends_on)}"
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+def _resource_json(plan: Plan, rf: ResourceFilePlan) -> dict[str, Any]:
+    kind = "url" if rf.url is not None else "blob" if rf.blob is not None else "container"
+    return {
+        "kind": kind,
+        "container": rf.container,
+        "container_name": None if rf.container is None else plan.container_name(rf.container),
+        "blob": rf.blob,
+        "prefix": rf.prefix,
+        "url": resource_url(plan, rf),
+        "file_path": rf.file_path,
+        "file_mode": rf.file_mode,
+    }
+
+
+def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
+    """One task as a JSON-ready mapping."""
+    return {
+        "id": task.id,
+        "command_line": task.command_line,
+        "resource_files": [_resource_json(plan, rf) for rf in task.resource_files],
+        "environment": dict(task.environment),
+        "outputs": [
+            {
+                "pattern": o.pattern,
+                "container": o.container,
+                "container_name": plan.container_name(o.container),
+                "path": o.path,
+                "when": o.when,
+            }
+            for o in task.outputs
+        ],
+        "max_retries": task.max_retries,
+        "max_wall_clock_seconds": task.max_wall_clock_seconds,
+        "depends_on": list(task.depends_on),
+        "elevated": task.elevated,
+    }
+
+
+def plan_header_json(plan: Plan) -> dict[str, Any]:
+    """Everything but the tasks, as a JSON-ready mapping."""
+    start = plan.pool.start_task
+    image = plan.pool.image
+    return {
+        "format": JSON_FORMAT_VERSION,
+        "name": plan.name,
+        "spec_path": str(plan.spec_path),
+        "spec_digest": plan.spec_digest,
+        "run": {"id": plan.run.id, "date": plan.run.date},
+        "vars": dict(plan.vars),
+        "containers": [{"key": c.key, "name": c.name} for c in plan.containers],
+        "uploads": [
+            {
+                "source": str(u.source),
+                "container": u.container,
+                "container_name": plan.container_name(u.container),
+                "blob": u.blob,
+                "size": u.size,
+            }
+            for u in plan.uploads
+        ],
+        "pool": {
+            "id": plan.pool.id,
+            "vm_size": plan.pool.vm_size,
+            "dedicated_nodes": plan.pool.dedicated_nodes,
+            "spot_nodes": plan.pool.spot_nodes,
+            "task_slots_per_node": plan.pool.task_slots_per_node,
+            "image": {
+                "publisher": image.publisher,
+                "offer": image.offer,
+                "sku": image.sku,
+                "version": image.version,
+                "node_agent_sku_id": image.node_agent_sku_id,
+            },
+            "start_task": None
+            if start is None
+            else {
+                "command_line": start.command_line,
+                "resource_files": [_resource_json(plan, rf) for rf in start.resource_files],
+                "environment": dict(start.environment),
+                "elevated": start.elevated,
+                "wait_for_success": start.wait_for_success,
+                "max_retries": start.max_retries,
+            },
+        },
+        "job": {
+            "id": plan.job.id,
+            "timeout_seconds": plan.job.timeout_seconds,
+            "priority": plan.job.priority,
+            "max_task_retries": plan.job.max_task_retries,
+            "uses_task_dependencies": plan.job.uses_task_dependencies,
+        },
+        "downloads": [
+            {
+                "container": d.container,
+                "container_name": plan.container_name(d.container),
+                "to": str(d.to),
+                "prefix": d.prefix,
+                "overwrite": d.overwrite,
+            }
+            for d in plan.downloads
+        ],
+        "cleanup": {
+            "containers": plan.cleanup.containers,
+            "job": plan.cleanup.job,
+            "pool": plan.cleanup.pool,
+        },
+        "task_count": len(plan.tasks),
+    }
+
+
+def write_json(plan: Plan, out: TextIO) -> None:
+    """The plan as one JSON document; `tasks` comes last, one task per line, streamed."""
+    header = json.dumps(plan_header_json(plan), indent=2, ensure_ascii=False)
+    out.write(header[:-2] + ',\n  "tasks": [')
+    separator = "\n    "
+    for task in plan.tasks:
+        out.write(separator + json.dumps(task_json(plan, task), ensure_ascii=False))
+        separator = ",\n    "
+    out.write("\n  ]\n}\n")

@@ -1,0 +1,139 @@
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from batchspec.cli import main
+from batchspec.plan.build import load_plan
+from batchspec.plan.model import Plan
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+TOPN = str(SPECS / "topn.yaml")
+
+
+def _run_id() -> str:
+    plan = load_plan(SPECS / "topn.yaml", {})
+    assert isinstance(plan, Plan)
+    return plan.run.id
+
+
+def _topn_line(name: str, words: int = 3) -> str:
+    return (
+        "    command line: /bin/bash -c 'set -e; set -o pipefail; python3 "
+        f"$AZ_BATCH_NODE_SHARED_DIR/topn_task.py --filepath {name} --numwords {words}'"
+    )
+
+
+def test_plan_prints_the_three_topn_tasks_exactly() -> None:
+    result = CliRunner().invoke(main, ["plan", TOPN])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("Tasks (3)")
+    end = lines.index("Downloads (1)")
+    tasks = [line for line in lines[start + 1 : end] if line.startswith("  ") and line[2] != " "]
+    assert tasks == ["  topn-lighthouse", "  topn-orchard", "  topn-river"]
+    command_lines = [line for line in lines[start:end] if line.startswith("    command line: ")]
+    assert command_lines == [
+        _topn_line("lighthouse.txt"),
+        _topn_line("orchard.txt"),
+        _topn_line("river.txt"),
+    ]
+
+
+def test_plan_text_shows_every_part_of_the_plan() -> None:
+    result = CliRunner().invoke(main, ["plan", TOPN])
+    out = result.output
+    run_id = _run_id()
+    assert f"Job topn-{run_id}" in out
+    assert "Pool topn-pool" in out
+    assert (
+        "    command line: /bin/bash -c 'set -e; set -o pipefail; "
+        "cp -r $AZ_BATCH_TASK_WORKING_DIR/* $AZ_BATCH_NODE_SHARED_DIR'\n" in out
+    )
+    assert (
+        "    resource file: https://<account>.blob.core.windows.net/topn-input/river.txt"
+        "?<SAS redacted> -> river.txt\n" in out
+    )
+    assert "  topn/topn_task.py -> topn-application/topn_task.py (" in out
+    assert "    output: *_OUTPUT.txt -> topn-output/ (on success)\n" in out
+    assert "  topn-output/* -> out/topn/ (keep existing files)\n" in out
+    assert "  containers: delete; job: delete; pool: keep\n" in out
+    assert "sig=" not in out
+
+
+def test_plan_var_override() -> None:
+    result = CliRunner().invoke(main, ["plan", TOPN, "--var", "num_words=7"])
+    assert result.exit_code == 0
+    assert _topn_line("orchard.txt", 7) in result.output.splitlines()
+
+
+def test_plan_json_is_the_same_data() -> None:
+    result = CliRunner().invoke(main, ["plan", TOPN, "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["task_count"] == 3
+    assert [t["id"] for t in data["tasks"]] == ["topn-lighthouse", "topn-orchard", "topn-river"]
+    assert data["tasks"][1]["command_line"] == _topn_line("orchard.txt").split(": ", 1)[1]
+    assert data["tasks"][0]["resource_files"][0]["url"] == (
+        "https://<account>.blob.core.windows.net/topn-input/lighthouse.txt?<SAS redacted>"
+    )
+    assert data["job"] == {
+        "id": f"topn-{_run_id()}",
+        "timeout_seconds": 1200,
+        "priority": 0,
+        "max_task_retries": 0,
+        "uses_task_dependencies": False,
+    }
+    assert data["pool"]["start_task"]["elevated"] is True
+    assert data["cleanup"] == {"containers": "delete", "job": "delete", "pool": "keep"}
+
+
+def test_plan_of_a_broken_spec_prints_located_errors(tmp_path: Path) -> None:
+    spec = tmp_path / "broken.yaml"
+    text = (SPECS / "topn.yaml").read_text()
+    text = text.replace("container: output, when", "container: outptu, when")
+    spec.write_text(text)
+    (tmp_path / "topn").symlink_to(SPECS / "topn")
+    result = CliRunner().invoke(main, ["plan", str(spec)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "outptu" in t)
+    assert result.stderr.splitlines() == [
+        f"{spec}:{line}:{text.splitlines()[line - 1].index('container: outptu') + 1}: "
+        "$.job.tasks[0].outputs[0].container: unknown container 'outptu' "
+        "(containers: application, input, output); did you mean 'output'?",
+        f"{spec}: 1 error; nothing planned",
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_plan_reports_unknown_var_as_a_located_error() -> None:
+    result = CliRunner().invoke(main, ["plan", TOPN, "--var", "num_word=2"])
+    assert result.exit_code == 1
+    assert "$.vars: --var num_word: the spec has no variable 'num_word'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan"],
+        ["plan", "does/not/exist.yaml"],
+        ["plan", TOPN, "--var", "novalue"],
+        ["plan", TOPN, "--format", "xml"],
+        ["plan", str(SPECS)],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_yaml_error_is_reported_without_traceback(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("batchspec: 1\nname: [unclosed\n")
+    result = CliRunner().invoke(main, ["plan", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{spec}:")
+    assert "Traceback" not in result.output
