@@ -15,7 +15,7 @@ from batchspec.emulator.storage_io import TransferError, fetch_resource_files, u
 from batchspec.emulator.wire import Doc, iso, new_etag, parse_duration
 
 
-def failure(code: str, message: str, category: str = "UserError") -> Doc:
+def failure(code: str, message: str, category: str = "usererror") -> Doc:
     """A failureInfo object as Batch reports it."""
     return {
         "category": category,
