@@ -42,11 +42,15 @@ class Reporter:
 
     def warn(self, message: str) -> None:
         """A line the user should notice but that does not stop the run."""
-        self.console.print("warning: " + redact(message), markup=False, style="yellow")
+        self.console.print(
+            "warning: " + redact(message), markup=False, style="yellow", soft_wrap=True
+        )
 
     def error(self, message: str) -> None:
         """A line saying why the run stopped."""
-        self.console.print("error: " + redact(message), markup=False, style="bold red")
+        self.console.print(
+            "error: " + redact(message), markup=False, style="bold red", soft_wrap=True
+        )
 
     def block(self, text: str, indent: str = "    ") -> None:
         """An indented block, such as the tail of a stderr file."""

@@ -8,6 +8,7 @@ a timeout that would tell the user nothing.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -127,7 +128,8 @@ def wait_for_nodes(
         if pool.resize_errors and pool.allocation_state == bm.AllocationState.STEADY:
             errors = "; ".join(f"{e.code}: {e.message}" for e in pool.resize_errors)
             raise PoolError(f"pool {pool_id} could not allocate its nodes: {errors}")
-        summary = ", ".join(sorted(f"{n.id}={n.state}" for n in nodes)) or "no nodes yet"
+        states = Counter(_state_name(n.state) for n in nodes)
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "no nodes yet"
         if summary != last_summary:
             say(f"pool {pool_id}: waiting for {count} node(s): {summary}")
             last_summary = summary
@@ -201,6 +203,10 @@ def _sources(task: bm.BatchStartTask) -> list[tuple[str, str, str]]:
         parts = urlsplit(url)
         out.append((f"{parts.netloc}{parts.path}", rf.blob_prefix or "", rf.file_path or ""))
     return sorted(out)
+
+
+def _state_name(state: object) -> str:
+    return str(getattr(state, "value", state))
 
 
 def _norm(value: object) -> object:
