@@ -1,17 +1,16 @@
-"""Specs for plan tests: YAML text in a tmp dir, loaded without the position-aware loader."""
+"""Specs for plan tests: YAML text in a tmp dir, loaded with positions and schema-checked."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.plan.build import build_plan
 from batchspec.plan.model import Plan, RunInfo
 from batchspec.spec.document import LoadedSpec
+from batchspec.spec.load import load_spec
+from batchspec.spec.schema import schema_diagnostics
 
 RUN = RunInfo("run1", "2026-11-24")
 
@@ -51,9 +50,11 @@ def write_spec(tmp_path: Path, tasks: str, *, base: str = BASE, files: int = 2) 
 
 
 def loaded_from(path: Path) -> LoadedSpec:
-    raw = path.read_bytes()
-    data: dict[str, Any] = yaml.safe_load(raw)
-    return LoadedSpec(path=path, raw=raw, data=data, positions={})
+    """The spec as the real loader reads it, with positions, after the schema accepted it."""
+    loaded = load_spec(path)
+    assert isinstance(loaded, LoadedSpec), [str(d) for d in loaded]
+    assert schema_diagnostics(loaded) == []
+    return loaded
 
 
 def plan_of(path: Path, overrides: dict[str, str] | None = None) -> Plan:
@@ -70,3 +71,8 @@ def problems_of(path: Path, overrides: dict[str, str] | None = None) -> list[Dia
 
 def messages(path: Path, overrides: dict[str, str] | None = None) -> list[str]:
     return [f"{d.path}: {d.message}" for d in problems_of(path, overrides)]
+
+
+def located(path: Path, overrides: dict[str, str] | None = None) -> list[str]:
+    """Each problem as `LINE:COL: $.path: message`."""
+    return [f"{d.line}:{d.col}: {d.path}: {d.message}" for d in problems_of(path, overrides)]

@@ -117,7 +117,7 @@ def test_items_factory_and_merge_dependency(tmp_path: Path) -> None:
 
 
 def test_problems_are_sorted_diagnostics(tmp_path: Path) -> None:
-    path = write_spec(tmp_path, "- {id: 'a b', command: echo}\n")
+    path = write_spec(tmp_path, "- {id: \"{{ 'a b' }}\", command: 'echo {{ nope }}'}\n")
     found = problems_of(path)
     assert found == sorted(found)
     assert found[0].file == str(path)

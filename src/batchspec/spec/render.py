@@ -110,6 +110,8 @@ class Renderer:
             message = f"undefined template variable: {exc.message}"
         except SecurityError as exc:
             message = f"the template is not allowed to do this (sandbox): {exc}"
+        except OverflowError as exc:  # e.g. the sandbox's cap on range()
+            message = f"the template is not allowed to do this (sandbox): {exc}"
         except RecursionError:
             message = "the template recurses too deeply"
         except MemoryError:

@@ -1,0 +1,349 @@
+"""Every semantic check of build_plan: each problem located at the line and column to fix."""
+
+from pathlib import Path
+
+import pytest
+
+from batchspec.plan.depends import MAX_DEPENDENCY_ID_CHARS, find_cycle
+from plan_helpers import BASE, located, messages, plan_of, write_spec
+
+T = BASE.count("\n") + 1  # the line of the first task
+
+
+def test_unknown_container_references_everywhere(tmp_path: Path) -> None:
+    base = BASE.replace("container: input}", "container: inptu}").replace(
+        "job:\n",
+        "  start_task:\n    command: x\n    resource_files: [{container: app}]\n"
+        "downloads:\n  - {container: outptu, to: out}\njob:\n",
+    )
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {container: data}
+          id: "t-{{ index }}"
+          command: echo
+          resource_files: [{container: nope, blob: x}]
+          outputs: [{pattern: "*", container: result}]
+        """,
+        base=base,
+    )
+    known = "(containers: input, output)"
+    t = base.count("\n") + 1
+    assert located(path) == [
+        f"8:28: $.uploads[0].container: unknown container 'inptu' {known}; did you mean 'input'?",
+        f"20:23: $.pool.start_task.resource_files[0].container: unknown container 'app' {known}",
+        f"22:6: $.downloads[0].container: unknown container 'outptu' {known}; "
+        "did you mean 'output'?",
+        f"{t}:17: $.job.tasks[0].foreach.container: unknown container 'data' {known}",
+        f"{t + 3}:25: $.job.tasks[0].resource_files[0].container: unknown container 'nope' "
+        + known,
+        f"{t + 4}:32: $.job.tasks[0].outputs[0].container: unknown container 'result' {known}",
+    ]
+
+
+def test_upload_sources_must_match_files(tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("x")
+    base = BASE.replace(
+        "pool:\n",
+        "  - {source: missing.txt, container: input}\n"
+        '  - {source: "*.csv", container: input}\n'
+        "  - {source: adir, container: input}\n"
+        f"  - {{source: ../{outside.name}, container: output}}\n"
+        "pool:\n",
+    )
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n", base=base)
+    problems = located(path)
+    assert problems == [
+        f"9:6: $.uploads[1].source: 'missing.txt' ({tmp_path}/missing.txt) does not exist",
+        f"10:6: $.uploads[2].source: '*.csv' matches no file (relative to {tmp_path})",
+        f"11:6: $.uploads[3].source: 'adir' ({tmp_path}/adir) is a directory "
+        "(use a glob such as dir/*)",
+    ]
+
+
+def test_upload_outside_the_spec_directory_is_allowed(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    (tmp_path / "shared.txt").write_text("shared")
+    base = BASE.replace("pool:\n", "  - {source: ../shared.txt, container: output}\npool:\n")
+    plan = plan_of(write_spec(spec_dir, "- {id: one, command: echo}\n", base=base))
+    assert plan.uploads[-1].source == tmp_path / "shared.txt"
+    assert plan.uploads[-1].blob == "shared.txt"
+
+
+def test_two_files_with_one_blob_name(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "f0.txt").write_text("again")
+    base = BASE.replace("pool:\n", '  - {source: "other/*.txt", container: input}\npool:\n')
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n", base=base)
+    assert messages(path) == [
+        f"$.uploads[1].source: {tmp_path}/other/f0.txt and {tmp_path}/data/f0.txt would both "
+        "be uploaded as blob 'f0.txt' into container 'input'"
+    ]
+
+
+def test_duplicate_task_ids_including_case(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - {id: same, command: echo}
+        - {id: SAME, command: echo}
+        - foreach: {items: [a, b]}
+          id: fixed
+          command: echo
+        """,
+    )
+    assert located(path) == [
+        f"{T + 1}:8: $.job.tasks[1].id: duplicate task id 'SAME' (task 0 of the job has it too)",
+        f"{T + 3}:7: $.job.tasks[2].id: task 1 (item 'b'): duplicate task id 'fixed' "
+        "(task 2 of the job has it too)",
+    ]
+
+
+def test_ids_and_names_invalid_after_rendering(tmp_path: Path) -> None:
+    base = BASE.replace("{name: demo-output}", '{name: "Demo_{{ vars.label }}"}').replace(
+        'id: "demo-{{ run.id }}"', 'id: "demo {{ run.id }}"'
+    )
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n", base=base)
+    assert located(path) == [
+        "6:12: $.containers.output.name: the container name 'Demo_hello' is not a valid blob "
+        "container name: use 3-63 lowercase letters, digits and hyphens, starting and ending "
+        "with a letter or digit, without two hyphens in a row",
+        "19:3: $.job.id: the job id 'demo run1' has characters Batch does not allow (' '); "
+        "use letters, digits, hyphens and underscores",
+    ]
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {items: ["ok", "has/slash", "x"]}
+          id: "t-{{ item }}{{ 'y' * (70 if item == 'x' else 0) }}"
+          command: echo
+        """,
+    )
+    problems = messages(path)
+    assert problems == [
+        "$.job.tasks[0].id: task 1 (item 'has/slash'): the task id 't-has/slash' has characters "
+        "Batch does not allow ('/'); use letters, digits, hyphens and underscores",
+        "$.job.tasks[0].id: task 2 (item 'x'): the task id 't-xyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+        "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy'... is 73 characters; Batch allows at most 64",
+    ]
+
+
+def test_duplicate_container_names(tmp_path: Path) -> None:
+    base = BASE.replace("{name: demo-output}", "{name: demo-input}")
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n", base=base)
+    assert messages(path) == [
+        "$.containers.output.name: containers 'input' and 'output' both name 'demo-input'"
+    ]
+
+
+def test_undefined_variables_in_every_field(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - id: one
+          commands: ["echo {{ vars.n }}", "echo {{ vars.m }}"]
+          environment: {A: "{{ spec.nam }}"}
+          resource_files: [{container: input, blob: "{{ containers.missing }}"}]
+          outputs: [{pattern: "{{ run.when }}", container: output, path: "{{ undefined_name }}"}]
+          depends_on: ["{{ item }}"]
+        """,
+    )
+    assert located(path) == [
+        f"{T + 1}:39: $.job.tasks[0].commands[1]: undefined template variable: "
+        "'dict object' has no attribute 'm'",
+        f"{T + 2}:21: $.job.tasks[0].environment.A: undefined template variable: "
+        "'dict object' has no attribute 'nam'",
+        f"{T + 3}:43: $.job.tasks[0].resource_files[0].blob: undefined template variable: "
+        "'dict object' has no attribute 'missing'",
+        f"{T + 4}:18: $.job.tasks[0].outputs[0].pattern: undefined template variable: "
+        "'dict object' has no attribute 'when'",
+        f"{T + 4}:64: $.job.tasks[0].outputs[0].path: undefined template variable: "
+        "'undefined_name' is undefined",
+        f"{T + 5}:20: $.job.tasks[0].depends_on[0]: undefined template variable: "
+        "'item' is undefined",
+    ]
+
+
+def test_template_syntax_error_is_reported_once_per_field(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {i: {range: [0, 1000]}}}
+          id: "t{{ item.i }"
+          command: "echo {% if %}"
+        """,
+    )
+    assert located(path) == [
+        f"{T + 1}:7: $.job.tasks[0].id: template syntax error: unexpected '}}'",
+        f"{T + 2}:7: $.job.tasks[0].command: template syntax error: Expected an expression, "
+        "got 'end of statement block'",
+    ]
+
+
+def test_a_factory_error_is_capped(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {i: {range: [0, 5000]}}}
+          id: "t{{ item.i }}"
+          command: "echo {{ item.j }}"
+        """,
+    )
+    problems = messages(path)
+    assert len(problems) == 21
+    assert problems[0] == (
+        "$.job.tasks[0].command: task 0 (item {'i': 0}): undefined template variable: "
+        "'dict object' has no attribute 'j'"
+    )
+    assert problems[-1] == (
+        "$.job.tasks[0].command: tasks: 4,980 more fail in this field (only the first 20 are shown)"
+    )
+
+
+def test_sandbox_escape_is_a_diagnostic(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path, "- {id: one, command: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"}\n"
+    )
+    assert located(path) == [
+        f"{T}:17: $.job.tasks[0].command: the template is not allowed to do this (sandbox): "
+        "access to attribute '__class__' of 'str' object is unsafe."
+    ]
+
+
+def test_dependency_problems(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - {id: a, command: echo, depends_on: [nothere]}
+        - {id: b, command: echo, depends_on: ["zz-*"]}
+        - {id: c, command: echo, depends_on: [c]}
+        - {id: d, command: echo, depends_on: ["d*"]}
+        """,
+    )
+    assert located(path) == [
+        f"{T}:30: $.job.tasks[0].depends_on: depends on 'nothere', which is no task of this job",
+        f"{T + 1}:30: $.job.tasks[1].depends_on: depends on 'zz-*', which matches no other task",
+        f"{T + 2}:30: $.job.tasks[2].depends_on: task 'c' depends on itself",
+        f"{T + 3}:30: $.job.tasks[3].depends_on: depends on 'd*', which matches no other task",
+    ]
+
+
+def test_dependency_cycle_is_reported_with_its_path(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - {id: a, command: echo, depends_on: [c]}
+        - {id: b, command: echo, depends_on: [a]}
+        - {id: c, command: echo, depends_on: [b]}
+        - {id: d, command: echo, depends_on: [a]}
+        """,
+    )
+    assert located(path) == [
+        f"{T}:30: $.job.tasks[0].depends_on: the task dependencies form a cycle: a -> c -> b -> a"
+    ]
+
+
+def test_find_cycle() -> None:
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": []}) is None
+    assert find_cycle({"a": ["a"]}) == ["a", "a"]
+    chain = {str(i): [str(i + 1)] for i in range(100_000)}
+    assert find_cycle(chain) is None
+    chain["100000"] = ["0"]
+    cycle = find_cycle(chain)
+    assert cycle is not None and len(cycle) == 100_002
+
+
+def test_dependency_ids_over_batch_limit(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {i: {range: [0, 2000]}}}
+          id: "a-long-task-id-for-the-limit-{{ '%05d' | format(item.i) }}"
+          command: echo
+        - {id: merge, command: echo, depends_on: ["a-long-*"]}
+        """,
+    )
+    total = 2000 * len("a-long-task-id-for-the-limit-00000")
+    assert total > MAX_DEPENDENCY_ID_CHARS
+    assert messages(path) == [
+        f"$.job.tasks[1].depends_on: depends on 2,000 tasks whose ids add up to {total:,} "
+        "characters; Batch allows at most 64,000 (depend on fewer tasks, e.g. through "
+        "intermediate merge tasks)"
+    ]
+
+
+def test_var_overrides_checked(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "- {id: one, command: 'echo {{ vars.n }}'}\n")
+    assert located(path, {"n": "three", "ratio": "x", "labl": "y"}) == [
+        "3:1: $.vars: --var labl: the spec has no variable 'labl' "
+        "(its variables: n, label, fast, ratio); did you mean 'label'?",
+        "3:8: $.vars.n: --var n=three: 'three' is not a int like the default 3",
+        "3:41: $.vars.ratio: --var ratio=x: 'x' is not a float like the default 0.5",
+    ]
+    plan = plan_of(path, {"n": "12", "fast": "true", "label": "a b"})
+    assert plan.tasks[0].command_line == "echo 12"
+    assert dict(plan.vars) == {"n": "12", "label": "a b", "fast": "true", "ratio": "0.5"}
+
+
+def test_foreach_container_without_uploads(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {container: output}
+          id: "t-{{ item.stem }}"
+          command: echo
+        - foreach: {container: input, match: "*.csv"}
+          id: "u-{{ item.stem }}"
+          command: echo
+        """,
+    )
+    assert located(path) == [
+        f"{T}:17: $.job.tasks[0].foreach.container: this spec uploads nothing into container "
+        "'output'; factories over a container are expanded from this spec's uploads into it",
+        f"{T + 3}:35: $.job.tasks[1].foreach.match: no blob uploaded into 'input' matches '*.csv'",
+    ]
+
+
+def test_empty_sweep_range_and_zero_step(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {a: [1], b: {range: [5, 5]}}}
+          id: "t{{ item.a }}"
+          command: echo
+        """,
+    )
+    assert located(path) == [
+        f"{T}:33: $.job.tasks[0].foreach.sweep.b: the sweep parameter 'b' has no values "
+        "(an empty range)"
+    ]
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {a: {range: [0, 5, 0]}}}
+          id: "t{{ item.a }}"
+          command: echo
+        """,
+    )
+    assert located(path) == [f"{T}:25: $.job.tasks[0].foreach.sweep.a: a range step cannot be 0"]
+
+
+@pytest.mark.parametrize(
+    ("sweep", "count"),
+    [("{range: [0, 1001]}", 1_001_000)],
+)
+def test_too_many_tasks_is_refused_before_rendering(tmp_path: Path, sweep: str, count: int) -> None:
+    path = write_spec(
+        tmp_path,
+        f"""\
+        - foreach: {{sweep: {{i: {sweep}, j: {{range: [0, 1000]}}}}}}
+          id: "t{{{{ item.i }}}}-{{{{ item.j }}}}"
+          command: echo
+        """,
+    )
+    assert messages(path) == [
+        f"$.job.tasks: the job would have {count:,} tasks; batchspec plans at most 1,000,000"
+    ]

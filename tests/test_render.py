@@ -1,0 +1,123 @@
+from pathlib import Path
+
+import pytest
+
+from batchspec.spec.document import LoadedSpec
+from batchspec.spec.render import (
+    MAX_REPORTS_PER_FIELD,
+    Renderer,
+    has_markup,
+    make_environment,
+    quote,
+)
+
+WHERE = ("job", "tasks", 0, "command")
+
+
+def _renderer() -> Renderer:
+    loaded = LoadedSpec(
+        path=Path("spec.yaml"),
+        raw=b"",
+        data={},
+        positions={("job", "tasks", 0, "command"): (7, 9), ("job",): (3, 1)},
+    )
+    return Renderer(loaded)
+
+
+def _render(source: str, **context: object) -> tuple[str | None, list[str]]:
+    renderer = _renderer()
+    compiled = renderer.compile(source, WHERE)
+    value = None if compiled is None else renderer.render(compiled, context)
+    return value, [str(d) for d in renderer.problems]
+
+
+def test_quote_filter_makes_values_safe_for_a_shell() -> None:
+    assert quote("plain.txt") == "plain.txt"
+    assert quote("it's; rm -rf /") == "'it'\"'\"'s; rm -rf /'"
+    assert quote(3) == "3"
+    value, problems = _render("cat {{ name | quote }}", name="a b.txt")
+    assert (value, problems) == ("cat 'a b.txt'", [])
+
+
+def test_no_autoescape_and_attribute_access_on_mappings() -> None:
+    value, _ = _render("{{ vars.x }} <{{ item.name }}>", vars={"x": "a&b"}, item={"name": "<i>"})
+    assert value == "a&b <<i>>"
+
+
+def test_plain_text_is_not_compiled() -> None:
+    renderer = _renderer()
+    compiled = renderer.compile("echo hello", WHERE)
+    assert compiled is not None and compiled.template is None
+    assert renderer.render(compiled, {}) == "echo hello"
+    assert not has_markup("echo $HOME {x}") and has_markup("{{ x }}") and has_markup("{% if %}")
+
+
+def test_undefined_variable_is_located() -> None:
+    value, problems = _render("echo {{ vars.missing }}", vars={"n": 1})
+    assert value is None
+    assert problems == [
+        "spec.yaml:7:9: $.job.tasks[0].command: undefined template variable: "
+        "'dict object' has no attribute 'missing'"
+    ]
+
+
+def test_syntax_error_is_located() -> None:
+    value, problems = _render("echo {{ item.name ")
+    assert value is None
+    assert len(problems) == 1
+    assert problems[0].startswith("spec.yaml:7:9: $.job.tasks[0].command: template syntax error:")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ item.__class__.__init__.__globals__ }}",
+        "{{ cycler.__init__.__globals__.os.system('id') }}",
+        "{{ item.update({'x': 1}) }}",
+        "{{ 'a' * 100000000 }}",
+        "{{ 10 ** 100000 }}",
+    ],
+)
+def test_sandbox_escapes_are_diagnostics(source: str) -> None:
+    value, problems = _render(source, item={"name": "x"})
+    assert value is None
+    assert len(problems) == 1
+    assert problems[0].startswith("spec.yaml:7:9: $.job.tasks[0].command: ")
+
+
+def test_runtime_errors_in_template_code_are_diagnostics() -> None:
+    value, problems = _render("{{ 1 // 0 }}")
+    assert value is None
+    assert problems == [
+        "spec.yaml:7:9: $.job.tasks[0].command: the template failed: "
+        "ZeroDivisionError: integer division or modulo by zero"
+    ]
+
+
+def test_rendering_has_no_randomness() -> None:
+    assert "lipsum" not in make_environment().globals
+    _, problems = _render("{{ lipsum() }}")
+    assert problems and "undefined" in problems[0]
+
+
+def test_repeated_failures_are_capped_per_field() -> None:
+    renderer = _renderer()
+    compiled = renderer.compile("{{ item.nope }}", WHERE)
+    assert compiled is not None
+    for i in range(500):
+        assert renderer.render(compiled, {"item": {}}, f"task {i}: ") is None
+    renderer.summarize()
+    assert len(renderer.problems) == MAX_REPORTS_PER_FIELD + 1
+    assert renderer.problems[-1].message == (
+        f"tasks: {500 - MAX_REPORTS_PER_FIELD} more fail in this field "
+        f"(only the first {MAX_REPORTS_PER_FIELD} are shown)"
+    )
+
+
+def test_a_template_is_compiled_once_and_reused() -> None:
+    renderer = _renderer()
+    compiled = renderer.compile("{{ index }}-{{ item }}", WHERE)
+    assert compiled is not None
+    values = [renderer.render(compiled, {"index": i, "item": c}) for i, c in enumerate("abc")]
+    assert values == ["0-a", "1-b", "2-c"]
