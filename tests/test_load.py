@@ -9,7 +9,8 @@ import pytest
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.spec.document import LoadedSpec
-from batchspec.spec.load import MAX_BYTES, MAX_DEPTH, MAX_VALUES, json_path, load_spec
+from batchspec.spec.load import MAX_BYTES, load_spec
+from batchspec.spec.yaml_events import MAX_DEPTH, MAX_VALUES, json_path
 
 FIXTURE = Path(__file__).parent / "fixtures" / "topn.yaml"
 

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from batchspec.cli import main
 from batchspec.commands.validate import check_spec
-from batchspec.spec.load import MAX_BYTES, MAX_DEPTH
+from batchspec.spec.load import MAX_BYTES
+from batchspec.spec.yaml_events import MAX_DEPTH
 
 REPO = Path(__file__).resolve().parent.parent
 NEGATIVE = REPO / "tests" / "negative"

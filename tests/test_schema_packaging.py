@@ -64,3 +64,19 @@ def test_the_wheel_carries_the_schema_content(tmp_path: Path) -> None:
     (wheel,) = out.glob("batchspec-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read("batchspec/schema/batchspec.schema.json") == SCHEMA.read_bytes()
+
+
+@pytest.mark.timeout(120)
+def test_other_tools_read_the_published_schema_the_same_way() -> None:
+    # Editors and CI tools (here check-jsonschema, with ECMA-262 regexes) must accept the
+    # example specs and reject what the validator rejects at the schema stage.
+    tool = Path(sys.executable).parent / "check-jsonschema"
+    examples = sorted(str(p) for p in (REPO / "specs").glob("*.yaml"))
+    negative = REPO / "tests" / "negative"
+    broken = [str(negative / f"{name}.yaml") for name in ("bad_pool_id_characters", "no_nodes")]
+    base = [str(tool), "--schemafile", str(SCHEMA)]
+    good = subprocess.run([*base, *examples], capture_output=True, text=True, timeout=110)
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = subprocess.run([*base, *broken], capture_output=True, text=True, timeout=110)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "neg pool!" in bad.stdout

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.spec.document import JsonPath, LoadedSpec
-from batchspec.spec.load import json_path
+from batchspec.spec.yaml_events import json_path
 
 _TYPE_NAMES = {
     "object": "a mapping",
