@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import urllib.request
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 
-from batchspec.redact import redact
+from batchspec.redact import describe_error, redact
 from batchspec.targets import ConfigError, default_target_name, resolve_target
 
 KEY = "c2VjcmV0LWJhdGNoLWtleS1mb3ItdGVzdHMtb25seQ=="
@@ -171,3 +176,52 @@ def test_missing_or_malformed_configuration_is_a_one_line_error(
     assert message.startswith(expected), message
     assert KEY not in message
     assert STORAGE_KEY not in message
+
+
+@pytest.mark.timeout(120)
+def test_azure_target_drives_real_services_given_their_endpoints(
+    batch_service: Any, azurite: Any
+) -> None:
+    env = {
+        "AZURE_BATCH_ENDPOINT": batch_service.endpoint,
+        "AZURE_BATCH_ACCOUNT": batch_service.account,
+        "AZURE_BATCH_ACCESS_KEY": batch_service.key,
+        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+    }
+    target = resolve_target(None, Path("/nonexistent"), env)
+    assert target.name == "azure"
+    batch = target.batch_client()
+    blobs = target.blob_service()
+    name = f"t{uuid.uuid4().hex[:12]}"
+    try:
+        assert isinstance(list(batch.list_pools()), list)
+        blobs.get_container_client(name).create_container()
+        blobs.get_blob_client(name, "a.txt").upload_blob(b"hello")
+        url = target.sas(datetime.now(UTC) + timedelta(minutes=5)).blob_url(name, "a.txt")
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.read() == b"hello"
+    finally:
+        blobs.delete_container(name)
+        blobs.close()
+        batch.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_wrong_batch_key_is_refused_and_described_without_any_key(batch_service: Any) -> None:
+    wrong = base64.b64encode(b"x" * 64).decode()
+    env = GOOD | {
+        "AZURE_BATCH_ENDPOINT": batch_service.endpoint,
+        "AZURE_BATCH_ACCOUNT": batch_service.account,
+        "AZURE_BATCH_ACCESS_KEY": wrong,
+    }
+    batch = resolve_target("azure", Path("/nonexistent"), env).batch_client()
+    try:
+        with pytest.raises(HttpResponseError) as caught:
+            list(batch.list_pools())
+    finally:
+        batch.close()
+    line = describe_error(caught.value)
+    assert caught.value.status_code in (401, 403)
+    assert wrong not in line
+    assert batch_service.key not in line
+    assert "\n" not in line

@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 # Popen objects of the services this process started, so they are reaped when stopped and
@@ -34,7 +34,13 @@ def spawn(cmd: Sequence[str], log_path: Path) -> int:
 
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists and has not exited (zombies count as exited)."""
-    _reap(pid)
+    child = _children.get(pid)
+    if child is not None:
+        # Our own child: only waiting on it tells reliably, and reaps it once it exits.
+        if child.poll() is None:
+            return True
+        _children.pop(pid, None)
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -66,8 +72,12 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
         return False
 
 
-def terminate(pid: int, timeout: float = 10.0) -> None:
-    """Stop a process started by `spawn` and its session: SIGTERM, then SIGKILL after `timeout`."""
+def terminate(pid: int, timeout: float = 10.0, closed: Callable[[], bool] | None = None) -> None:
+    """Stop a process started by `spawn` and its session: SIGTERM, then SIGKILL after `timeout`.
+
+    `closed`, when given, tells that the process has finished its own shutdown, so SIGKILL can
+    follow at once (for servers that linger on timers after closing).
+    """
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             # Services run in their own session, whose process group id is their pid.
@@ -80,11 +90,10 @@ def terminate(pid: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not pid_alive(pid):
-                _children.pop(pid, None)
                 return
+            if sig == signal.SIGTERM and closed is not None and closed():
+                break
             time.sleep(0.05)
-    _reap(pid)
-    _children.pop(pid, None)
 
 
 def log_tail(log_path: Path, start: int = 0, limit: int = 2000) -> str:
@@ -96,9 +105,3 @@ def log_tail(log_path: Path, start: int = 0, limit: int = 2000) -> str:
     except OSError:
         return ""
     return text[-limit:]
-
-
-def _reap(pid: int) -> None:
-    proc = _children.get(pid)
-    if proc is not None and proc.poll() is not None:
-        _children.pop(pid, None)

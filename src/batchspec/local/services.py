@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +46,7 @@ START_TIMEOUT = 60.0
 CHECKOUT = Path(batchspec.__file__).resolve().parents[2]
 
 _AZURITE_LISTENING = re.compile(r"listens on https?://[^\s:]+:(\d+)")
+_AZURITE_CLOSED = "Blob service successfully closed"
 # Checked against /proc so that a recycled pid is never mistaken for a service.
 _COMMAND_MARKERS = {EMULATOR: "batchspec", AZURITE: "azurite"}
 
@@ -127,7 +128,7 @@ def stop(home: Path) -> list[str]:
         for name in (EMULATOR, AZURITE):
             entry = state.get(name)
             if entry and _owns_pid(name, entry.get("pid")):
-                terminate(int(entry["pid"]), timeout=20.0)
+                terminate(int(entry["pid"]), timeout=20.0, closed=_closed_check(root, name))
                 stopped.append(name)
             if entry:
                 entry["pid"] = None
@@ -229,6 +230,15 @@ def _started_entry(starting: _Starting, root: Path) -> dict[str, Any] | None:
     port = int(found.group(1))
     endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
     return {"pid": starting.pid, "port": port, "endpoint": endpoint}
+
+
+def _closed_check(root: Path, name: str) -> Callable[[], bool] | None:
+    """For Azurite: whether it logged that it closed (it then idles ~20 s on timers)."""
+    if name != AZURITE:
+        return None
+    log = _log_path(root, name)
+    start = log.stat().st_size if log.exists() else 0
+    return lambda: _AZURITE_CLOSED in log_tail(log, start)
 
 
 def _is_running(name: str, entry: dict[str, Any] | None) -> bool:

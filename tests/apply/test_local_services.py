@@ -1,0 +1,162 @@
+"""`batchspec local up|status|down` and the local target, with real services in a tmp home."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from batchspec.cli import main
+from batchspec.local import data_home
+from batchspec.local import services as services_module
+from batchspec.local.processes import pid_alive, port_open
+from batchspec.local.services import AZURITE_KEY, ensure_running, status, stop
+from batchspec.redact import redact
+from batchspec.targets import ConfigError, resolve_target
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "home"
+    try:
+        yield path
+    finally:
+        stop(path)
+
+
+def pids(home: Path) -> dict[str, int]:
+    state = json.loads((home / "local" / "services.json").read_text())
+    return {name: entry["pid"] for name, entry in state.items()}
+
+
+def test_up_status_down_and_up_again_on_the_same_ports_with_the_data_kept(home: Path) -> None:
+    code, out = run("local", "up", "--data-dir", str(home))
+    assert code == 0, out
+    assert "batch    http://127.0.0.1:" in out
+    assert "storage  http://127.0.0.1:" in out
+    assert AZURITE_KEY not in out
+    first = pids(home)
+    assert all(pid_alive(pid) for pid in first.values())
+
+    target = resolve_target("local", home)
+    blobs = target.blob_service()
+    batch = target.batch_client()
+    try:
+        blobs.create_container("kept-across-restarts")
+        assert list(batch.list_pools()) == []
+    finally:
+        blobs.close()
+        batch.close()
+
+    # A second up (and the target) reuse the running services.
+    assert run("local", "up", "--data-dir", str(home))[0] == 0
+    assert pids(home) == first
+
+    code, out = run("local", "status", "--data-dir", str(home))
+    assert code == 0, out
+    assert f"pid {first['emulator']}" in out
+    assert f"pid {first['azurite']}" in out
+    assert f"data     {home / 'local'}" in out
+    assert "Key" not in out
+
+    before = ensure_running(home)
+    code, out = run("local", "down", "--data-dir", str(home))
+    assert (code, out.strip()) == (0, "stopped: emulator, azurite")
+    assert not any(pid_alive(pid) for pid in first.values())
+    code, out = run("local", "status", "--data-dir", str(home))
+    assert code == 3
+    assert "emulator stopped" in out
+    assert run("local", "down", "--data-dir", str(home))[1].strip() == "nothing was running"
+
+    after = ensure_running(home)
+    assert (after.batch_endpoint, after.blob_endpoint) == (
+        before.batch_endpoint,
+        before.blob_endpoint,
+    )
+    blobs = resolve_target("local", home).blob_service()
+    try:
+        assert [c.name for c in blobs.list_containers()] == ["kept-across-restarts"]
+    finally:
+        blobs.close()
+
+
+def test_a_dead_service_is_started_again_on_a_new_port_when_its_old_one_is_taken(
+    home: Path,
+) -> None:
+    first = ensure_running(home)
+    azurite_pid = pids(home)["azurite"]
+    os.killpg(azurite_pid, 9)
+    port = int(first.blob_endpoint.split(":")[2].split("/")[0])
+    # Something else takes Azurite's old port while it is down.
+    while pid_alive(azurite_pid):
+        time.sleep(0.05)
+    squatter = socket.socket()
+    try:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        second = ensure_running(home)
+    finally:
+        squatter.close()
+    assert second.batch_endpoint == first.batch_endpoint
+    assert second.blob_endpoint != first.blob_endpoint
+    assert pids(home)["azurite"] != azurite_pid
+    new_port = int(second.blob_endpoint.split(":")[2].split("/")[0])
+    assert port_open(new_port)
+
+
+def test_missing_azurite_is_a_one_line_error_that_says_to_install_it(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(services_module, "CHECKOUT", tmp_path / "no-checkout")
+    with pytest.raises(ConfigError) as caught:
+        ensure_running(home)
+    assert str(caught.value) == (
+        "Azurite is not installed: run `npm ci` in the batchspec checkout (or `make install`)"
+    )
+    # Nothing was started before the check.
+    assert not (home / "local" / "services.json").exists() or pids(home) == {}
+    code, out = run("local", "up", "--data-dir", str(home))
+    assert code == 1
+    assert out.strip() == f"Error: {caught.value}"
+
+
+def test_status_of_a_fresh_home_shows_both_stopped(tmp_path: Path) -> None:
+    state = status(tmp_path / "fresh")
+    assert [(s.name, s.running) for s in state.services] == [
+        ("emulator", False),
+        ("azurite", False),
+    ]
+
+
+def test_local_target_registers_its_keys_for_redaction(home: Path) -> None:
+    target = resolve_target("local", home)
+    assert target.name == "local"
+    assert redact(f"key={AZURITE_KEY}") == "key=REDACTED"
+    assert target.batch_key is not None
+    assert redact(target.batch_key) == "REDACTED"
+    assert "shared key" in target.describe()
+
+
+def test_data_home_prefers_the_option_then_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATCHSPEC_HOME", str(tmp_path / "env"))
+    assert data_home(tmp_path / "opt") == tmp_path / "opt"
+    assert data_home() == tmp_path / "env"
+    monkeypatch.delenv("BATCHSPEC_HOME")
+    assert data_home() == Path.home() / ".batchspec"
