@@ -64,3 +64,8 @@ def test_github_annotations_escape_per_the_workflow_command_rules() -> None:
         "::error file=dir%2C1/a%3Ab.yaml,line=2,col=3,title=batchspec $.x::"
         "$.x: 50%25 done%0D%0Anext\n"
     )
+
+
+def test_text_leaves_backslashes_alone() -> None:
+    odd = Diagnostic("dir\\a.yaml", 1, 2, "$.x", "'a\\tb' is invalid")
+    assert text_report([odd]) == "dir\\a.yaml:1:2: $.x: 'a\\tb' is invalid\n"

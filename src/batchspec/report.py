@@ -16,7 +16,7 @@ Reporter = Callable[[Sequence[Diagnostic]], str]
 
 def _one_line(text: str) -> str:
     # A file name or a key may hold a line break; one diagnostic must stay one line.
-    return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def text_report(diagnostics: Sequence[Diagnostic]) -> str:
