@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,14 @@ CASES = [
             "a Batch id: 1-64 letters, digits, hyphens or underscores"
         ],
     ),
+    (
+        "  timeout: 20m\n",
+        "  timeout: 20m\n  vm_size: standard_d2s_v3\n",
+        [
+            "28:3: $.job.vm_size: unknown key 'vm_size'; 'vm_size' belongs under 'pool' "
+            "(check the indentation)"
+        ],
+    ),
     ("retries: 1", "retries: -2", ["35:7: $.job.tasks[0].retries: -2 is below the minimum of -1"]),
     (
         "  timeout: 20m\n",
@@ -262,3 +271,34 @@ def test_the_reference_names_every_key_of_the_schema() -> None:
     for _, node in subschemas(load_schema()):
         for name in node.get("properties", {}):
             assert f"| `{name}` |" in text, name
+
+
+def _random_value(rng: random.Random, words: list[str], depth: int = 0) -> Any:
+    kind = rng.randrange(8 if depth < 5 else 5)
+    if kind == 0:
+        return rng.choice([0, 1, -1, 2**40, 1.5])
+    if kind == 1:
+        return rng.choice([True, False, None])
+    if kind in (2, 3, 4):
+        return rng.choice([*words, "", "{{ x }}", "Bad Value!", "x" * 80, "1h30m"])
+    if kind == 5:
+        return [_random_value(rng, words, depth + 1) for _ in range(rng.randrange(4))]
+    return {
+        rng.choice(words): _random_value(rng, words, depth + 1) for _ in range(rng.randrange(5))
+    }
+
+
+def test_any_data_gets_messages_not_exceptions() -> None:
+    schema = load_schema()
+    words = sorted({k for _, node in subschemas(schema) for k in node.get("properties", {})})
+    rng = random.Random(11)
+    base = load_spec(FIXTURE)
+    assert isinstance(base, LoadedSpec)
+    for _ in range(300):
+        data = _random_value(rng, words)
+        data = data if isinstance(data, dict) else {"job": data}
+        if rng.random() < 0.5:  # also break a valid spec in one place
+            data = {**base.data, rng.choice(words): _random_value(rng, words)}
+        spec = LoadedSpec(path=Path("x.yaml"), raw=b"", data=data, positions={})
+        for problem in schema_diagnostics(spec):
+            assert problem.message and problem.path.startswith("$"), problem

@@ -113,7 +113,11 @@ def _summary(files: int, problems: int) -> str:
 def command(
     ctx: click.Context, files: tuple[str, ...], fmt: str, variables: tuple[str, ...]
 ) -> None:
-    """Check spec files, directories of specs and globs: YAML, schema, references, templates."""
+    """Check spec files, directories of specs and globs: YAML, schema, references, templates.
+
+    \b
+    Exit status: 0 every spec is valid, 1 some spec is invalid, 2 usage error.
+    """
     if not files:
         raise click.UsageError("give at least one spec file, directory or glob")
     overrides = parse_vars(variables)

@@ -146,7 +146,8 @@ def _unknown_keys(
                     f"{key!r} cannot be combined with {with_}; use exactly one form: {shapes}",
                 )
                 continue
-        yield (*path, key), f"unknown key {key!r}{_did_you_mean(key, list(known))}"
+        hint = _did_you_mean(key, list(known)) or _belongs_under(key)
+        yield (*path, key), f"unknown key {key!r}{hint}"
 
 
 def _best_match(error: ValidationError, path: JsonPath) -> Iterator[Problem]:
@@ -161,6 +162,9 @@ def _best_match(error: ValidationError, path: JsonPath) -> Iterator[Problem]:
         index = sub.relative_schema_path[0]
         if isinstance(index, int):
             branches.setdefault(index, []).append(sub)
+    if not branches:
+        yield path, error.message
+        return
     depth = len(path)
 
     def shallow(errs: list[ValidationError], keyword: str) -> int:
@@ -191,6 +195,42 @@ def _extra_keys(error: ValidationError) -> list[str]:
     known = schema.get("properties", {})
     instance = error.instance
     return [k for k in instance if k not in known] if isinstance(instance, dict) else []
+
+
+@functools.cache
+def _key_homes() -> dict[str, list[str]]:
+    """Each key of the schema -> where it may appear, e.g. `vm_size` -> `['pool']`."""
+    schema = load_schema()
+    homes: dict[str, list[str]] = {}
+
+    def walk(node: Any, label: str, depth: int) -> None:
+        if not isinstance(node, dict) or depth > 12:
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            walk(schema["$defs"][ref.rsplit("/", 1)[1]], label, depth + 1)
+        for branch in node.get("oneOf", []):
+            walk(branch, label, depth + 1)
+        for key, sub in node.get("properties", {}).items():
+            child = key if label == "$" else f"{label}.{key}"
+            if label not in homes.setdefault(key, []):
+                homes[key].append(label)
+            walk(sub, child, depth + 1)
+        for sub in node.get("patternProperties", {}).values():
+            walk(sub, f"{label}.<NAME>", depth + 1)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{label}[]", depth + 1)
+
+    walk(schema, "$", 0)
+    return homes
+
+
+def _belongs_under(key: str) -> str:
+    homes = _key_homes().get(key)
+    if not homes or len(homes) > 3:
+        return ""
+    places = " or ".join("the top level" if h == "$" else f"'{h}'" for h in homes)
+    return f"; {key!r} belongs under {places} (check the indentation)"
 
 
 def _did_you_mean(word: str, candidates: list[str]) -> str:
