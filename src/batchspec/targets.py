@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from batchspec.redact import register_secret
@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 
 TargetName = Literal["local", "azure"]
 TARGET_NAMES: tuple[TargetName, ...] = ("local", "azure")
+
+# The SDK reads a file up to max_single_put_size (64 MiB by default) into memory to send it in
+# one request; beyond that it streams blocks. Small limits keep concurrent uploads of large
+# files to a few MiB each.
+BLOB_CLIENT_OPTIONS: dict[str, Any] = {
+    "max_single_put_size": 4 * 1024 * 1024,
+    "max_block_size": 4 * 1024 * 1024,
+}
 
 _STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _BATCH_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
@@ -73,18 +81,22 @@ class Target:
         assert self.batch_token_credential is not None
         return BatchClient(self.batch_endpoint, self.batch_token_credential)
 
-    def blob_service(self) -> BlobServiceClient:
-        """A new BlobServiceClient for this target's storage account."""
+    def blob_service(self, **options: Any) -> BlobServiceClient:
+        """A new BlobServiceClient for this target's storage account.
+
+        `options` go to the client (e.g. `raw_request_hook`), after BLOB_CLIENT_OPTIONS.
+        """
         from azure.storage.blob import BlobServiceClient
 
+        settings = BLOB_CLIENT_OPTIONS | options
         if self.storage.account_key is not None:
             credential = {
                 "account_name": self.storage.account_name,
                 "account_key": self.storage.account_key,
             }
-            return BlobServiceClient(self.storage.blob_endpoint, credential=credential)
+            return BlobServiceClient(self.storage.blob_endpoint, credential=credential, **settings)
         return BlobServiceClient(
-            self.storage.blob_endpoint, credential=self.storage.token_credential
+            self.storage.blob_endpoint, credential=self.storage.token_credential, **settings
         )
 
     def sas(self, expires_at: datetime) -> SasIssuer:

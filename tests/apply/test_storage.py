@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import urllib.error
 import urllib.request
 import uuid
@@ -25,6 +26,7 @@ from batchspec.apply.storage import (
 )
 from batchspec.plan.model import Plan, UploadPlan
 from batchspec.redact import describe_error, redact
+from batchspec.targets import BLOB_CLIENT_OPTIONS
 
 from .handmade_plans import topn_like_plan
 
@@ -235,5 +237,30 @@ def test_many_files_into_one_container_are_checked_by_listing_not_one_by_one(
         # The application container's single file is checked by itself (HEAD); the input
         # container's 23 files by one listing (GET).
         assert sorted(requests) == ["GET", "HEAD"]
+    finally:
+        client.close()
+
+
+def test_a_file_sent_in_blocks_keeps_its_hash_and_is_skipped_next_time(
+    azurite: Any, plan: Plan, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(BLOB_CLIENT_OPTIONS["max_single_put_size"] * 2 + 123))
+    one = dataclasses.replace(plan, uploads=(UploadPlan(big, "input", "big.bin", 0),))
+    requests: list[str] = []
+    client = BlobServiceClient.from_connection_string(
+        azurite.connection_string,
+        raw_request_hook=lambda r: requests.append(r.http_request.method),
+        **BLOB_CLIENT_OPTIONS,
+    )
+    try:
+        ensure_containers(client, one)
+        requests.clear()
+        assert upload_files(client, one).bytes_uploaded == big.stat().st_size
+        assert requests.count("PUT") == 4  # three blocks and the block list
+        again = upload_files(client, one)
+        assert (again.uploaded, again.skipped) == (0, 1)
+        data = client.get_blob_client(plan.container_name("input"), "big.bin").download_blob()
+        assert data.readall() == big.read_bytes()
     finally:
         client.close()

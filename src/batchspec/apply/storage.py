@@ -144,10 +144,11 @@ def _upload_if_changed(
 ) -> int | None:
     """Upload one file unless its blob has the same MD5; return the bytes sent, None if skipped."""
     local_md5 = file_md5(upload.source)
-    blob = blob_service.get_blob_client(container, upload.blob)
+    # Only made when needed: building a blob client's pipeline costs more than hashing 1 KiB.
+    blob = blob_service.get_blob_client(container, upload.blob) if listed is None else None
     remote_md5: bytes | bytearray | None
-    if listed is not None:
-        remote_md5 = listed.get(upload.blob)
+    if blob is None:
+        remote_md5 = listed.get(upload.blob) if listed is not None else None
     else:
         try:
             remote_md5 = blob.get_blob_properties().content_settings.content_md5
@@ -156,6 +157,7 @@ def _upload_if_changed(
     if remote_md5 is not None and bytes(remote_md5) == local_md5:
         return None
     size = upload.source.stat().st_size
+    blob = blob or blob_service.get_blob_client(container, upload.blob)
     with upload.source.open("rb") as stream:
         blob.upload_blob(
             stream,
