@@ -27,7 +27,7 @@ def _renderer() -> Renderer:
 def _render(source: str, **context: object) -> tuple[str | None, list[str]]:
     renderer = _renderer()
     compiled = renderer.compile(source, WHERE)
-    value = None if compiled is None else renderer.render(compiled, context)
+    value = None if compiled is None else renderer.render(compiled, renderer.context(**context))
     return value, [str(d) for d in renderer.problems]
 
 
@@ -106,7 +106,7 @@ def test_repeated_failures_are_capped_per_field() -> None:
     compiled = renderer.compile("{{ item.nope }}", WHERE)
     assert compiled is not None
     for i in range(500):
-        assert renderer.render(compiled, {"item": {}}, f"task {i}: ") is None
+        assert renderer.render(compiled, renderer.context(item={}), f"task {i}: ") is None
     renderer.summarize()
     assert len(renderer.problems) == MAX_REPORTS_PER_FIELD + 1
     assert renderer.problems[-1].message == (
@@ -119,5 +119,22 @@ def test_a_template_is_compiled_once_and_reused() -> None:
     renderer = _renderer()
     compiled = renderer.compile("{{ index }}-{{ item }}", WHERE)
     assert compiled is not None
-    values = [renderer.render(compiled, {"index": i, "item": c}) for i, c in enumerate("abc")]
+    values = [
+        renderer.render(compiled, renderer.context(index=i, item=c)) for i, c in enumerate("abc")
+    ]
     assert values == ["0-a", "1-b", "2-c"]
+
+
+def test_a_field_that_does_not_depend_on_the_task_is_rendered_once() -> None:
+    renderer = _renderer()
+    compiled = renderer.compile("{{ vars.x.missing }}", WHERE)
+    assert compiled is not None and not compiled.per_task
+    for i in range(50):
+        assert renderer.render(compiled, renderer.context(vars={"x": {}}, index=i)) is None
+    renderer.summarize()
+    assert len(renderer.problems) == 1
+    ok = renderer.compile("{{ vars.x }}", ("pool", "id"))
+    assert ok is not None
+    assert renderer.render(ok, renderer.context(vars={"x": "a"})) == "a"
+    per_task = renderer.compile("{{ vars.x }}-{{ index }}", ("job", "id"))
+    assert per_task is not None and per_task.per_task

@@ -72,11 +72,9 @@ def build_plan(
     values = resolve_vars(renderer, spec, overrides)
     digest = spec_digest(loaded.raw, values)
     run = run or default_run(digest)
-    base: dict[str, Any] = {
-        "vars": dict(values),
-        "spec": {"name": spec.name},
-        "run": {"id": run.id, "date": run.date},
-    }
+    base = renderer.context(
+        vars=dict(values), spec={"name": spec.name}, run={"id": run.id, "date": run.date}
+    )
     containers = _containers(renderer, spec, base)
     base["containers"] = {c.key: c.name for c in containers}
     keys = frozenset(c.key for c in spec.containers)

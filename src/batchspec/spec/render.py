@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from batchspec.diagnostics import Diagnostic
@@ -69,6 +70,10 @@ def has_markup(source: str) -> bool:
     return "{{" in source or "{%" in source or "{#" in source
 
 
+PER_TASK_NAMES = frozenset({"item", "index"})
+"""Names that differ from task to task; a template using none of them renders the same for all."""
+
+
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """One template field, compiled: `template` is None for plain text."""
@@ -76,6 +81,11 @@ class Compiled:
     source: str
     where: JsonPath
     template: Template | None
+    per_task: bool = False
+    """Whether the value can differ between tasks (it names `item` or `index`)."""
+
+
+_FAILED = object()
 
 
 @dataclass
@@ -86,13 +96,20 @@ class Renderer:
     env: ImmutableSandboxedEnvironment = field(default_factory=make_environment)
     problems: list[Diagnostic] = field(default_factory=list)
     _failures: Counter[JsonPath] = field(default_factory=Counter)
+    _constants: dict[JsonPath, object] = field(default_factory=dict)
+
+    def context(self, **values: Any) -> dict[str, Any]:
+        """A render context: the sandbox's globals plus `values` (extend it with `item`...)."""
+        return {**self.env.globals, **values}
 
     def compile(self, source: str, where: JsonPath) -> Compiled | None:
         """Compile a field once; a syntax error is recorded and gives None."""
         if not has_markup(source):
             return Compiled(source, where, None)
         try:
-            return Compiled(source, where, self.env.from_string(source))
+            template = self.env.from_string(source)
+            names = meta.find_undeclared_variables(self.env.parse(source))
+            return Compiled(source, where, template, per_task=bool(names & PER_TASK_NAMES))
         except TemplateSyntaxError as exc:
             line = f" (template line {exc.lineno})" if "\n" in source.strip() else ""
             self.report(where, f"template syntax error: {exc.message}{line}")
@@ -101,11 +118,33 @@ class Renderer:
         return None
 
     def render(self, compiled: Compiled, context: Mapping[str, Any], what: str = "") -> str | None:
-        """Render a compiled field; any failure is recorded (bounded per field) and gives None."""
-        if compiled.template is None:
+        """Render a compiled field in a context made by `context()`; None on failure (recorded).
+
+        A field that does not depend on the task is rendered once and its value (or its
+        failure, reported once) reused for every task.
+        """
+        template = compiled.template
+        if template is None:
             return compiled.source
+        if not compiled.per_task:
+            known = self._constants.get(compiled.where)
+            if known is None:
+                value = self._render(template, compiled.where, context, "")
+                self._constants[compiled.where] = _FAILED if value is None else value
+                return value
+            return None if known is _FAILED else str(known)
+        return self._render(template, compiled.where, context, what)
+
+    def _render(
+        self, template: Template, where: JsonPath, context: Mapping[str, Any], what: str
+    ) -> str | None:
         try:
-            return compiled.template.render(context)
+            # A shared context that already holds the globals skips copying them into a fresh
+            # dict (and listing them) for every render: most of Template.render's cost for a
+            # short template, times 100,000 tasks.
+            values = context if isinstance(context, dict) else dict(context)
+            ctx = new_context(self.env, template.name, template.blocks, values, shared=True)
+            return self.env.concat(template.root_render_func(ctx))
         except UndefinedError as exc:
             message = f"undefined template variable: {exc.message}"
         except SecurityError as exc:
@@ -118,7 +157,7 @@ class Renderer:
             message = "the template needs too much memory"
         except Exception as exc:  # any other error raised by template code
             message = f"the template failed: {type(exc).__name__}: {exc}"
-        self.fail(compiled.where, f"{what}{message}")
+        self.fail(where, f"{what}{message}")
         return None
 
     def fail(self, where: JsonPath, message: str) -> None:
