@@ -49,6 +49,9 @@ async def _serve(
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this: without it uvicorn's two writes per response (head,
+    # body) meet the client's delayed ACK and every keep-alive request costs about 40 ms.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((HOST, port))
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
