@@ -31,7 +31,8 @@ _SAS_SETTING = re.compile(r"(?i)(\bSharedAccessSignature=)[^;\s'\"]+")
 _MIN_SECRET_LENGTH = 8
 
 _lock = threading.Lock()
-_secrets: frozenset[str] = frozenset()
+# Longest first, so a secret that contains another registered one is removed whole.
+_secrets: tuple[str, ...] = ()
 
 
 def register_secret(value: str) -> None:
@@ -41,15 +42,14 @@ def register_secret(value: str) -> None:
         return
     forms = {value, quote(value, safe=""), quote(value, safe="/")}
     with _lock:
-        _secrets = _secrets | forms
+        _secrets = tuple(sorted(set(_secrets) | forms, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     """`text` without SAS signatures, account keys, bearer tokens or registered secrets."""
     if not text:
         return text
-    # Longest first, so a secret that contains another registered one is removed whole.
-    for secret in sorted(_secrets, key=len, reverse=True):
+    for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
     text = _SAS_SIG.sub(rf"\g<1>{REDACTED}", text)

@@ -4,6 +4,9 @@ Every token is scoped to one blob or one container (never the account), carries 
 permissions its use needs, and expires at the time the workflow gives (the job's timeout plus
 a margin). Tokens are signed with the account key, or, under an Entra ID credential, with a
 user delegation key fetched once from the service.
+
+Signatures are not registered with `redact` one by one (a large job issues one per task):
+they only travel inside URLs, where `redact` removes any `sig=` value.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class SasIssuer:
             account_key=self._account_key,
             user_delegation_key=self._delegation(),
         )
-        return self._remember(f"{self._container_url(container_name)}/{_quote_blob(blob)}", token)
+        return f"{self._container_url(container_name)}/{_quote_blob(blob)}?{token}"
 
     def container_read_url(self, container_name: str) -> str:
         """A URL that can list and read a container's blobs (Batch `storage_container_url`)."""
@@ -102,18 +105,10 @@ class SasIssuer:
             )
             with self._lock:
                 self._container_tokens[cache_key] = token
-        return self._remember(self._container_url(container_name), token)
+        return f"{self._container_url(container_name)}?{token}"
 
     def _container_url(self, container_name: str) -> str:
         return f"{self.blob_endpoint}/{quote(container_name, safe='')}"
-
-    @staticmethod
-    def _remember(url: str, token: str) -> str:
-        # The signature is a secret wherever it appears, even outside a `sig=` parameter.
-        for part in token.split("&"):
-            if part.startswith("sig="):
-                register_secret(part[4:])
-        return f"{url}?{token}"
 
     def _delegation(self) -> UserDelegationKey | None:
         """The user delegation key, fetched on first use; None when signing with the account key."""
