@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from azure.batch import BatchClient
 from azure.batch import models as bm
+from azure.batch.models._models import BatchJobTerminateOptions  # not re-exported in 15.1.0
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
 _UNUSABLE_STATES = (
@@ -53,9 +54,11 @@ def terminate_job(client: BatchClient, job_id: str) -> None:
     This is done explicitly rather than with onAllTasksComplete at creation: tasks are added in
     several calls, and a resumed run may add more to the same job.
     """
+    # Options must be given: azure-batch 15.1.0 fails to serialize the request without them.
+    options = BatchJobTerminateOptions(termination_reason="ApplyComplete")
     # Already completed or terminating (409) is what we wanted.
     with contextlib.suppress(ResourceExistsError):
-        client.begin_terminate_job(job_id, polling_interval=1).result()
+        client.begin_terminate_job(job_id, options, polling_interval=1).result()
 
 
 def delete_job(client: BatchClient, job_id: str, *, wait: bool = True) -> bool:

@@ -204,7 +204,7 @@ class Workflow:
                 names = delete_containers(self.blobs, plan)
                 out.step(f"clean-up: containers deleted: {', '.join(names) or 'none'}")
                 undone += ["containers", "uploads"]
-        except AzureError as exc:
+        except Exception as exc:  # the run's outcome stands; a clean-up problem is a warning
             out.warn(f"clean-up incomplete: {describe_error(exc)}")
         if undone:
             reset = self.state.without_steps(*undone)
