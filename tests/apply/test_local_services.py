@@ -6,7 +6,9 @@ import json
 import os
 import socket
 import time
+import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -143,13 +145,29 @@ def test_status_of_a_fresh_home_shows_both_stopped(tmp_path: Path) -> None:
     ]
 
 
-def test_local_target_registers_its_keys_for_redaction(home: Path) -> None:
+def test_local_target_keeps_keys_and_signatures_out_of_output_and_logs(home: Path) -> None:
     target = resolve_target("local", home)
     assert target.name == "local"
     assert redact(f"key={AZURITE_KEY}") == "key=REDACTED"
     assert target.batch_key is not None
     assert redact(target.batch_key) == "REDACTED"
     assert "shared key" in target.describe()
+
+    blobs = target.blob_service()
+    try:
+        blobs.create_container("logged")
+        blobs.get_blob_client("logged", "a.txt").upload_blob(b"data")
+    finally:
+        blobs.close()
+    url = target.sas(datetime.now(UTC) + timedelta(minutes=5)).blob_url("logged", "a.txt")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"data"
+    signature = url.split("sig=")[1]
+    for log in (home / "local" / "logs").glob("*.log"):
+        text = log.read_text()
+        assert signature not in text
+        assert "sig=" not in text
+        assert AZURITE_KEY not in text
 
 
 def test_data_home_prefers_the_option_then_the_environment(

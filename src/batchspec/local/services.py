@@ -191,6 +191,8 @@ def _start(name: str, root: Path, port: int) -> _Starting:
         (root / AZURITE).mkdir(parents=True, exist_ok=True)
         cmd = [find_azurite(), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
         cmd += ["--skipApiVersionCheck", "--loose", "--location", str(root / AZURITE)]
+        # Without --silent Azurite logs every request line, SAS signatures included.
+        cmd += ["--silent"]
     pid = spawn(cmd, log)
     return _Starting(name, pid, port, offset, retry_port=port != 0)
 
