@@ -120,6 +120,22 @@ def test_a_dead_service_is_started_again_on_a_new_port_when_its_old_one_is_taken
     assert port_open(new_port)
 
 
+def test_a_service_alive_but_not_answering_is_replaced_not_duplicated(home: Path) -> None:
+    ensure_running(home)
+    state_path = home / "local" / "services.json"
+    state = json.loads(state_path.read_text())
+    old_pid = state["emulator"]["pid"]
+    # As if the emulator stopped answering on its port: its record points at a closed one.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        state["emulator"]["port"] = probe.getsockname()[1]
+    state_path.write_text(json.dumps(state))
+    ensure_running(home)
+    assert not pid_alive(old_pid)
+    assert pids(home)["emulator"] != old_pid
+    assert pid_alive(pids(home)["emulator"])
+
+
 def test_missing_azurite_is_a_one_line_error_that_says_to_install_it(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -97,6 +97,11 @@ def ensure_running(home: Path, timeout: float = START_TIMEOUT) -> LocalEndpoints
         missing = [name for name in (EMULATOR, AZURITE) if not _is_running(name, state.get(name))]
         if AZURITE in missing:
             find_azurite()  # fail before starting anything when Azurite is not installed
+        for name in missing:
+            # Alive but not answering: stop it, or two servers would share one data directory.
+            pid = (state.get(name) or {}).get("pid")
+            if isinstance(pid, int) and _owns_pid(name, pid):
+                terminate(pid, closed=_closed_check(root, name))
         # Both start at once; then each is awaited in turn.
         pending = [_start(name, root, _previous_port(state.get(name))) for name in missing]
         try:
