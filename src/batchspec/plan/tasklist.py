@@ -177,8 +177,10 @@ def _resolve_depends(
     raw: Mapping[int, tuple[str, ...]],
     compiled: Sequence[CompiledTask],
 ) -> dict[int, tuple[str, ...]] | None:
-    resolver = DependencyResolver(ids)
     resolved: dict[int, tuple[str, ...]] = {}
+    if not raw:
+        return resolved
+    resolver = DependencyResolver(ids)
     ok = True
     for position, entries in raw.items():
         found, problems = resolver.expand(ids[position], entries)
