@@ -67,10 +67,13 @@ def test_tutorial_workflow_on_two_nodes(azurite: Any, batch_service: Any) -> Non
     service.get_blob_client(app, "scripts/task.py").upload_blob(TASK_SCRIPT.encode())
     service.get_blob_client(data, "words.txt").upload_blob(b"the quick brown fox jumps")
     words_sas = generate_blob_sas(
-        azurite.account_name, data, "words.txt", account_key=azurite.account_key,
+        azurite.account_name,
+        data,
+        "words.txt",
+        account_key=azurite.account_key,
         permission=BlobSasPermissions(read=True),
         expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
-    )  # fmt: skip
+    )
     words_url = f"{service.get_blob_client(data, 'words.txt').url}?{words_sas}"
     app_url = _container_url(azurite, service, app, ContainerSasPermissions(read=True, list=True))
     out_url = _container_url(

@@ -6,6 +6,7 @@ with retries and the wall clock, output upload, the recorded result, and what fo
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from batchspec.emulator import node as nodes
@@ -13,6 +14,8 @@ from batchspec.emulator.runner import KILLED_EXIT_CODE, Handle, Outcome, run_com
 from batchspec.emulator.state import Live
 from batchspec.emulator.storage_io import TransferError, fetch_resource_files, upload_outputs
 from batchspec.emulator.wire import Doc, iso, new_etag, parse_duration
+
+log = logging.getLogger(__name__)
 
 
 def failure(code: str, message: str, category: str = "usererror") -> Doc:
@@ -124,6 +127,18 @@ async def run_task(
     succeeded = 0
     try:
         succeeded = await _run_task(live, job_id, task_id, node_id, handle)
+    except Exception as exc:
+        # An emulator fault must not leave the task running forever: record it as Batch
+        # records an internal error.
+        log.exception("task %s/%s failed inside the emulator", job_id, task_id)
+        task = live.store.get_task(job_id, task_id)
+        if task is not None and task["state"] != "completed":
+            fault = failure(
+                "InternalError",
+                f"The local Batch service failed: {type(exc).__name__}",
+                "servererror",
+            )
+            _finish(live, job_id, task, {"result": "failure", "failureInfo": fault}, {})
     finally:
         if live.tasks.get((job_id, task_id), (None, ""))[0] is handle:
             live.tasks.pop((job_id, task_id), None)

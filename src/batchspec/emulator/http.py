@@ -5,6 +5,7 @@ error bodies, and list paging with `odata.nextLink`.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -18,6 +19,8 @@ from batchspec.emulator.odata import compile_filter
 from batchspec.emulator.resources import public
 from batchspec.emulator.state import Live
 from batchspec.emulator.wire import BatchError, Doc, rfc1123, select
+
+log = logging.getLogger(__name__)
 
 API_VERSION = "2025-06-01"
 MAX_BODY = 1024 * 1024  # Batch refuses request bodies of 1 MiB or more with RequestBodyTooLarge.
@@ -63,8 +66,16 @@ def route(handler: Handler, live: Live) -> Callable[[Request], Awaitable[Respons
             return error_response(request, live, err)
         try:
             response = await handler(request, live)
-        except BatchError as err:
-            return error_response(request, live, err)
+        except BatchError as failed:
+            return error_response(request, live, failed)
+        except (TypeError, AttributeError, KeyError, ValueError):
+            # A body of the wrong shape (a string where an object belongs...): Batch answers
+            # 400 for a body it cannot read, so do the same rather than a 500.
+            log.debug("unreadable request body", exc_info=True)
+            unreadable = BatchError(
+                400, "InvalidRequestBody", "The specified Request Body is not syntactically valid."
+            )
+            return error_response(request, live, unreadable)
         for k, v in _request_ids(request).items():
             response.headers.setdefault(k, v)
         return response

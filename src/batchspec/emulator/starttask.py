@@ -8,6 +8,7 @@ startTaskInfo.failureInfo. Without waitForSuccess the node is `idle` while the S
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from batchspec.emulator import node as nodes
 from batchspec.emulator.execution import failure
@@ -15,6 +16,8 @@ from batchspec.emulator.runner import Handle, run_command
 from batchspec.emulator.state import Live
 from batchspec.emulator.storage_io import TransferError, fetch_resource_files
 from batchspec.emulator.wire import Doc, iso
+
+log = logging.getLogger(__name__)
 
 
 def _set_state(doc: Doc, state: str) -> None:
@@ -28,6 +31,12 @@ async def boot_node(live: Live, node_id: str) -> None:
     live.start_tasks[node_id] = handle
     try:
         await _boot(live, node_id, handle)
+    except Exception:
+        log.exception("node %s failed to boot inside the emulator", node_id)
+        node = live.store.get_node(node_id)
+        if node is not None:
+            _set_state(node, "unusable")
+            live.store.put_node(node["_poolId"], node)
     finally:
         live.start_tasks.pop(node_id, None)
         live.poke()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -23,6 +24,14 @@ class TransferError(Exception):
 
     code: str
     message: str
+
+
+_SIG = re.compile(r"(sig=)[^&\s'\"]+", re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """Text with any SAS signature replaced (error messages may quote a full URL)."""
+    return _SIG.sub(r"\1REDACTED", text)
 
 
 def redact(url: str) -> str:
@@ -55,7 +64,8 @@ def _http_get(url: str, dest: Path) -> None:
         code = {403: "BlobAccessDenied", 404: "BlobNotFound"}.get(exc.code, "BlobDownloadMiscError")
         raise TransferError(code, f"GET {redact(url)} answered {exc.code}.") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise TransferError("BlobDownloadMiscError", f"GET {redact(url)} failed: {exc}") from None
+        message = f"GET {redact(url)} failed: {scrub(str(exc))}"
+        raise TransferError("BlobDownloadMiscError", message) from None
 
 
 def fetch_resource_files(files: list[Doc], wd: Path) -> None:
