@@ -107,7 +107,8 @@ def ensure_running(home: Path, timeout: float = START_TIMEOUT) -> LocalEndpoints
         try:
             for starting in pending:
                 state[starting.name] = _wait_started(starting, root, timeout)
-        except LocalServiceError:
+        except BaseException:
+            # Also on Ctrl-C: a started but unrecorded service would be an orphan.
             for starting in pending:
                 if starting.name not in state or state[starting.name].get("pid") != starting.pid:
                     terminate(starting.pid)
