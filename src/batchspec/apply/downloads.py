@@ -95,7 +95,8 @@ def download_outputs(
             else:
                 summary.conflicts.append(destination)
                 summary.refused.append(
-                    f"{destination} exists with other content; kept (set overwrite to replace it)"
+                    f"{destination} exists with other content; kept "
+                    "(set `overwrite: true` on the download to replace it)"
                 )
 
     if jobs:
