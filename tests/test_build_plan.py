@@ -8,6 +8,7 @@ import pytest
 
 from batchspec.plan.build import coerce, default_run, load_plan, spec_digest
 from batchspec.plan.model import OutputPlan, Plan, ResourceFilePlan
+from batchspec.plan.tasks import LazyTasks
 from plan_helpers import RUN, loaded_from, messages, plan_of, problems_of, write_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -146,3 +147,36 @@ def test_topn_command_lines_really_run_like_on_a_node(tmp_path: Path) -> None:
     assert results["lighthouse_OUTPUT.txt"] == ["the", "38", "lamp", "20"]
     assert results["orchard_OUTPUT.txt"] == ["the", "32", "apples", "16"]
     assert results["river_OUTPUT.txt"] == ["the", "42", "and", "17"]
+
+
+def test_a_large_job_is_planned_lazily_with_the_same_tasks(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {a: {range: [0, 60]}, b: {range: [0, 100]}}}
+          id: "t-{{ item.a }}-{{ item.b }}"
+          command: "echo {{ item.a * item.b }} {{ index }}"
+        - {id: merge, command: cat, depends_on: ["t-59-*"]}
+        """,
+    )
+    plan = plan_of(path)
+    tasks = plan.tasks
+    assert isinstance(tasks, LazyTasks)
+    assert len(tasks) == 6001
+    assert tasks[0].id == "t-0-0"
+    assert tasks[5999].command_line == "echo 5841 5999"
+    assert tasks[-1].id == "merge"
+    assert tasks[-1].depends_on == tuple(f"t-59-{b}" for b in range(100))
+    assert plan.job.uses_task_dependencies
+    listed = list(tasks)
+    assert listed == list(tasks)  # re-iterable, same result
+    assert [listed[i] for i in (0, 1234, 6000)] == [tasks[i] for i in (0, 1234, 6000)]
+    assert list(tasks[10:12]) == listed[10:12]
+
+
+@pytest.mark.parametrize("spec", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_spec_plans(spec: Path) -> None:
+    plan = load_plan(spec, {})
+    assert isinstance(plan, Plan), [str(d) for d in plan]
+    assert len(plan.tasks) >= 3
+    assert all(u.source.is_file() for u in plan.uploads)

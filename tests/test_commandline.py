@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from batchspec.plan.commandline import command_line, wrap_commands
+from batchspec.plan.commandline import command_line, command_problem, wrap_commands
 
 NASTY = [
     "echo 'single quoted'",
@@ -54,3 +54,65 @@ def test_wrapped_line_stops_at_first_failure_and_in_pipelines() -> None:
     stopped = wrap_commands(["echo first", "exit 7", "echo never"])
     done = subprocess.run(shlex.split(stopped), capture_output=True, text=True)
     assert (done.returncode, done.stdout) == (7, "first\n")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo a#b",
+        "echo $# ${#x}",
+        "echo '# quoted' \"#\"",
+        'echo "$(echo "a # b")"',
+        "echo {{ item.name | quote }}",
+        "line one # comment\nline two",
+        "a && b || c | d",
+        "echo it\\'s",
+    ],
+)
+def test_commands_that_join_safely(command: str) -> None:
+    assert command_problem(command, joined=True, last=False) is None
+
+
+@pytest.mark.parametrize(
+    ("command", "problem"),
+    [
+        (
+            "echo hi # note",
+            "the command ends in a shell comment (#...), which would also "
+            "comment out the commands after it in the bash line; remove the comment",
+        ),
+        (
+            "run &",
+            "the command ends with '&', which breaks the bash line it is joined into "
+            "('; ' follows each command); remove it",
+        ),
+        (
+            "a;",
+            "the command ends with ';', which breaks the bash line it is joined into "
+            "('; ' follows each command); remove it",
+        ),
+        (
+            "a |",
+            "the command ends with '|', which breaks the bash line it is joined into "
+            "('; ' follows each command); remove it",
+        ),
+        ("echo 'open", "the command has a single quote that is never closed"),
+        ('echo "{{ x }}', "the command has a double quote that is never closed"),
+        ("echo $(date", "the command has a '$(' that is never closed"),
+    ],
+)
+def test_commands_that_would_break_the_joined_line(command: str, problem: str) -> None:
+    assert command_problem(command, joined=True, last=False) == problem
+
+
+def test_what_is_harmless_in_the_last_or_a_single_command() -> None:
+    assert command_problem("echo hi # note", joined=True, last=True) is None
+    assert command_problem("sleep 1 &", joined=False, last=True) is None
+    assert command_problem("echo 'open", joined=False, last=True) is not None
+
+
+@pytest.mark.timeout(30)
+def test_a_flagged_comment_really_swallows_the_next_command() -> None:
+    line = wrap_commands(["echo one # note", "echo two"])
+    done = subprocess.run(shlex.split(line), capture_output=True, text=True, check=True)
+    assert done.stdout == "one\n"

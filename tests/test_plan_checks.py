@@ -347,3 +347,39 @@ def test_too_many_tasks_is_refused_before_rendering(tmp_path: Path, sweep: str, 
     assert messages(path) == [
         f"$.job.tasks: the job would have {count:,} tasks; batchspec plans at most 1,000,000"
     ]
+
+
+def test_shell_syntax_that_breaks_the_command_line(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - id: one
+          commands: ["echo hi # note", "echo 'unclosed"]
+        - {id: two, command: "echo \\"open"}
+        """,
+    )
+    assert located(path) == [
+        f"{T + 1}:18: $.job.tasks[0].commands[0]: the command ends in a shell comment (#...), "
+        "which would also comment out the commands after it in the bash line; remove the comment",
+        f"{T + 1}:36: $.job.tasks[0].commands[1]: the command has a single quote that is never "
+        "closed",
+        f"{T + 2}:17: $.job.tasks[1].command: the command has a double quote that is never closed",
+    ]
+
+
+def test_resource_file_destination_must_stay_in_the_task_directory(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {items: ["../x", "/etc/passwd", "fine/y"]}
+          id: "t{{ index }}"
+          command: echo
+          resource_files: [{container: input, blob: "{{ item }}"}]
+        """,
+    )
+    assert messages(path) == [
+        "$.job.tasks[0].resource_files[0].blob: task 0 (item '../x'): the destination '../x' "
+        "leaves the task directory ('..'), which Batch refuses",
+        "$.job.tasks[0].resource_files[0].blob: task 1 (item '/etc/passwd'): the destination "
+        "'/etc/passwd' is absolute; Batch needs a path inside the task directory",
+    ]

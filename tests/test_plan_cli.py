@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from batchspec.cli import main
 from batchspec.plan.build import load_plan
 from batchspec.plan.model import Plan
+from plan_helpers import write_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 TOPN = str(SPECS / "topn.yaml")
@@ -137,3 +138,65 @@ def test_yaml_error_is_reported_without_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith(f"{spec}:")
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("spec", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_every_example_spec_plans_in_both_formats(spec: Path, fmt: str) -> None:
+    result = CliRunner().invoke(main, ["plan", str(spec), "--format", fmt])
+    assert result.exit_code == 0, result.stderr
+    if fmt == "json":
+        data = json.loads(result.stdout)
+        assert len(data["tasks"]) == data["task_count"] >= 3
+    else:
+        assert "Tasks (" in result.stdout
+
+
+def test_streamed_json_of_a_lazy_plan_is_one_document(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {a: {range: [0, 6000]}}}
+          id: "t-{{ item.a }}"
+          command: "echo {{ item.a | quote }}"
+          environment: {N: "{{ index }}"}
+        """,
+    )
+    result = CliRunner().invoke(main, ["plan", str(path), "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["task_count"] == 6000
+    assert data["tasks"][5999] == {
+        "id": "t-5999",
+        "command_line": "echo 5999",
+        "resource_files": [],
+        "environment": {"N": "5999"},
+        "outputs": [],
+        "max_retries": 0,
+        "max_wall_clock_seconds": None,
+        "depends_on": [],
+        "elevated": False,
+    }
+
+
+def test_plain_url_resource_files_are_shown_redacted(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - id: one
+          command: echo
+          resource_files:
+            - {url: "https://example.org/x.tgz?sv=1&sig=SECRETSIG", path: x.tgz}
+            - {container: input, prefix: "f", path: inputs}
+        """,
+    )
+    result = CliRunner().invoke(main, ["plan", str(path)])
+    assert result.exit_code == 0
+    assert "SECRETSIG" not in result.stdout
+    assert "    resource file: https://example.org/x.tgz?sv=1&sig=REDACTED -> x.tgz\n" in (
+        result.stdout
+    )
+    assert (
+        "    resource file: https://<account>.blob.core.windows.net/demo-input?<SAS redacted> "
+        "(blobs under 'f') -> inputs\n" in result.stdout
+    )

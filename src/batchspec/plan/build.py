@@ -34,7 +34,7 @@ from batchspec.plan.model import (
     UploadPlan,
 )
 from batchspec.plan.tasklist import batch_id_problem, plan_tasks
-from batchspec.plan.tasks import compile_resource_files, render_resource_files
+from batchspec.plan.tasks import check_commands, compile_resource_files, render_resource_files
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
 from batchspec.spec.render import Renderer
@@ -287,6 +287,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
     start_plan = None
     if start is not None:
         run = start.run
+        check_commands(renderer, run)
         if run.commands is not None:
             lines = [
                 renderer.render(c, context) if c is not None else None

@@ -7,6 +7,7 @@ that stops at the first failing command, including a failure inside a pipeline.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 
@@ -28,3 +29,78 @@ def command_line(command: str | None, commands: Sequence[str] | None) -> str:
     if commands is None:
         raise ValueError("a task needs `command` or `commands`")
     return wrap_commands(commands)
+
+
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_WORD_BREAK = frozenset(" \t\n;&|()<>")
+
+
+def _scan(text: str) -> tuple[list[str], bool]:
+    """Bash quoting contexts still open at the end of `text`, and whether it ends in a comment.
+
+    A small model of bash's lexer: enough to see an unclosed quote and a `#` comment that runs
+    to the end, without mistaking `$#`, `${#x}` or a quoted `#` for one.
+    """
+    stack: list[str] = []
+    comment = False
+    i = 0
+    previous = ""
+    while i < len(text):
+        c = text[i]
+        top = stack[-1] if stack else ""
+        if comment:
+            comment = c != "\n"
+        elif top == "'":
+            if c == "'":
+                stack.pop()
+        elif c == "\\" and top != "'":
+            i += 1  # the next character is escaped
+        elif top == '"':
+            if c == '"':
+                stack.pop()
+            elif text.startswith("$(", i):
+                stack.append("$(")
+                i += 1
+            elif c == "`":
+                stack.append("`")
+        elif (c == "`" and top == "`") or (c == ")" and top == "$("):
+            stack.pop()
+        elif c in "'\"`":
+            stack.append(c)
+        elif text.startswith("$(", i):
+            stack.append("$(")
+            i += 1
+        elif c == "#" and not stack and (previous == "" or previous in _WORD_BREAK):
+            comment = True
+        previous = text[i] if i < len(text) else ""
+        i += 1
+    return stack, comment
+
+
+def command_problem(source: str, *, joined: bool, last: bool) -> str | None:
+    """What is wrong with a command template's shell syntax, or None.
+
+    `joined`: the command is one of a `commands:` list, joined to the next one by `; `. Template
+    placeholders are read as one plain word: `| quote` makes every value that.
+    """
+    text = _JINJA.sub("X", source)
+    stack, comment = _scan(text)
+    if stack:
+        opened = {"'": "a single quote", '"': "a double quote", "`": "a backquote"}
+        what = opened.get(stack[-1], "a '$('")
+        return f"the command has {what} that is never closed"
+    if not joined or last:
+        return None
+    if comment:
+        return (
+            "the command ends in a shell comment (#...), which would also comment out the "
+            "commands after it in the bash line; remove the comment"
+        )
+    stripped = text.rstrip()
+    for ending in ("&&", "||", "|", "&", ";", "\\"):
+        if stripped.endswith(ending):
+            return (
+                f"the command ends with {ending!r}, which breaks the bash line it is joined into "
+                "('; ' follows each command); remove it"
+            )
+    return None

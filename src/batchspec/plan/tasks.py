@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
-from batchspec.plan.commandline import wrap_commands
+from batchspec.plan.commandline import command_problem, wrap_commands
 from batchspec.plan.model import OutputPlan, ResourceFilePlan, TaskPlan
-from batchspec.spec.model import ResourceFileSpec, TaskTemplate
+from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
 
 
@@ -58,12 +58,26 @@ def compile_resource_files(
     return tuple(out) if ok else None
 
 
+def check_commands(renderer: Renderer, run: CommandSpec) -> None:
+    """Report shell syntax that would break the command line Batch runs (see command_problem)."""
+    if run.commands is None:
+        problem = command_problem(run.command or "", joined=False, last=True)
+        if problem is not None:
+            renderer.report(run.where, problem)
+        return
+    for i, source in enumerate(run.commands):
+        problem = command_problem(source, joined=True, last=i == len(run.commands) - 1)
+        if problem is not None:
+            renderer.report((*run.where, i), problem)
+
+
 def compile_task(
     renderer: Renderer, template: TaskTemplate, items: Sequence[Any]
 ) -> CompiledTask | None:
     """Compile every template field of a task template once; None on a syntax error."""
     where = template.where
     run = template.run
+    check_commands(renderer, run)
     wrapped = run.commands is not None
     sources = run.commands if run.commands is not None else (run.command or "",)
     compiled: list[Compiled | None] = []
@@ -139,8 +153,23 @@ def render_resource_files(
         blob, prefix, url, path = values
         if blob is not None and path is None:
             path = blob  # Batch requires a file path for a single-file URL
+        problem = None if path is None else file_path_problem(path)
+        if problem is not None:
+            field = "path" if rf.path is not None else "blob"
+            renderer.fail((*rf.spec.where, field), what + problem)
+            return None
         out.append(ResourceFilePlan(rf.spec.container, blob, prefix, url, path))
     return tuple(out)
+
+
+def file_path_problem(path: str) -> str | None:
+    """Why Batch would refuse `path` as a resource file's destination, or None."""
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+        return f"the destination {path!r} is absolute; Batch needs a path inside the task directory"
+    if ".." in parts:
+        return f"the destination {path!r} leaves the task directory ('..'), which Batch refuses"
+    return None
 
 
 def render_task(
