@@ -87,3 +87,14 @@ def test_failed_tasks_uses_a_filter_and_a_limit() -> None:
     assert found[0].exit_code == 3
     assert found[0].failure == "FailureExitCode: m"
     assert found[0].stderr_tail == "boom"
+
+
+def test_watch_on_a_terminal_draws_a_live_bar() -> None:
+    client = ScriptedCounts([(2, 0, 0, 0), (0, 0, 2, 0)])
+    buffer = io.StringIO()
+    reporter = Reporter(Console(file=buffer, force_terminal=True, width=120))
+    assert reporter.interactive
+    watch(client, "j", 2, reporter, poll=0, timeout=None, sleep=lambda _: None)  # type: ignore[arg-type]
+    text = buffer.getvalue()
+    assert "job j" in text and "2/2" in text
+    assert "\x1b[" in text  # drawn with terminal control sequences, not plain lines

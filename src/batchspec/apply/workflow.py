@@ -102,7 +102,7 @@ class Workflow:
             self._save(finished=True, exit_code=code)
             return code
         except KeyboardInterrupt:
-            self.out.error("interrupted again: stopped without finishing the clean-up")
+            self.out.error("interrupted during clean-up: stopped without finishing it")
             return EXIT_INTERRUPTED
         finally:
             self.batch.close()
