@@ -383,3 +383,25 @@ def test_resource_file_destination_must_stay_in_the_task_directory(tmp_path: Pat
         "$.job.tasks[0].resource_files[0].blob: task 1 (item '/etc/passwd'): the destination "
         "'/etc/passwd' is absolute; Batch needs a path inside the task directory",
     ]
+
+
+def test_problems_of_every_part_come_in_one_run_without_cascades(tmp_path: Path) -> None:
+    base = BASE.replace('"data/*.txt"', '"nodata/*.txt"').replace(
+        'id: "demo-{{ run.id }}"', 'id: "demo-{{ run.idd }}"'
+    )
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {container: input}
+          id: "t-{{ item.stem }}"
+          command: echo
+        - {id: other, command: "echo {{ vars.nope }}", depends_on: [missing]}
+        """,
+        base=base,
+    )
+    assert messages(path) == [
+        f"$.uploads[0].source: 'nodata/*.txt' matches no file (relative to {tmp_path})",
+        "$.job.id: undefined template variable: 'dict object' has no attribute 'idd'",
+        "$.job.tasks[1].command: undefined template variable: 'dict object' has no attribute "
+        "'nope'",
+    ]

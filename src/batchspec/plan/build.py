@@ -33,7 +33,7 @@ from batchspec.plan.model import (
     StartTaskPlan,
     UploadPlan,
 )
-from batchspec.plan.tasklist import batch_id_problem, plan_tasks
+from batchspec.plan.tasklist import Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import check_commands, compile_resource_files, render_resource_files
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
@@ -83,11 +83,11 @@ def build_plan(
     uploads = _uploads(renderer, spec, spec_dir)
     pool = _pool(renderer, spec, base)
     job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
-    if renderer.problems:
-        # Tasks are only expanded once the rest is sound, so messages do not cascade.
-        renderer.summarize()
-        return sorted(renderer.problems)
-    tasks = plan_tasks(renderer, spec.job.tasks, base, spec.job.retries, uploads, spec_dir, keys)
+    tasks = None
+    if len(containers) == len(spec.containers):
+        # Without every container name, templates naming `containers.X` would fail for no
+        # fault of their own; otherwise tasks are checked too, so all problems come at once.
+        tasks = plan_tasks(renderer, spec.job, base, Uploaded.of(spec, uploads, spec_dir))
     renderer.summarize()
     if renderer.problems or tasks is None or pool is None or job_id is None:
         return sorted(renderer.problems)

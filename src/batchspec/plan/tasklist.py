@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from batchspec.plan.depends import DependencyResolver, find_cycle
@@ -24,7 +25,7 @@ from batchspec.plan.tasks import (
 )
 from batchspec.spec.document import JsonPath
 from batchspec.spec.factories import blob_item, expand
-from batchspec.spec.model import ContainerForeach, SweepForeach, TaskTemplate
+from batchspec.spec.model import ContainerForeach, JobSpec, Spec, SweepForeach, TaskTemplate
 from batchspec.spec.render import Renderer
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -48,23 +49,38 @@ def batch_id_problem(value: str, what: str) -> str | None:
     )
 
 
-def _items(
-    renderer: Renderer,
-    template: TaskTemplate,
-    uploads: Sequence[UploadPlan],
-    spec_dir: Any,
-    container_keys: frozenset[str],
-) -> Sequence[Any] | None:
+@dataclass(frozen=True, slots=True)
+class Uploaded:
+    """What container factories expand over: this spec's uploads, per container key."""
+
+    blobs: Mapping[str, Sequence[dict[str, Any]]]
+    """Container key -> one factory item per uploaded file."""
+    declared: frozenset[str]
+    """Keys some upload names, even one that failed (and was reported)."""
+    container_keys: frozenset[str]
+    """Every container key of the spec."""
+
+    @classmethod
+    def of(cls, spec: Spec, uploads: Sequence[UploadPlan], spec_dir: Path) -> Uploaded:
+        blobs: dict[str, list[dict[str, Any]]] = {}
+        for u in uploads:
+            blobs.setdefault(u.container, []).append(blob_item(u.blob, u.source, u.size, spec_dir))
+        return cls(
+            blobs,
+            frozenset(u.container for u in spec.uploads),
+            frozenset(c.key for c in spec.containers),
+        )
+
+
+def _items(renderer: Renderer, template: TaskTemplate, uploaded: Uploaded) -> Sequence[Any] | None:
     foreach = template.foreach
-    blobs: list[dict[str, Any]] = []
+    blobs: Sequence[dict[str, Any]] = []
     if isinstance(foreach, ContainerForeach):
-        if foreach.container not in container_keys:
+        if foreach.container not in uploaded.container_keys:
             return None  # reported with the other container references
-        blobs = [
-            blob_item(u.blob, u.source, u.size, spec_dir)
-            for u in uploads
-            if u.container == foreach.container
-        ]
+        blobs = uploaded.blobs.get(foreach.container, ())
+        if not blobs and foreach.container in uploaded.declared:
+            return None  # its uploads matched nothing, which is reported already
         if not blobs:
             renderer.report(
                 (*foreach.where, "container"),
@@ -90,24 +106,29 @@ def _items(
 
 
 def plan_tasks(
-    renderer: Renderer,
-    templates: Sequence[TaskTemplate],
-    base: Mapping[str, Any],
-    retries: int,
-    uploads: Sequence[UploadPlan],
-    spec_dir: Any,
-    container_keys: frozenset[str],
+    renderer: Renderer, job: JobSpec, base: Mapping[str, Any], uploaded: Uploaded
 ) -> Sequence[TaskPlan] | None:
-    """Render and check every task; None when anything is wrong (see renderer.problems)."""
+    """Render and check every task; None when anything is wrong (see renderer.problems).
+
+    Every template that compiles is rendered for every item, so all template errors come out
+    in one run; ids are checked against each other only when every task rendered.
+    """
     compiled: list[CompiledTask] = []
     total = 0
+    retries = job.retries
+    templates = job.tasks
+    failed = False
     for template in templates:
-        items = _items(renderer, template, uploads, spec_dir, container_keys)
+        items = _items(renderer, template, uploaded)
+        if items is None:
+            failed = True
         if items is None:
             continue
         total += len(items)
         task = compile_task(renderer, template, items)
-        if task is not None:
+        if task is None:
+            failed = True
+        else:
             compiled.append(task)
     if total > MAX_TASKS:
         renderer.report(
@@ -115,15 +136,12 @@ def plan_tasks(
             f"the job would have {total:,} tasks; batchspec plans at most {MAX_TASKS:,}",
         )
         return None
-    if renderer.problems:
-        return None
 
     keep = total <= MATERIALIZE_LIMIT
     plans: list[TaskPlan] = []
     ids: list[str] = []
     raw_depends: dict[int, tuple[str, ...]] = {}
     seen: dict[str, int] = {}
-    failed = False
     for task in compiled:
         where_id = (*task.template.where, "id")
         for index, item in enumerate(task.items):
