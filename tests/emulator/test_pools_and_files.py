@@ -80,6 +80,7 @@ def test_task_and_node_files(batch_client: BatchClient) -> None:
     with pytest.raises(ResourceNotFoundError) as info:
         batch_client.download_task_file(job_id, "writer", "wd/nope.txt")
     assert info.value.status_code == 404  # streamed: the SDK does not read the error body
+    info.value.response.close()
     with pytest.raises(ResourceNotFoundError):  # HEAD: a bare 404, as the service answers
         batch_client.get_task_file_properties(job_id, "writer", "wd/nope.txt")
     with pytest.raises(ResourceNotFoundError):
@@ -93,18 +94,13 @@ def test_task_and_node_files(batch_client: BatchClient) -> None:
         f.name for f in batch_client.list_task_files(job_id, "writer", recursive=True)
     }
 
-    batch_client.create_task(
-        job_id, m.BatchTaskCreateOptions(id="fixme", command_line="/bin/false")
-    )
-    wait_task_done(batch_client, job_id, "fixme")
+    fixme = m.BatchTaskCreateOptions(id="fixme", command_line="/bin/false")
+    batch_client.create_task(job_id, fixme)
+    first = wait_task_done(batch_client, job_id, "fixme").execution_info.end_time
     batch_client.reactivate_task(job_id, "fixme")
-    assert batch_client.get_task(job_id, "fixme").state in (
-        "active",
-        "preparing",
-        "running",
-        "completed",
+    wait_until(
+        lambda: batch_client.get_task(job_id, "fixme").execution_info.end_time not in (None, first)
     )
-    wait_until(lambda: batch_client.get_task(job_id, "fixme").state == "completed")
     batch_client.delete_task(job_id, "fixme")
     with pytest.raises(ResourceNotFoundError):
         batch_client.get_task(job_id, "fixme")
@@ -127,7 +123,8 @@ def _raw(service: Any, method: str, path: str, body: bytes | None) -> tuple[int,
         with urllib.request.urlopen(request) as response:
             return response.status, {}
     except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+        with err:
+            return err.code, json.loads(err.read() or b"{}")
 
 
 def test_bodies_and_routes_the_service_cannot_read(batch_service: Any) -> None:

@@ -40,8 +40,9 @@ def test_unsigned_request_is_refused(batch_service: Any) -> None:
 
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(f"{batch_service.endpoint}/pools?api-version=2025-06-01")
-    assert info.value.code == 403
-    assert b'"AuthenticationFailed"' in info.value.read()
+    with info.value as response:
+        assert response.code == 403
+        assert b'"AuthenticationFailed"' in response.read()
 
 
 def test_pool_create_get_duplicate_and_delete(batch_client: BatchClient) -> None:
