@@ -98,8 +98,9 @@ def start_azurite(location: Path, timeout: float = 30.0) -> Iterator[AzuriteServ
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
+    closed = threading.Event()
     try:
-        port = _read_azurite_port(proc, timeout)
+        port = _read_azurite_port(proc, timeout, closed)
         endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
         conn = (
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
@@ -107,12 +108,18 @@ def start_azurite(location: Path, timeout: float = 30.0) -> Iterator[AzuriteServ
         )
         yield AzuriteService(endpoint, AZURITE_ACCOUNT, AZURITE_KEY, conn, location)
     finally:
+        # Azurite idles ~20 s on timers after it has closed: once it says so, kill it.
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            closed.wait(10)
+            if proc.poll() is None:
+                proc.kill()
         _stop(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
 
-def _read_azurite_port(proc: subprocess.Popen[str], timeout: float) -> int:
+def _read_azurite_port(proc: subprocess.Popen[str], timeout: float, closed: threading.Event) -> int:
     found: list[int] = []
     seen: list[str] = []
     done = threading.Event()
@@ -124,7 +131,10 @@ def _read_azurite_port(proc: subprocess.Popen[str], timeout: float) -> int:
             if "listens on" in line and not found:
                 found.append(int(line.strip().rsplit(":", 1)[1]))
                 done.set()
+            if "successfully closed" in line:
+                closed.set()
         done.set()
+        closed.set()
 
     threading.Thread(target=reader, daemon=True).start()
     done.wait(timeout)
