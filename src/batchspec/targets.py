@@ -180,7 +180,9 @@ def azure_target(env: Mapping[str, str]) -> Target:
     endpoint = _check_url("AZURE_BATCH_ENDPOINT", endpoint)
     account = _get(env, "AZURE_BATCH_ACCOUNT")
     key = _get(env, "AZURE_BATCH_ACCESS_KEY")
-    storage = _storage_access(env)
+    # One credential for both services, so an Entra ID login is resolved once.
+    entra = _LazyCredential()
+    storage = _storage_access(env, entra)
     if key is not None:
         register_secret(key)
         _check_key("AZURE_BATCH_ACCESS_KEY", key)
@@ -189,10 +191,10 @@ def azure_target(env: Mapping[str, str]) -> Target:
         _check_account_name("AZURE_BATCH_ACCOUNT", account, _BATCH_ACCOUNT)
         return Target("azure", endpoint, account, storage, batch_key=key)
     _check_https_for_token("AZURE_BATCH_ENDPOINT", endpoint, "AZURE_BATCH_ACCESS_KEY")
-    return Target("azure", endpoint, account, storage, batch_token_credential=_default_credential())
+    return Target("azure", endpoint, account, storage, batch_token_credential=entra.get())
 
 
-def _storage_access(env: Mapping[str, str]) -> StorageAccess:
+def _storage_access(env: Mapping[str, str], entra: _LazyCredential) -> StorageAccess:
     connection_string = _get(env, "AZURE_STORAGE_CONNECTION_STRING")
     if connection_string is not None:
         return parse_connection_string(connection_string)
@@ -209,7 +211,7 @@ def _storage_access(env: Mapping[str, str]) -> StorageAccess:
         register_secret(key)
         _check_key("AZURE_STORAGE_KEY", key)
         return StorageAccess(account, endpoint, account_key=key)
-    return StorageAccess(account, endpoint, token_credential=_default_credential())
+    return StorageAccess(account, endpoint, token_credential=entra.get())
 
 
 def parse_connection_string(value: str) -> StorageAccess:
@@ -299,8 +301,15 @@ def _check_https_for_token(name: str, endpoint: str, key_name: str) -> None:
         raise ConfigError(f"{name} is plain http: set {key_name}, or use an https endpoint")
 
 
-def _default_credential() -> TokenCredential:
-    from azure.identity import DefaultAzureCredential
+class _LazyCredential:
+    """azure-identity's DefaultAzureCredential, made on first use and then shared."""
 
-    credential: TokenCredential = DefaultAzureCredential()
-    return credential
+    def __init__(self) -> None:
+        self._credential: TokenCredential | None = None
+
+    def get(self) -> TokenCredential:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential()
+        return self._credential

@@ -96,6 +96,7 @@ def test_without_keys_entra_id_credentials_are_used() -> None:
     assert target.batch_key is None
     assert target.batch_token_credential is not None
     assert target.storage.token_credential is not None
+    assert target.storage.token_credential is target.batch_token_credential
     assert "Entra ID" in target.describe()
 
 
