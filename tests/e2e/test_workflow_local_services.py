@@ -134,3 +134,17 @@ def test_cleanup_policy_deletes_containers_job_and_pool(
     names = {c.name for c in blobs.list_containers(name_starts_with="tidy-")}
     assert names == set()
     assert "clean-up: pool tidy-pool deletion started" in outcome.output
+
+
+def test_a_file_gone_before_upload_is_one_error_line_and_resumable(
+    tmp_path: Path, services_target: Target, secret_check: SecretCheck
+) -> None:
+    plan = topn_like_plan(tmp_path / "spec", prefix="gone", tasks=1)
+    (tmp_path / "spec" / "in0.txt").unlink()
+    outcome = run_workflow(plan, services_target, tmp_path / "home")
+    secret_check.add("apply", outcome.output)
+    assert outcome.code == 1
+    errors = [line for line in outcome.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "in0.txt" in errors[0], outcome.output
+    assert "Traceback" not in outcome.output
+    assert "run apply again to continue run r1" in outcome.output

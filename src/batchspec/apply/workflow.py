@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from azure.batch import BatchClient
 from azure.core.exceptions import AzureError
@@ -28,7 +30,7 @@ from batchspec.apply.pool import PoolError, StartTaskFailed, ensure_pool, wait_f
 from batchspec.apply.storage import delete_containers, ensure_containers, upload_files
 from batchspec.apply.submit import SubmitError, submit_tasks
 from batchspec.plan.model import Plan
-from batchspec.redact import describe_error
+from batchspec.redact import describe_error, redact
 from batchspec.targets import Target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -94,8 +96,14 @@ class Workflow:
                     self.out.block(exc.stderr_tail)
                 self._left_in_place()
                 return EXIT_FAILED
-            except AzureError as exc:
+            except (AzureError, OSError) as exc:
                 self.out.error(describe_error(exc))
+                self._left_in_place()
+                return EXIT_FAILED
+            except Exception as exc:
+                # Not expected: still one line for the user, and the redacted traceback on disk.
+                where = self._write_traceback()
+                self.out.error(f"unexpected {describe_error(exc)} (details in {where})")
                 self._left_in_place()
                 return EXIT_FAILED
             self._cleanup()
@@ -227,6 +235,11 @@ class Workflow:
             f"left in place for a re-run: pool {self.plan.pool.id}, job {self.plan.job.id}; "
             f"run apply again to continue run {self.plan.run.id}"
         )
+
+    def _write_traceback(self) -> Path:
+        path = self.journal.path.with_suffix(".error.log")
+        path.write_text(redact(traceback.format_exc()), encoding="utf-8")
+        return path
 
     def _sas_expiry(self) -> datetime.datetime:
         timeout = self.plan.job.timeout_seconds
