@@ -153,6 +153,19 @@ def test_missing_azurite_is_a_one_line_error_that_says_to_install_it(
     assert out.strip() == f"Error: {caught.value}"
 
 
+def test_an_unusable_data_directory_is_a_one_line_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    code, out = run("local", "up", "--data-dir", str(blocker))
+    assert code == 1
+    assert out.startswith(f"Error: cannot use the data directory {blocker} for the local services")
+    assert out.strip().endswith("(choose another with --data-dir or BATCHSPEC_HOME)")
+    assert len(out.strip().splitlines()) == 1
+    code, out = run("local", "down", "--data-dir", str(blocker))
+    assert code == 1
+    assert "Traceback" not in out
+
+
 def test_status_of_a_fresh_home_shows_both_stopped(tmp_path: Path) -> None:
     state = status(tmp_path / "fresh")
     assert [(s.name, s.running) for s in state.services] == [

@@ -41,9 +41,12 @@ def up(data_dir: Path | None) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
 def down(data_dir: Path | None) -> None:
     """Stop the local services; their data is kept for the next `up`."""
-    from batchspec.local.services import stop
+    from batchspec.local.services import LocalServiceError, stop
 
-    stopped = stop(data_home(data_dir))
+    try:
+        stopped = stop(data_home(data_dir))
+    except LocalServiceError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 

@@ -31,7 +31,7 @@ from batchspec.local.processes import (
     spawn,
     terminate,
 )
-from batchspec.redact import redact
+from batchspec.redact import describe_error, redact
 from batchspec.targets import ConfigError
 
 # Azurite's well-known development account (public, documented by Microsoft).
@@ -89,9 +89,22 @@ def local_dir(home: Path) -> Path:
 
 def ensure_running(home: Path, timeout: float = START_TIMEOUT) -> LocalEndpoints:
     """Start whichever local service is not running; return both services' endpoints."""
+    try:
+        return _ensure_running(local_dir(home), timeout)
+    except OSError as exc:
+        raise _unusable(home, exc) from None
+
+
+def _unusable(home: Path, exc: OSError) -> LocalServiceError:
+    return LocalServiceError(
+        f"cannot use the data directory {home} for the local services: {describe_error(exc)} "
+        "(choose another with --data-dir or BATCHSPEC_HOME)"
+    )
+
+
+def _ensure_running(root: Path, timeout: float) -> LocalEndpoints:
     from batchspec.emulator.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
 
-    root = local_dir(home)
     with _locked(root):
         state = _read_state(root)
         missing = [name for name in (EMULATOR, AZURITE) if not _is_running(name, state.get(name))]
@@ -127,7 +140,13 @@ def ensure_running(home: Path, timeout: float = START_TIMEOUT) -> LocalEndpoints
 
 def stop(home: Path) -> list[str]:
     """Stop the running local services; return the names of those stopped. Data is kept."""
-    root = local_dir(home)
+    try:
+        return _stop(local_dir(home))
+    except OSError as exc:
+        raise _unusable(home, exc) from None
+
+
+def _stop(root: Path) -> list[str]:
     stopped: list[str] = []
     with _locked(root):
         state = _read_state(root)
