@@ -226,3 +226,16 @@ def test_a_wrong_batch_key_is_refused_and_described_without_any_key(batch_servic
     assert wrong not in line
     assert batch_service.key not in line
     assert "\n" not in line
+
+
+def test_endpoint_without_a_scheme_means_https_as_with_the_az_cli() -> None:
+    env = GOOD | {"AZURE_BATCH_ENDPOINT": "mybatch.westeurope.batch.azure.com/"}
+    target = resolve_target("azure", Path("/x"), env)
+    assert target.batch_endpoint == "https://mybatch.westeurope.batch.azure.com"
+
+
+def test_development_storage_shortcut_points_at_azurite_defaults() -> None:
+    env = GOOD | {"AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"}
+    storage = resolve_target("azure", Path("/x"), env).storage
+    assert storage.blob_endpoint == "http://127.0.0.1:10000/devstoreaccount1"
+    assert storage.account_name == "devstoreaccount1"
