@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from batchspec.plan.build import coerce, default_run, load_plan, spec_digest
+from batchspec.plan.build import default_run, load_plan, spec_digest
 from batchspec.plan.model import OutputPlan, Plan, ResourceFilePlan
 from batchspec.plan.tasks import LazyTasks
+from batchspec.plan.variables import coerce
 from plan_helpers import RUN, loaded_from, messages, plan_of, problems_of, write_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"

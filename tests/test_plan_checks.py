@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from batchspec.plan.depends import MAX_DEPENDENCY_ID_CHARS, find_cycle
+from batchspec.plan.uploads import MAX_FILES_PER_SOURCE
 from plan_helpers import BASE, located, messages, plan_of, write_spec
 
 T = BASE.count("\n") + 1  # the line of the first task
@@ -404,4 +405,32 @@ def test_problems_of_every_part_come_in_one_run_without_cascades(tmp_path: Path)
         "$.job.id: undefined template variable: 'dict object' has no attribute 'idd'",
         "$.job.tasks[1].command: undefined template variable: 'dict object' has no attribute "
         "'nope'",
+    ]
+
+
+def test_paths_with_nul_characters(tmp_path: Path) -> None:
+    base = BASE.replace('"data/*.txt"', '"data/\\0*.txt"').replace(
+        "job:\n", 'downloads:\n  - {container: output, to: "out\\0x"}\njob:\n'
+    )
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n", base=base)
+    assert messages(path) == [
+        f"$.uploads[0].source: 'data/\\x00*.txt' matches no file (relative to {tmp_path})",
+        "$.downloads[0].to: the path holds a NUL character",
+    ]
+
+
+def test_a_glob_matching_too_many_paths_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert MAX_FILES_PER_SOURCE == 10_000
+    monkeypatch.setattr("batchspec.plan.uploads.MAX_FILES_PER_SOURCE", 20)
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(21):
+        (many / f"{i}").touch()
+    base = BASE.replace('"data/*.txt"', '"many/*"')
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n", base=base)
+    assert messages(path) == [
+        "$.uploads[0].source: 'many/*' matches more than 20 paths; upload a directory as "
+        "an archive or narrow the pattern"
     ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import difflib
-import glob
 import hashlib
 import json
 import os
@@ -31,16 +30,16 @@ from batchspec.plan.model import (
     PoolPlan,
     RunInfo,
     StartTaskPlan,
-    UploadPlan,
 )
 from batchspec.plan.tasklist import Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import check_commands, compile_resource_files, render_resource_files
+from batchspec.plan.uploads import plan_uploads
+from batchspec.plan.variables import resolve_vars, var_text
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
 from batchspec.spec.render import Renderer
 
 CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
-_GLOB_CHARS = frozenset("*?[")
 
 
 def load_plan(
@@ -80,8 +79,11 @@ def build_plan(
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
     spec_dir = Path(os.path.abspath(loaded.path)).parent
-    uploads = _uploads(renderer, spec, spec_dir)
+    uploads = plan_uploads(renderer, spec, spec_dir)
     pool = _pool(renderer, spec, base)
+    for download in spec.downloads:
+        if "\0" in download.to:
+            renderer.report((*download.where, "to"), "the path holds a NUL character")
     job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
     tasks = None
     if len(containers) == len(spec.containers):
@@ -103,7 +105,7 @@ def build_plan(
         spec_path=Path(os.path.abspath(loaded.path)),
         spec_digest=digest,
         run=run,
-        vars=tuple((k, _text(v)) for k, v in values),
+        vars=tuple((k, var_text(v)) for k, v in values),
         containers=containers,
         uploads=uploads,
         pool=pool,
@@ -128,59 +130,6 @@ def spec_digest(raw: bytes, values: Sequence[tuple[str, VarValue]]) -> str:
     digest.update(b"\0")
     digest.update(json.dumps(dict(values), sort_keys=True).encode())
     return digest.hexdigest()
-
-
-def _text(value: VarValue) -> str:
-    return json.dumps(value) if isinstance(value, bool) else str(value)
-
-
-def resolve_vars(
-    renderer: Renderer, spec: Spec, overrides: Mapping[str, str]
-) -> list[tuple[str, VarValue]]:
-    """The spec's variables with `--var` overrides applied, each coerced to its default's type."""
-    defaults = dict(spec.vars)
-    values = dict(defaults)
-    for name, text in overrides.items():
-        if name not in defaults:
-            known = ", ".join(defaults) or "none"
-            hint = difflib.get_close_matches(name, defaults, n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            renderer.report(
-                ("vars",),
-                f"--var {name}: the spec has no variable {name!r} (its variables: {known})"
-                + suggestion,
-            )
-            continue
-        coerced = coerce(text, defaults[name])
-        if coerced is None:
-            kind = type(defaults[name]).__name__
-            renderer.report(
-                ("vars", name),
-                f"--var {name}={text}: {text!r} is not a {kind} like the default "
-                f"{_text(defaults[name])}",
-            )
-            continue
-        values[name] = coerced
-    return list(values.items())
-
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def coerce(text: str, default: VarValue) -> VarValue | None:
-    """`text` as the type of `default`, or None when it cannot be."""
-    if isinstance(default, bool):
-        lowered = text.strip().lower()
-        return True if lowered in _TRUE else False if lowered in _FALSE else None
-    try:
-        if isinstance(default, int):
-            return int(text)
-        if isinstance(default, float):
-            return float(text)
-    except ValueError:
-        return None
-    return text
 
 
 def _render_id(
@@ -243,42 +192,6 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
                 (*where, "container"),
                 f"unknown container {key!r} (containers: {', '.join(sorted(keys))})" + suggestion,
             )
-
-
-def _uploads(renderer: Renderer, spec: Spec, spec_dir: Path) -> tuple[UploadPlan, ...]:
-    out: list[UploadPlan] = []
-    sources: dict[tuple[str, str], Path] = {}
-    for upload in spec.uploads:
-        where = (*upload.where, "source")
-        files = _match_files(renderer, upload.source, spec_dir, where)
-        for path in files:
-            blob = upload.prefix + path.name
-            first = sources.setdefault((upload.container, blob), path)
-            if first != path:
-                renderer.report(
-                    where,
-                    f"{path} and {first} would both be uploaded as blob {blob!r} into "
-                    f"container {upload.container!r}",
-                )
-                continue
-            out.append(UploadPlan(path, upload.container, blob, path.stat().st_size))
-    return tuple(out)
-
-
-def _match_files(renderer: Renderer, source: str, spec_dir: Path, where: JsonPath) -> list[Path]:
-    if not any(c in _GLOB_CHARS for c in source):
-        path = Path(os.path.abspath(spec_dir / source))
-        if path.is_file():
-            return [path]
-        reason = "is a directory (use a glob such as dir/*)" if path.is_dir() else "does not exist"
-        renderer.report(where, f"{source!r} ({path}) {reason}")
-        return []
-    names = sorted(glob.glob(source, root_dir=spec_dir, recursive=True))
-    files = [Path(os.path.abspath(spec_dir / n)) for n in names]
-    files = [f for f in files if f.is_file()]
-    if not files:
-        renderer.report(where, f"{source!r} matches no file (relative to {spec_dir})")
-    return files
 
 
 def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPlan | None:
