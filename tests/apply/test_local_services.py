@@ -67,6 +67,12 @@ def test_up_status_down_and_up_again_on_the_same_ports_with_the_data_kept(home: 
     assert run("local", "up", "--data-dir", str(home))[0] == 0
     assert pids(home) == first
 
+    code, out = run("local", "logs", "azurite", "--data-dir", str(home))
+    assert code == 0, out
+    assert "Azurite Blob service successfully listens on http://127.0.0.1:" in out
+    assert "== " + str(home / "local" / "logs" / "azurite.log") in out
+    assert "emulator.log" not in out
+
     code, out = run("local", "status", "--data-dir", str(home))
     assert code == 0, out
     assert f"pid {first['emulator']}" in out

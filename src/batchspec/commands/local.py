@@ -69,3 +69,27 @@ def status(data_dir: Path | None) -> None:
     click.echo(f"data     {state.data_dir}")
     if not all(service.running for service in state.services):
         raise SystemExit(3)
+
+
+@command.command()
+@click.argument("service", type=click.Choice(["emulator", "azurite"]), required=False)
+@click.option("-n", "--lines", default=40, show_default=True, help="Lines from the end.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def logs(service: str | None, lines: int, data_dir: Path | None) -> None:
+    """Print the end of the local services' logs (secrets redacted)."""
+    from batchspec.local.services import status as services_status
+    from batchspec.redact import redact
+
+    state = services_status(data_home(data_dir))
+    for entry in state.services:
+        if service is not None and entry.name != service:
+            continue
+        click.echo(f"== {entry.log}")
+        try:
+            text = entry.log.read_text(errors="replace")
+        except OSError:
+            click.echo("(no log yet)")
+            continue
+        tail = text.splitlines()[-lines:] if lines > 0 else []
+        for line in tail:
+            click.echo(redact(line))
