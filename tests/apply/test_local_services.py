@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from batchspec.cli import main
+from batchspec.emulator.auth import DEFAULT_KEY
 from batchspec.local import data_home
 from batchspec.local import services as services_module
 from batchspec.local.processes import pid_alive, port_open
@@ -72,6 +73,11 @@ def test_up_status_down_and_up_again_on_the_same_ports_with_the_data_kept(home: 
     assert "Azurite Blob service successfully listens on http://127.0.0.1:" in out
     assert "== " + str(home / "local" / "logs" / "azurite.log") in out
     assert "emulator.log" not in out
+    code, out = run("local", "logs", "--data-dir", str(home))
+    assert code == 0, out
+    assert "emulator.log" in out
+    assert DEFAULT_KEY not in out
+    assert AZURITE_KEY not in out
 
     code, out = run("local", "status", "--data-dir", str(home))
     assert code == 0, out
