@@ -162,7 +162,8 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
     wd = task_dir / "wd"
     wd.mkdir(parents=True, exist_ok=True)
     try:
-        await asyncio.to_thread(fetch_resource_files, list(task.get("resourceFiles") or []), wd)
+        if task.get("resourceFiles"):
+            await asyncio.to_thread(fetch_resource_files, list(task["resourceFiles"]), wd)
     except TransferError as exc:
         outcome = {"result": "failure", "failureInfo": failure(exc.code, exc.message)}
         _finish(live, job_id, task, outcome, _exit_options(task, None, "preprocessing"))
@@ -193,12 +194,9 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
         if task is None:
             return 0
         try:
-            await asyncio.to_thread(
-                upload_outputs,
-                list(task.get("outputFiles") or []),
-                wd,
-                outcome["result"] == "success",
-            )
+            if task.get("outputFiles"):
+                success = outcome["result"] == "success"
+                await asyncio.to_thread(upload_outputs, list(task["outputFiles"]), wd, success)
         except TransferError as exc:
             outcome = {
                 **outcome,

@@ -61,7 +61,6 @@ async def run_command(
         return Outcome(None, start_error="CommandLineInvalid", start_message=str(exc))
     if not argv:
         return Outcome(None, start_error="CommandLineInvalid", start_message="empty command line")
-    cwd.mkdir(parents=True, exist_ok=True)
     with open(task_dir / "stdout.txt", "wb") as out, open(task_dir / "stderr.txt", "wb") as err:
         try:
             proc = await asyncio.create_subprocess_exec(
