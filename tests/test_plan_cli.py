@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -200,3 +202,29 @@ def test_plain_url_resource_files_are_shown_redacted(tmp_path: Path) -> None:
         "    resource file: https://<account>.blob.core.windows.net/demo-input?<SAS redacted> "
         "(blobs under 'f') -> inputs\n" in result.stdout
     )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_closed_pipe_stops_the_plan_without_a_traceback(tmp_path: Path, fmt: str) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {a: {range: [0, 6000]}}}
+          id: "t-{{ item.a }}"
+          command: "echo {{ item.a }} and some text to fill the pipe quickly"
+        """,
+    )
+    batchspec = Path(sys.executable).parent / "batchspec"
+    child = subprocess.Popen(
+        [str(batchspec), "plan", str(path), "--format", fmt],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.read(10)
+    child.stdout.close()  # as `| head -c 10` does
+    with child.stderr:
+        stderr = child.stderr.read().decode()
+    assert child.wait() == 1
+    assert stderr == ""

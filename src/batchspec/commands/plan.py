@@ -6,6 +6,7 @@ Nothing here touches the cloud or imports the Azure SDKs. A spec with problems p
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def command(ctx: click.Context, spec: Path, variables: tuple[str, ...], fmt: str
         (write_json if fmt == "json" else write_text)(plan, out)
         out.flush()
     except BrokenPipeError:
-        # `batchspec plan ... | head` is fine: stop quietly, as other Unix tools do.
-        sys.stderr.close()
-        ctx.exit(0)
+        # `batchspec plan ... | head`: stop quietly with 1, as Python's docs advise (and as rich
+        # does for the text format); pointing stdout at /dev/null keeps the final flush quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        ctx.exit(1)
