@@ -434,3 +434,13 @@ def test_a_glob_matching_too_many_paths_is_refused(
         "$.uploads[0].source: 'many/*' matches more than 20 paths; upload a directory as "
         "an archive or narrow the pattern"
     ]
+
+
+def test_zero_time_limits(tmp_path: Path) -> None:
+    base = BASE.replace("  tasks:\n", "  timeout: 0m\n  tasks:\n")
+    path = write_spec(tmp_path, "- {id: one, command: echo, max_wall_clock: 0h0s}\n", base=base)
+    assert messages(path) == [
+        "$.job.timeout: a time limit of zero would stop it at once; use at least 1s",
+        "$.job.tasks[0].max_wall_clock: a time limit of zero would stop it at once; "
+        "use at least 1s",
+    ]

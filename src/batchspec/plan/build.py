@@ -81,6 +81,7 @@ def build_plan(
     spec_dir = Path(os.path.abspath(loaded.path)).parent
     uploads = plan_uploads(renderer, spec, spec_dir)
     pool = _pool(renderer, spec, base)
+    _check_durations(renderer, spec)
     for download in spec.downloads:
         if "\0" in download.to:
             renderer.report((*download.where, "to"), "the path holds a NUL character")
@@ -144,6 +145,15 @@ def _render_id(
         renderer.report(where, problem)
         return None
     return value
+
+
+def _check_durations(renderer: Renderer, spec: Spec) -> None:
+    # The schema accepts `0s`; a limit of zero would end the job or task before it starts.
+    limits: list[tuple[int | None, JsonPath]] = [(spec.job.timeout_seconds, ("job", "timeout"))]
+    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in spec.job.tasks]
+    for seconds, where in limits:
+        if seconds == 0:
+            renderer.report(where, "a time limit of zero would stop it at once; use at least 1s")
 
 
 def _containers(
