@@ -96,7 +96,10 @@ def _azure_code_and_message(exc: BaseException) -> tuple[str | None, str | None]
     if not hasattr(exc, "reason") and not hasattr(exc, "error_code"):
         return None, None
     odata = getattr(exc, "error", None)
-    code: str | None = getattr(odata, "code", None) or getattr(exc, "error_code", None)
+    raw_code: object = getattr(odata, "code", None) or getattr(exc, "error_code", None)
+    # Storage gives a StorageErrorCode enum member whose str() is its Python name.
+    raw_code = getattr(raw_code, "value", raw_code)
+    code = str(raw_code) if raw_code else None
     message: str | None = getattr(odata, "message", None)
     if not message:
         message = str(getattr(exc, "message", None) or exc)
@@ -105,10 +108,10 @@ def _azure_code_and_message(exc: BaseException) -> tuple[str | None, str | None]
     details = [
         f"{detail.code}={detail.message}"
         for detail in getattr(odata, "details", None) or ()
-        if getattr(detail, "code", None)
+        if getattr(detail, "code", None) and detail.message != message
     ]
     if details:
         message += f" ({'; '.join(details)})"
     if code and message.startswith(f"({code}) "):
         message = message[len(code) + 3 :]
-    return (str(code) if code else None), message
+    return code, message

@@ -121,6 +121,31 @@ def test_describe_error_includes_batch_error_details() -> None:
     )
 
 
+def test_describe_error_names_storage_error_codes_by_their_wire_value() -> None:
+    from azure.storage.blob import StorageErrorCode
+
+    err = HttpResponseError(message="Server failed to authenticate the request.\nRequestId:1")
+    err.error_code = StorageErrorCode.AUTHORIZATION_FAILURE  # type: ignore[attr-defined]
+    assert describe_error(err) == "AuthorizationFailure: Server failed to authenticate the request."
+
+
+def test_describe_error_leaves_out_details_that_repeat_the_message() -> None:
+    err = HttpResponseError(message="(AuthenticationFailed) x")
+    err.error = ODataV4Format(
+        {
+            "code": "AuthenticationFailed",
+            "message": "Server failed to authenticate the request.",
+            "details": [
+                {
+                    "code": "AuthenticationErrorDetail",
+                    "message": "Server failed to authenticate the request.",
+                }
+            ],
+        }
+    )
+    assert describe_error(err) == "AuthenticationFailed: Server failed to authenticate the request."
+
+
 def test_describe_error_redacts_urls_in_sdk_exception_text() -> None:
     err = ServiceRequestError(f"Connection refused while requesting {SAS_URL}")
     line = describe_error(err)
