@@ -176,7 +176,13 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
     max_retries = int(constraints.get("maxTaskRetryCount") or 0)
     while True:
         task = store.get_task(job_id, task_id)
-        if task is None or task["state"] == "completed" or handle.killed_reason:
+        if task is None or task["state"] == "completed":
+            return 0
+        if handle.killed_reason == "terminate":  # ended before its process started
+            ended = failure("TaskEnded", "Task Was Ended by User Request")
+            _finish(live, job_id, task, {"result": "failure", "failureInfo": ended}, {})
+            return 0
+        if handle.killed_reason:
             return 0
         stamp = iso()
         info = task.setdefault("executionInfo", {})

@@ -80,7 +80,7 @@ class Scheduler:
             for node in store.list_nodes(pool["id"]):
                 node.update(
                     {
-                        "state": "rebooted",
+                        "state": "rebooting",
                         "stateTransitionTime": stamp,
                         "runningTasksCount": 0,
                         "runningTaskSlotsCount": 0,
