@@ -444,3 +444,19 @@ def test_zero_time_limits(tmp_path: Path) -> None:
         "$.job.tasks[0].max_wall_clock: a time limit of zero would stop it at once; "
         "use at least 1s",
     ]
+
+
+@pytest.mark.timeout(60)
+def test_a_template_that_loops_without_end_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("batchspec.spec.watchdog.RENDER_CPU_LIMIT", 0.5)
+    path = write_spec(
+        tmp_path,
+        "- {id: one, command: "
+        '"{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"}\n',
+    )
+    assert messages(path) == [
+        "$.job.tasks[0].command: the template is not allowed to do this (sandbox): "
+        "the template ran for more than 0.5 s of CPU time"
+    ]

@@ -68,6 +68,17 @@ def build_plan(
         line, col = loaded.locate(exc.where)
         return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
     renderer = Renderer(loaded)
+    with renderer.watchdog.armed():
+        return _build(loaded, spec, renderer, overrides, run)
+
+
+def _build(
+    loaded: LoadedSpec,
+    spec: Spec,
+    renderer: Renderer,
+    overrides: Mapping[str, str],
+    run: RunInfo | None,
+) -> Plan | list[Diagnostic]:
     values = resolve_vars(renderer, spec, overrides)
     digest = spec_digest(loaded.raw, values)
     run = run or default_run(digest)

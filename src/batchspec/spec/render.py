@@ -21,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
+from batchspec.spec.watchdog import RenderWatchdog, TemplateTimeout
 
 MAX_REPORTS_PER_FIELD = 20
 """Diagnostics kept per template field; the rest are counted in one summary line."""
@@ -97,6 +98,7 @@ class Renderer:
     problems: list[Diagnostic] = field(default_factory=list)
     _failures: Counter[JsonPath] = field(default_factory=Counter)
     _constants: dict[JsonPath, object] = field(default_factory=dict)
+    watchdog: RenderWatchdog = field(default_factory=RenderWatchdog)
 
     def context(self, **values: Any) -> dict[str, Any]:
         """A render context: the sandbox's globals plus `values` (extend it with `item`...)."""
@@ -138,6 +140,9 @@ class Renderer:
     def _render(
         self, template: Template, where: JsonPath, context: Mapping[str, Any], what: str
     ) -> str | None:
+        watchdog = self.watchdog
+        watchdog.sequence += 1
+        watchdog.rendering = True
         try:
             # A shared context that already holds the globals skips copying them into a fresh
             # dict (and listing them) for every render: most of Template.render's cost for a
@@ -147,6 +152,8 @@ class Renderer:
             return self.env.concat(template.root_render_func(ctx))
         except UndefinedError as exc:
             message = f"undefined template variable: {exc.message}"
+        except TemplateTimeout as exc:
+            message = f"the template is not allowed to do this (sandbox): {exc}"
         except SecurityError as exc:
             message = f"the template is not allowed to do this (sandbox): {exc}"
         except OverflowError as exc:  # e.g. the sandbox's cap on range()
@@ -157,6 +164,8 @@ class Renderer:
             message = "the template needs too much memory"
         except Exception as exc:  # any other error raised by template code
             message = f"the template failed: {type(exc).__name__}: {exc}"
+        finally:
+            watchdog.rendering = False
         self.fail(where, f"{what}{message}")
         return None
 
