@@ -460,3 +460,12 @@ def test_a_template_that_loops_without_end_is_stopped(
         "$.job.tasks[0].command: the template is not allowed to do this (sandbox): "
         "the template ran for more than 0.5 s of CPU time"
     ]
+
+
+def test_dependency_problems_are_reported_with_problems_elsewhere(tmp_path: Path) -> None:
+    base = BASE.replace('id: "demo-{{ run.id }}"', 'id: "demo-{{ run.idd }}"')
+    path = write_spec(tmp_path, "- {id: one, command: echo, depends_on: [two]}\n", base=base)
+    assert messages(path) == [
+        "$.job.id: undefined template variable: 'dict object' has no attribute 'idd'",
+        "$.job.tasks[0].depends_on: depends on 'two', which is no task of this job",
+    ]

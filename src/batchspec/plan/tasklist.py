@@ -116,13 +116,12 @@ def plan_tasks(
     compiled: list[CompiledTask] = []
     total = 0
     retries = job.retries
-    templates = job.tasks
+    known_problems = len(renderer.problems)
     failed = False
-    for template in templates:
+    for template in job.tasks:
         items = _items(renderer, template, uploaded)
         if items is None:
             failed = True
-        if items is None:
             continue
         total += len(items)
         task = compile_task(renderer, template, items)
@@ -167,8 +166,8 @@ def plan_tasks(
                 raw_depends[position] = depends
             if keep:
                 plans.append(plan)
-    if failed or renderer.problems:
-        return None
+    if failed or len(renderer.problems) > known_problems:
+        return None  # the ids are incomplete: dependency checks would only add noise
 
     resolved = _resolve_depends(renderer, ids, raw_depends, compiled)
     if resolved is None:
