@@ -81,7 +81,8 @@ def test_target_azure_runs_from_the_environment_then_rerun_sends_nothing(
     assert again.exit_code == 0
     assert "finished at" in again.output and "nothing to do" in again.output
 
-    rerun = apply_cli([*args, "--rerun"], secret_check, env)
+    # Without --yes and without a terminal, nothing prompts: the run just goes ahead.
+    rerun = apply_cli([a for a in args if a != "--yes"] + ["--rerun"], secret_check, env)
     assert rerun.exit_code == 0, rerun.output
     assert "uploads: 0 file(s) sent (0 bytes), 4 unchanged" in rerun.output
     assert "pool topn-pool: exists with the same settings, reusing it" in rerun.output
