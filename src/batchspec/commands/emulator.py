@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sqlite3
 from pathlib import Path
 
 import click
@@ -56,10 +57,24 @@ def command(
     def ready(endpoint: str) -> None:
         click.echo(f"Local Azure Batch service listening on {endpoint}")
         click.echo(f"  account: {account}")
-        # The default key is a public development key; a key the user chose is never echoed.
-        click.echo("  key:     " + ("(the key you passed with --key)" if user_key else key))
+        # The default key is a public development key, shown to a person starting the service.
+        # A key the user chose is never echoed, and neither key goes to the log of a program
+        # that started us with --ready-file (it knows the key; logs are checked for secrets).
+        if user_key:
+            click.echo("  key:     (the key you passed with --key)")
+        elif ready_file is None:
+            click.echo(f"  key:     {key}")
+        else:
+            click.echo("  key:     the development key (docs/emulator.md)")
         click.echo(f"  data:    {data_dir}")
         if ready_file is not None:
             write_ready_file(ready_file, endpoint, account)
 
-    serve(port, data_dir.expanduser(), account, key, ready)
+    try:
+        serve(port, data_dir.expanduser(), account, key, ready)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve on 127.0.0.1:{port} from {data_dir}: {exc.strerror or exc}"
+        ) from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot open the state in {data_dir}: {exc}") from None
