@@ -107,7 +107,7 @@ def test_commands_that_would_break_the_joined_line(command: str, problem: str) -
 
 def test_what_is_harmless_in_the_last_or_a_single_command() -> None:
     assert command_problem("echo hi # note", joined=True, last=True) is None
-    assert command_problem("sleep 1 &", joined=False, last=True) is None
+    assert command_problem("sleep 1 &", joined=True, last=True) is None
     assert command_problem("echo 'open", joined=False, last=True) is not None
 
 
@@ -116,3 +116,36 @@ def test_a_flagged_comment_really_swallows_the_next_command() -> None:
     line = wrap_commands(["echo one # note", "echo two"])
     done = subprocess.run(shlex.split(line), capture_output=True, text=True, check=True)
     assert done.stdout == "one\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "operator"),
+    [
+        ("python3 x.py > out.txt", ">"),
+        ("sort data | uniq", "|"),
+        ("make; make install", ";"),
+        ("a && b", "&"),
+        ("echo `date`", "`"),
+        ("echo $(date)", "$("),
+    ],
+)
+def test_shell_operators_in_a_plain_command_are_refused(command: str, operator: str) -> None:
+    assert command_problem(command, joined=False, last=True) == (
+        f"Batch runs `command` without a shell, so {operator!r} would reach the program as a "
+        "plain argument; use `commands:` (run by bash) or start a shell: /bin/bash -c '...'"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "python3 $AZ_BATCH_NODE_SHARED_DIR/x.py --n ${N}",
+        "/bin/bash -c 'sort data | uniq > out.txt'",
+        '/bin/bash -c "echo $HOME; date"',
+        "python3 x.py --pattern '*.txt' --sep ';'",
+        "echo a\\;b",
+        "python3 x.py {{ item.name | quote }}",
+    ],
+)
+def test_plain_commands_batch_can_split(command: str) -> None:
+    assert command_problem(command, joined=False, last=True) is None

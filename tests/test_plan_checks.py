@@ -469,3 +469,12 @@ def test_dependency_problems_are_reported_with_problems_elsewhere(tmp_path: Path
         "$.job.id: undefined template variable: 'dict object' has no attribute 'idd'",
         "$.job.tasks[0].depends_on: depends on 'two', which is no task of this job",
     ]
+
+
+def test_shell_operators_in_a_plain_command(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "- {id: one, command: 'python3 x.py > out.txt'}\n")
+    assert located(path) == [
+        f"{T}:17: $.job.tasks[0].command: Batch runs `command` without a shell, so '>' would "
+        "reach the program as a plain argument; use `commands:` (run by bash) or start a "
+        "shell: /bin/bash -c '...'"
+    ]

@@ -33,21 +33,27 @@ def command_line(command: str | None, commands: Sequence[str] | None) -> str:
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _WORD_BREAK = frozenset(" \t\n;&|()<>")
+_OPERATORS = frozenset(";&|<>`")
 
 
-def _scan(text: str) -> tuple[list[str], bool]:
-    """Bash quoting contexts still open at the end of `text`, and whether it ends in a comment.
+def _scan(text: str) -> tuple[list[str], bool, str | None]:
+    """Quoting contexts still open at the end of `text`, whether it ends in a comment, and the
+    first shell operator outside quotes.
 
     A small model of bash's lexer: enough to see an unclosed quote and a `#` comment that runs
     to the end, without mistaking `$#`, `${#x}` or a quoted `#` for one.
     """
     stack: list[str] = []
     comment = False
+    operator: str | None = None
     i = 0
     previous = ""
     while i < len(text):
         c = text[i]
         top = stack[-1] if stack else ""
+        at_top = operator is None and not stack and not comment
+        if at_top and (c in _OPERATORS or text.startswith("$(", i)):
+            operator = "$(" if c == "$" else c
         if comment:
             comment = c != "\n"
         elif top == "'":
@@ -74,21 +80,29 @@ def _scan(text: str) -> tuple[list[str], bool]:
             comment = True
         previous = text[i] if i < len(text) else ""
         i += 1
-    return stack, comment
+    return stack, comment, operator
 
 
 def command_problem(source: str, *, joined: bool, last: bool) -> str | None:
     """What is wrong with a command template's shell syntax, or None.
 
-    `joined`: the command is one of a `commands:` list, joined to the next one by `; `. Template
-    placeholders are read as one plain word: `| quote` makes every value that.
+    `joined`: the command is one of a `commands:` list, joined to the next one by `; `; else it
+    is a `command:`, which Batch splits into arguments itself. Template placeholders are read as
+    one plain word: `| quote` makes every value that.
     """
     text = _JINJA.sub("X", source)
-    stack, comment = _scan(text)
+    stack, comment, operator = _scan(text)
     if stack:
         opened = {"'": "a single quote", '"': "a double quote", "`": "a backquote"}
         what = opened.get(stack[-1], "a '$('")
         return f"the command has {what} that is never closed"
+    if not joined and operator is not None:
+        # Batch expands $VAR in a command line but starts no shell for anything else.
+        return (
+            f"Batch runs `command` without a shell, so {operator!r} would reach the program as "
+            "a plain argument; use `commands:` (run by bash) or start a shell: "
+            "/bin/bash -c '...'"
+        )
     if not joined or last:
         return None
     if comment:
