@@ -111,6 +111,20 @@ def test_existing_pool_with_another_vm_size_is_refused(
         "run apply with --recreate-pool" in outcome.output
     )
     assert batch_client.get_pool("sized-pool").vm_size == "standard_a1_v2"
+    asked: list[str] = []
+    declined = run_workflow(
+        big,
+        services_target,
+        tmp_path / "home-b",
+        recreate_pool=True,
+        confirm=lambda question: asked.append(question) is not None,
+    )
+    assert declined.code == 1
+    assert asked == [
+        "Pool sized-pool differs (vm_size: exists as 'standard_a1_v2', spec wants "
+        "'standard_d2s_v3'). Delete it?"
+    ]
+    assert batch_client.get_pool("sized-pool").vm_size == "standard_a1_v2"
     outcome = run_workflow(big, services_target, tmp_path / "home-b", recreate_pool=True)
     secret_check.add("apply recreate", outcome.output)
     assert outcome.code == 0, outcome.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,14 @@ class Outcome:
     output: str
 
 
-def run_workflow(plan: Plan, target: Target, home: Path, *, recreate_pool: bool = False) -> Outcome:
+def run_workflow(
+    plan: Plan,
+    target: Target,
+    home: Path,
+    *,
+    recreate_pool: bool = False,
+    confirm: Callable[[str], bool] = lambda _question: True,
+) -> Outcome:
     """One apply of `plan` (resuming the journal's run when it is the same run)."""
     buffer = io.StringIO()
     reporter = Reporter(Console(file=buffer, force_terminal=False, width=200))
@@ -29,7 +37,7 @@ def run_workflow(plan: Plan, target: Target, home: Path, *, recreate_pool: bool 
     state = journal.load()
     if state is None or state.run_id != plan.run.id:
         state = new_run_state(plan, target)
-    options = ApplyOptions(recreate_pool=recreate_pool, poll_seconds=0.2)
+    options = ApplyOptions(recreate_pool=recreate_pool, confirm=confirm, poll_seconds=0.2)
     with journal.locked():
         code = Workflow(plan, target, journal, state, reporter, options).run()
     return Outcome(code, buffer.getvalue())

@@ -53,8 +53,12 @@ def ensure_pool(
     *,
     recreate: bool,
     say: Callable[[str], None],
+    confirm: Callable[[str], bool] = lambda _question: True,
 ) -> bool:
-    """Create the pool, or reuse an existing one with the same settings; True if created."""
+    """Create the pool, or reuse an existing one with the same settings; True if created.
+
+    A pool with other settings is refused unless `recreate` is set and `confirm` agrees.
+    """
     existing = _get_pool(client, wanted.id)
     if existing is not None and existing.state == bm.BatchPoolState.DELETING:
         say(f"pool {wanted.id} is being deleted; waiting for that to finish")
@@ -65,9 +69,10 @@ def ensure_pool(
         if not differences:
             say(f"pool {wanted.id}: exists with the same settings, reusing it")
             return False
-        if not recreate:
+        listed = "; ".join(differences)
+        if not recreate or not confirm(f"Pool {wanted.id} differs ({listed}). Delete it?"):
             raise PoolMismatch(wanted.id, differences)
-        say(f"pool {wanted.id}: settings differ ({'; '.join(differences)}); recreating it")
+        say(f"pool {wanted.id}: settings differ ({listed}); recreating it")
         client.begin_delete_pool(wanted.id, polling_interval=1).result()
     try:
         client.create_pool(wanted)

@@ -131,12 +131,12 @@ class Workflow:
         self._save(step="uploads")
 
         models = BatchModels(plan, self.target.sas(self._sas_expiry()))
-        if self.options.recreate_pool and not self.options.confirm(
-            f"Delete and recreate pool {plan.pool.id} if its settings differ?"
-        ):
-            raise PoolError("not confirmed: the pool was left as it is")
         created_pool = ensure_pool(
-            self.batch, models.pool(), recreate=self.options.recreate_pool, say=out.step
+            self.batch,
+            models.pool(),
+            recreate=self.options.recreate_pool,
+            say=out.step,
+            confirm=self.options.confirm,
         )
         self._save(step="pool", pool_created=self.state.pool_created or created_pool)
         wait_for_nodes(
