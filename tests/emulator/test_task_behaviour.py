@@ -237,3 +237,24 @@ def test_failed_start_task_keeps_tasks_off_the_node(batch_client: BatchClient) -
     assert task.state == m.BatchTaskState.ACTIVE and task.node_info is None
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_job_wall_clock_terminates_the_job(batch_client: BatchClient, pool: str) -> None:
+    job_id = unique("jobclock")
+    constraints = m.BatchJobConstraints(max_wall_clock_time="PT2S")
+    batch_client.create_job(job_options(job_id, pool, constraints=constraints))
+    _add(batch_client, job_id, "long", "/bin/sleep 60")
+    wait_until(lambda: batch_client.get_job(job_id).state == m.BatchJobState.COMPLETED, 30)
+    job = batch_client.get_job(job_id)
+    assert job.execution_info.termination_reason == "MaxWallClockTimeExpiry"
+    assert (
+        wait_task_done(batch_client, job_id, "long").execution_info.failure_info.code == "TaskEnded"
+    )
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+
+
+def test_job_action_needs_perform_exit_options(batch_client: BatchClient, job: str) -> None:
+    exit_conditions = m.ExitConditions(default=m.ExitOptions(job_action="terminate"))
+    with pytest.raises(HttpResponseError) as info:
+        _add(batch_client, job, "x", "/bin/false", exit_conditions=exit_conditions)
+    assert info.value.error.code == "InvalidPropertyValue"

@@ -6,6 +6,7 @@ with retries and the wall clock, output upload, the recorded result, and what fo
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
@@ -13,7 +14,7 @@ from batchspec.emulator import node as nodes
 from batchspec.emulator.runner import KILLED_EXIT_CODE, Handle, Outcome, run_command
 from batchspec.emulator.state import Live
 from batchspec.emulator.storage_io import TransferError, fetch_resource_files, upload_outputs
-from batchspec.emulator.wire import Doc, iso, new_etag, parse_duration
+from batchspec.emulator.wire import Doc, iso, new_etag, parse_duration, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,17 @@ def set_node_load(live: Live, node_id: str, started: int = 0, succeeded: int = 0
         if new_state != doc["state"]:
             doc["state"], doc["stateTransitionTime"] = new_state, iso()
     live.store.put_node(doc["_poolId"], doc)
+
+
+def note_job_deadline(live: Live, job: Doc) -> None:
+    """Remember when an active job's maxWallClockTime runs out (from its creation time)."""
+    limit = parse_duration(str((job.get("constraints") or {}).get("maxWallClockTime") or ""))
+    if live.timed_jobs is None or job.get("state") != "active":
+        return
+    if limit is None:
+        live.timed_jobs.pop(job["id"], None)
+    else:
+        live.timed_jobs[job["id"]] = parse_iso(job["creationTime"]) + dt.timedelta(seconds=limit)
 
 
 def complete_job(live: Live, job_id: str, reason: str) -> None:

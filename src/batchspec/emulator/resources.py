@@ -171,6 +171,14 @@ def dependency_ids(body: Doc) -> list[str]:
     return ids
 
 
+def _has_job_action(body: Doc) -> bool:
+    cond = body.get("exitConditions") or {}
+    options = [m.get("exitOptions") or {} for m in (cond.get("exitCodes") or [])]
+    options += [r.get("exitOptions") or {} for r in (cond.get("exitCodeRanges") or [])]
+    options += [cond.get(k) or {} for k in ("preProcessingError", "fileUploadError", "default")]
+    return any(o.get("jobAction") not in (None, "none") for o in options)
+
+
 def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
     """Validate a task create body against its job; return the task document (active)."""
     if not isinstance(body, dict):
@@ -190,6 +198,12 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
             "The Task has dependencies but the job does not use task dependencies.",
         )
     dependency_ids(body)
+    if job.get("onTaskFailure", "noaction") == "noaction" and _has_job_action(body):
+        raise invalid_property(
+            "exitConditions",
+            "jobAction",
+            "A jobAction needs the job's onTaskFailure to be performexitoptionsjobaction.",
+        )
     for i, out in enumerate(body.get("outputFiles") or []):
         _require(out, "filePattern", f"outputFiles[{i}].")
         dest = ((out.get("destination") or {}).get("container")) or {}

@@ -8,7 +8,7 @@ import shutil
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from batchspec.emulator.execution import complete_job
+from batchspec.emulator.execution import complete_job, note_job_deadline
 from batchspec.emulator.http import accepted, created, entity, page, read_json, skiptoken
 from batchspec.emulator.node import node_dirs
 from batchspec.emulator.resources import new_job
@@ -30,6 +30,7 @@ async def create_job(request: Request, live: Live) -> Response:
     if live.store.get_job(doc["id"]) is not None:
         raise BatchError(409, "JobExists", "The specified job already exists.")
     live.store.put_job(doc)
+    note_job_deadline(live, doc)
     live.dirty_jobs.add(doc["id"])
     live.poke()
     return created(doc, doc["url"])
@@ -79,6 +80,7 @@ async def update_job(request: Request, live: Live) -> Response:
     stamp = iso()
     job.update({"eTag": new_etag(), "lastModified": stamp})
     live.store.put_job(job)
+    note_job_deadline(live, job)
     live.dirty_jobs.add(job["id"])
     live.poke()
     return accepted(job, status=200)

@@ -11,11 +11,16 @@ import asyncio
 import contextlib
 
 from batchspec.emulator import node as nodes
-from batchspec.emulator.execution import complete_job, run_task, set_node_load
+from batchspec.emulator.execution import (
+    complete_job,
+    note_job_deadline,
+    run_task,
+    set_node_load,
+)
 from batchspec.emulator.runner import Handle
 from batchspec.emulator.starttask import boot_node
 from batchspec.emulator.state import Live
-from batchspec.emulator.wire import Doc, iso, new_etag
+from batchspec.emulator.wire import Doc, iso, new_etag, now
 
 _IDLE_POLL = 0.5
 
@@ -253,3 +258,17 @@ class Scheduler:
                 and live.store.unfinished(job_id) == 0
             ):
                 complete_job(live, job_id, "AllTasksComplete")
+        self._expire_jobs()
+
+    def _expire_jobs(self) -> None:
+        """Jobs past their constraints.maxWallClockTime terminate (MaxWallClockTimeExpiry)."""
+        live = self.live
+        if live.timed_jobs is None:  # first tick: find the jobs that have a limit
+            live.timed_jobs = {}
+            for job in live.store.jobs_in_state("active"):
+                note_job_deadline(live, job)
+        stamp = now()
+        for job_id, deadline in list(live.timed_jobs.items()):
+            if stamp >= deadline:
+                del live.timed_jobs[job_id]
+                complete_job(live, job_id, "MaxWallClockTimeExpiry")

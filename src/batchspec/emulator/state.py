@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ class Live:
     used_slots: dict[str, int] = field(default_factory=dict)
     # jobs to check for onAllTasksComplete at the next tick
     dirty_jobs: set[str] = field(default_factory=set)
+    # job id -> when its maxWallClockTime runs out (None until the scheduler's first tick)
+    timed_jobs: dict[str, dt.datetime] | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Awaitable[Any]) -> None:
