@@ -85,7 +85,7 @@ def complete_job(live: Live, job_id: str, reason: str) -> None:
         return
     stamp = iso()
     for task in store.tasks_in_states(job_id, ("active",)):
-        _transition(task, "completed", stamp)
+        transition(task, "completed", stamp)
         store.put_task(job_id, task)
     live.kill_tasks("terminate", job_id=job_id)
     job["previousState"], job["previousStateTransitionTime"] = (
@@ -98,7 +98,8 @@ def complete_job(live: Live, job_id: str, reason: str) -> None:
     store.put_job(job)
 
 
-def _transition(task: Doc, state: str, stamp: str) -> None:
+def transition(task: Doc, state: str, stamp: str) -> None:
+    """Move a task to `state`, keeping its previous state as Batch reports it."""
     task["previousState"] = task.get("state")
     task["previousStateTransitionTime"] = task.get("stateTransitionTime")
     task["state"], task["stateTransitionTime"] = state, stamp
@@ -115,7 +116,7 @@ def _finish(live: Live, job_id: str, task: Doc, outcome: dict[str, Any], options
         info["failureInfo"] = outcome["failureInfo"]
     else:
         info.pop("failureInfo", None)
-    _transition(task, "completed", stamp)
+    transition(task, "completed", stamp)
     success = outcome["result"] == "success"
     satisfies = success or options.get("dependencyAction") == "satisfy"
     task["_satisfies"] = satisfies
@@ -202,7 +203,7 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
         for key in ("endTime", "exitCode", "result", "failureInfo"):
             info.pop(key, None)
         if task["state"] != "running":
-            _transition(task, "running", stamp)
+            transition(task, "running", stamp)
         store.put_task(job_id, task)
         result = await run_command(task["commandLine"], wd, env, task_dir, timeout, handle)
         if result.killed_reason in ("shutdown", "delete", "requeue"):

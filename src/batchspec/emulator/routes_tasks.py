@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from batchspec.emulator.execution import _transition
+from batchspec.emulator.execution import transition
 from batchspec.emulator.http import accepted, created, entity, page, read_json, skiptoken
 from batchspec.emulator.resources import dependency_ids, new_task
 from batchspec.emulator.routes_jobs import get_job_doc
@@ -157,7 +157,7 @@ async def terminate_task(request: Request, live: Live) -> Response:
     job_id = get_job_doc(live, request.path_params["job_id"])["id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])
     if doc["state"] == "active":
-        _transition(doc, "completed", iso())
+        transition(doc, "completed", iso())
         doc["eTag"] = new_etag()
         live.store.put_task(job_id, doc)
         live.dirty_jobs.add(job_id)
@@ -181,7 +181,7 @@ async def reactivate_task(request: Request, live: Live) -> Response:
     info.update({"retryCount": 0})
     for key in ("endTime", "exitCode", "result", "failureInfo"):
         info.pop(key, None)
-    _transition(doc, "active", iso())
+    transition(doc, "active", iso())
     doc["eTag"] = new_etag()
     live.store.put_task(job_id, doc)
     live.poke()
