@@ -145,3 +145,13 @@ def test_unsupported_features_are_refused_not_ignored(batch_client: BatchClient)
     with pytest.raises(HttpResponseError) as info:
         batch_client.create_pool(options)
     assert info.value.error.code == "InvalidPropertyValue"
+
+
+def test_pool_node_counts(batch_client: BatchClient) -> None:
+    pool_id = unique("counts")
+    batch_client.create_pool(pool_options(pool_id, nodes=2))
+    wait_until(lambda: len(_idle(batch_client, pool_id)) == 2)
+    counts = {c.pool_id: c for c in batch_client.list_pool_node_counts()}[pool_id]
+    assert (counts.dedicated.idle, counts.dedicated.total, counts.low_priority.total) == (2, 2, 0)
+    assert counts.dedicated.start_task_failed == 0
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -118,13 +118,44 @@ async def list_images(request: Request, live: Live) -> Response:
     return page(request, live, "/supportedimages", "supportedimages", rows)
 
 
+_COUNT_KEYS = {
+    "starttaskfailed": "startTaskFailed",
+    "leavingpool": "leavingPool",
+    "waitingforstarttask": "waitingForStartTask",
+    "upgradingos": "upgradingOS",
+}
+_STATES = (
+    "creating",
+    "idle",
+    "offline",
+    "preempted",
+    "rebooting",
+    "reimaging",
+    "running",
+    "starting",
+    "starttaskfailed",
+    "leavingpool",
+    "unknown",
+    "unusable",
+    "waitingforstarttask",
+    "deallocated",
+    "deallocating",
+    "upgradingos",
+)
+
+
 async def node_counts(request: Request, live: Live) -> Response:
     out = []
     for pool in live.store.list_pools():
-        counts: dict[str, dict[str, int]] = {"dedicated": {}, "lowPriority": {}}
+        groups = {
+            g: {_COUNT_KEYS.get(s, s): 0 for s in _STATES} | {"total": 0}
+            for g in ("dedicated", "lowPriority")
+        }
         for node in live.store.list_nodes(pool["id"]):
-            group = counts["dedicated" if node.get("isDedicated") else "lowPriority"]
-            group[node["state"]] = group.get(node["state"], 0) + 1
-            group["total"] = group.get("total", 0) + 1
-        out.append({"poolId": pool["id"], **counts})
+            group = groups["dedicated" if node.get("isDedicated") else "lowPriority"]
+            state = str(node["state"])
+            key = _COUNT_KEYS.get(state, state)
+            group[key] = group.get(key, 0) + 1
+            group["total"] += 1
+        out.append({"poolId": pool["id"], **groups})
     return JSONResponse({"value": out})
