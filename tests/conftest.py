@@ -165,8 +165,8 @@ def start_batch_service(
                 raise RuntimeError(f"the emulator did not become ready; see {log.name}")
             time.sleep(0.05)
         info = json.loads(ready.read_text())
-        yield BatchService(info["endpoint"], info["account"], DEFAULT_KEY, data_dir, proc.pid)
         assert info["account"] == DEFAULT_ACCOUNT
+        yield BatchService(info["endpoint"], info["account"], DEFAULT_KEY, data_dir, proc.pid)
     finally:
         _stop(proc, timeout=20.0)
         log.close()
