@@ -76,7 +76,11 @@ async def _serve(
                 await asyncio.wait(list(live.background), timeout=10)
 
     app.router.lifespan_context = lifespan
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    # A long keep-alive: SDK clients poll every few seconds and reuse their connections; a
+    # server closing idle ones after uvicorn's default 5 s races with the next request.
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", access_log=False, timeout_keep_alive=75
+    )
     server = _Server(config)
     try:
         await server.serve(sockets=[sock])
