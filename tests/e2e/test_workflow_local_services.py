@@ -3,6 +3,7 @@ local Batch service and Azurite."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -162,3 +163,20 @@ def test_a_file_gone_before_upload_is_one_error_line_and_resumable(
     assert len(errors) == 1 and "in0.txt" in errors[0], outcome.output
     assert "Traceback" not in outcome.output
     assert "run apply again to continue run r1" in outcome.output
+
+
+def test_a_job_past_its_timeout_is_reported_with_the_reason(
+    tmp_path: Path, services_target: Target, secret_check: SecretCheck
+) -> None:
+    plan = topn_like_plan(
+        tmp_path / "spec", prefix="late", tasks=3, task_command="/bin/bash -c 'sleep 30'"
+    )
+    plan = dataclasses.replace(plan, job=dataclasses.replace(plan.job, timeout_seconds=2))
+    outcome = run_workflow(plan, services_target, tmp_path / "home")
+    secret_check.add("apply", outcome.output)
+    assert outcome.code == 1, outcome.output
+    assert "tasks: 0 succeeded, 3 failed" in outcome.output
+    assert (
+        "error: job late-job-r1 ended early: MaxWallClockTimeExpiry (the job ran longer than "
+        "the spec's job timeout)" in outcome.output
+    )

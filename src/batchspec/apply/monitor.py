@@ -12,12 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from azure.batch import BatchClient
+from azure.batch import models as bm
 
 from batchspec.apply.console import Reporter
 from batchspec.apply.tails import task_file_tail
 
 FAILED_FILTER = "executionInfo/result eq 'failure'"
 MAX_REPORTED_FAILURES = 20
+# Termination reasons of a job that ended because its work was done.
+NORMAL_ENDS = ("AllTasksComplete", "ApplyComplete")
+_END_HINTS = {
+    "MaxWallClockTimeExpiry": "the job ran longer than the spec's job timeout",
+    "TaskFailed": "a task failed and the job was set to end on task failure",
+}
 
 
 class MonitorTimeout(Exception):
@@ -105,6 +112,16 @@ def failed_tasks(
     return found
 
 
+def early_end(client: BatchClient, job_id: str) -> str | None:
+    """Why the job ended on its own (e.g. MaxWallClockTimeExpiry), or None if it did not."""
+    job = client.get_job(job_id, select=["id", "state", "executionInfo"])
+    reason = job.execution_info.termination_reason if job.execution_info else None
+    if job.state != bm.BatchJobState.COMPLETED or reason in (None, *NORMAL_ENDS):
+        return None
+    hint = _END_HINTS.get(reason)
+    return f"{reason} ({hint})" if hint else reason
+
+
 def report_failures(reporter: Reporter, failures: list[FailedTask], failed_count: int) -> None:
     """Print each failed task's exit code, failure info and stderr tail."""
     for task in failures:
@@ -115,5 +132,8 @@ def report_failures(reporter: Reporter, failures: list[FailedTask], failed_count
         reporter.step(line)
         reporter.step("  stderr (last lines):")
         reporter.block(task.stderr_tail)
-    if failed_count > len(failures):
-        reporter.step(f"... and {failed_count - len(failures)} more failed task(s)")
+    more = failed_count - len(failures)
+    if more > 0 and len(failures) == MAX_REPORTED_FAILURES:
+        reporter.step(f"... and {more} more failed task(s)")
+    elif more > 0:
+        reporter.step(f"{more} more task(s) failed without an exit code (ended before they ran)")

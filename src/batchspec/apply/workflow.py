@@ -176,6 +176,9 @@ class Workflow:
         self._save(step="monitor")
         out.step(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
         if counts.failed:
+            ended = monitor.early_end(self.batch, plan.job.id)
+            if ended:
+                out.error(f"job {plan.job.id} ended early: {ended}")
             failures = monitor.failed_tasks(self.batch, plan.job.id)
             monitor.report_failures(out, failures, counts.failed)
 
