@@ -155,3 +155,23 @@ def test_pool_node_counts(batch_client: BatchClient) -> None:
     assert (counts.dedicated.idle, counts.dedicated.total, counts.low_priority.total) == (2, 2, 0)
     assert counts.dedicated.start_task_failed == 0
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_shrink_removes_idle_nodes_first(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("shrink"), unique("job")
+    batch_client.create_pool(pool_options(pool_id, nodes=2))
+    wait_until(lambda: len(_idle(batch_client, pool_id)) == 2)
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.create_task(
+        job_id, m.BatchTaskCreateOptions(id="busy", command_line="/bin/sleep 2")
+    )
+    wait_until(lambda: batch_client.get_task(job_id, "busy").state == m.BatchTaskState.RUNNING)
+    busy_node = batch_client.get_task(job_id, "busy").node_info.node_id
+    batch_client.begin_resize_pool(
+        pool_id, m.BatchPoolResizeOptions(target_dedicated_nodes=1), polling_interval=0
+    ).result()
+    assert [n.id for n in batch_client.list_nodes(pool_id)] == [busy_node]
+    info = wait_task_done(batch_client, job_id, "busy").execution_info
+    assert info.result == m.BatchTaskExecutionResult.SUCCESS and info.requeue_count == 0
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -162,7 +162,13 @@ class Scheduler:
                 changed = True
             if len(mine) > target:
                 # Idle or failed nodes leave first; busy ones have their tasks requeued.
-                mine.sort(key=lambda n: live.used_slots.get(n["id"], 0))
+                mine.sort(
+                    key=lambda n: (
+                        n["state"] in ("idle", "running"),
+                        live.used_slots.get(n["id"], 0),
+                    ),
+                    reverse=True,  # healthy, busy nodes first: they are the ones kept
+                )
                 leaving = {n["id"] for n in mine[target:]}
                 live.kill_tasks("requeue", node_ids=leaving)
                 self._requeue_on(leaving)
