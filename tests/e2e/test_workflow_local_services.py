@@ -180,3 +180,32 @@ def test_a_job_past_its_timeout_is_reported_with_the_reason(
         "error: job late-job-r1 ended early: MaxWallClockTimeExpiry (the job ran longer than "
         "the spec's job timeout)" in outcome.output
     )
+
+
+def test_ctrl_c_declining_clean_up_leaves_the_run_to_continue(
+    tmp_path: Path, services_target: Target, batch_client: BatchClient, secret_check: SecretCheck
+) -> None:
+    plan = topn_like_plan(
+        tmp_path / "spec", prefix="paused", cleanup=CleanupPlan(job="delete", pool="delete")
+    )
+    asked: list[str] = []
+    outcome = run_workflow(
+        plan,
+        services_target,
+        tmp_path / "home",
+        confirm=lambda question: asked.append(question) is None and False,
+        interrupt_at="tasks: 2 added",
+    )
+    secret_check.add("interrupted", outcome.output)
+    assert outcome.code == 130
+    assert asked == ["Apply the clean-up policy now?"]
+    assert "left in place for a re-run: pool paused-pool, job paused-job-r1" in outcome.output
+    assert batch_client.get_job("paused-job-r1").id == "paused-job-r1"
+
+    resumed = run_workflow(plan, services_target, tmp_path / "home")
+    secret_check.add("resumed", resumed.output)
+    assert resumed.code == 0, resumed.output
+    # Both tasks were journaled as added before the interrupt: nothing is added again.
+    assert "tasks: 0 added (2 planned)" in resumed.output
+    assert "pool paused-pool: exists with the same settings, reusing it" in resumed.output
+    assert "clean-up: pool paused-pool deletion started" in resumed.output

@@ -22,6 +22,20 @@ class Outcome:
     output: str
 
 
+class InterruptingReporter(Reporter):
+    """A Reporter that plays Ctrl-C once, when a chosen line is printed."""
+
+    def __init__(self, console: Console, interrupt_at: str | None) -> None:
+        super().__init__(console)
+        self.interrupt_at = interrupt_at
+
+    def step(self, message: str) -> None:
+        super().step(message)
+        if self.interrupt_at is not None and message.startswith(self.interrupt_at):
+            self.interrupt_at = None
+            raise KeyboardInterrupt
+
+
 def run_workflow(
     plan: Plan,
     target: Target,
@@ -29,10 +43,17 @@ def run_workflow(
     *,
     recreate_pool: bool = False,
     confirm: Callable[[str], bool] = lambda _question: True,
+    interrupt_at: str | None = None,
 ) -> Outcome:
-    """One apply of `plan` (resuming the journal's run when it is the same run)."""
+    """One apply of `plan` (resuming the journal's run when it is the same run).
+
+    `interrupt_at`: raise KeyboardInterrupt (as Ctrl-C would) when a line starting with it
+    is printed.
+    """
     buffer = io.StringIO()
-    reporter = Reporter(Console(file=buffer, force_terminal=False, width=200))
+    reporter = InterruptingReporter(
+        Console(file=buffer, force_terminal=False, width=200), interrupt_at
+    )
     journal = Journal(home, plan.spec_path, target.name)
     state = journal.load()
     if state is None or state.run_id != plan.run.id:
