@@ -1,9 +1,10 @@
-"""Bench: apply of a 1,000-task plan on the local target.
+"""Bench: apply of a 1,000-task spec on the local target.
 
-Each task squares its index and writes it to result.txt, uploaded by an output-file rule and
-downloaded at the end, so the run exercises every step: containers, upload, pool, job, task
-submission (ten collections of 100), monitoring, downloads and clean-up. Prints requests made
-(by kind), seconds and peak memory of the apply process.
+A sweep spec (written to a temporary directory) goes through `batchspec apply` in-process: plan
+loading, then the workflow. Each task squares its index and writes it to result.txt, uploaded by
+an output-file rule and downloaded at the end, so the run exercises every step: containers,
+upload, pool, job, task submission (ten collections of 100), monitoring, downloads and clean-up.
+Prints requests made (by kind), seconds and peak memory of the apply process.
 
     .venv/bin/python bench/apply_1000.py [--tasks 1000] [--keep-services]
 """
@@ -23,55 +24,52 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from apply_measure import counting, measured
 
+import batchspec.apply.console
 from batchspec.apply.console import Reporter
-from batchspec.apply.journal import Journal
-from batchspec.apply.workflow import ApplyOptions, Workflow, new_run_state
+from batchspec.commands.apply import run
 from batchspec.local.services import stop
-from batchspec.plan.model import (
-    CleanupPlan,
-    ContainerPlan,
-    DownloadPlan,
-    ImagePlan,
-    JobPlan,
-    OutputPlan,
-    Plan,
-    PoolPlan,
-    RunInfo,
-    TaskPlan,
-    UploadPlan,
-)
 from batchspec.targets import local_target
 
+SPEC = """\
+batchspec: 1
+name: bench-sweep
+containers:
+  input: {{name: bench-input}}
+  output: {{name: bench-output}}
+uploads:
+  - {{source: README.txt, container: input}}
+pool:
+  id: bench-pool
+  vm_size: standard_d2s_v3
+  nodes: {{dedicated: 2}}
+  task_slots_per_node: 4
+  image:
+    publisher: canonical
+    offer: ubuntu-24_04-lts
+    sku: server
+    node_agent: batch.node.ubuntu 24.04
+job:
+  id: "bench-sweep-{{{{ run.id }}}}"
+  timeout: 60m
+  tasks:
+    - foreach: {{sweep: {{i: {{range: [0, {tasks}]}}}}}}
+      id: "square-{{{{ '%05d' | format(item.i) }}}}"
+      commands: ["echo $(( {{{{ item.i }}}} * {{{{ item.i }}}} )) > result.txt"]
+      outputs:
+        - pattern: result.txt
+          container: output
+          path: "results/{{{{ '%05d' | format(item.i) }}}}.txt"
+downloads: [{{container: output, prefix: "results/", to: out}}]
+cleanup: {{containers: delete, job: delete, pool: delete}}
+"""
 
-def sweep_plan(root: Path, tasks: int) -> Plan:
-    """A parameter sweep of `tasks` tasks on a 2-node pool with 4 slots per node."""
-    readme = root / "README.txt"
-    readme.write_text("bench input\n")
-    image = ImagePlan(
-        "canonical", "ubuntu-24_04-lts", "server", "latest", "batch.node.ubuntu 24.04"
-    )
-    task_plans = [
-        TaskPlan(
-            id=f"square-{i:05d}",
-            command_line=f"/bin/bash -c 'echo $(({i} * {i})) > result.txt'",
-            outputs=(OutputPlan("result.txt", "output", f"results/{i:05d}.txt", "success"),),
-        )
-        for i in range(tasks)
-    ]
-    return Plan(
-        name="bench-sweep",
-        spec_path=root / "sweep.yaml",
-        spec_digest="bench",
-        run=RunInfo("bench", "2026-11-24"),
-        vars=(),
-        containers=(ContainerPlan("input", "bench-input"), ContainerPlan("output", "bench-output")),
-        uploads=(UploadPlan(readme, "input", "README.txt", readme.stat().st_size),),
-        pool=PoolPlan("bench-pool", "standard_d2s_v3", 2, 0, image, task_slots_per_node=4),
-        job=JobPlan("bench-sweep-job", timeout_seconds=3600),
-        tasks=task_plans,
-        downloads=(DownloadPlan("output", root / "out", prefix="results/"),),
-        cleanup=CleanupPlan(containers="delete", job="delete", pool="delete"),
-    )
+
+def write_spec(root: Path, tasks: int) -> Path:
+    """The sweep spec and its one upload, under `root`."""
+    (root / "README.txt").write_text("bench input\n")
+    spec = root / "sweep.yaml"
+    spec.write_text(SPEC.format(tasks=tasks))
+    return spec
 
 
 class TimedReporter(Reporter):
@@ -98,19 +96,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
         root, home = Path(tmp) / "spec", Path(tmp) / "home"
         root.mkdir()
-        plan = sweep_plan(root, args.tasks)
-        target = local_target(home)  # starts the emulator and Azurite (not measured)
+        spec = write_spec(root, args.tasks)
+        local_target(home)  # starts the emulator and Azurite (not measured)
+        log = io.StringIO()
+        reporter = TimedReporter(Console(file=log, force_terminal=False, width=160))
+        # `apply` makes its Reporter when it runs: hand it this one.
+        batchspec.apply.console.Reporter = lambda: reporter  # type: ignore[assignment,misc]
         try:
-            journal = Journal(home, plan.spec_path, target.name)
-            log = io.StringIO()
-            reporter = TimedReporter(Console(file=log, force_terminal=False, width=160))
-            options = ApplyOptions(poll_seconds=0.5)
             with counting() as traffic, measured() as cost:
-                code = Workflow(
-                    plan, target, journal, new_run_state(plan, target), reporter, options
-                ).run()
+                code = run(
+                    spec, "local", (), yes=True, rerun=False, recreate_pool=False, data_dir=home
+                )
             written = len(list((root / "out").iterdir()))
         finally:
+            batchspec.apply.console.Reporter = Reporter  # type: ignore[misc]
             if not args.keep_services:
                 stop(home)
     print(f"exit code {code}; {written} result files downloaded")
