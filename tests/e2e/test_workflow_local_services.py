@@ -209,3 +209,20 @@ def test_ctrl_c_declining_clean_up_leaves_the_run_to_continue(
     assert "tasks: 0 added (2 planned)" in resumed.output
     assert "pool paused-pool: exists with the same settings, reusing it" in resumed.output
     assert "clean-up: pool paused-pool deletion started" in resumed.output
+
+
+def test_a_pool_that_differs_only_in_size_is_resized(
+    tmp_path: Path, services_target: Target, batch_client: BatchClient, secret_check: SecretCheck
+) -> None:
+    plan = topn_like_plan(tmp_path / "a", prefix="grown", tasks=1)
+    outcome = run_workflow(plan, services_target, tmp_path / "home-a")
+    secret_check.add("apply 1 node", outcome.output)
+    assert outcome.code == 0, outcome.output
+    bigger = topn_like_plan(tmp_path / "b", prefix="grown", tasks=1)
+    bigger = dataclasses.replace(bigger, pool=dataclasses.replace(bigger.pool, dedicated_nodes=2))
+    outcome = run_workflow(bigger, services_target, tmp_path / "home-b")
+    secret_check.add("apply 2 nodes", outcome.output)
+    assert outcome.code == 0, outcome.output
+    assert "pool grown-pool: same settings, resizing it to 2 dedicated node(s)" in outcome.output
+    assert "pool grown-pool: 2 node(s) ready" in outcome.output
+    assert batch_client.get_pool("grown-pool").current_dedicated_nodes == 2

@@ -20,6 +20,7 @@ from batchspec.apply.tails import node_file_tail
 
 READY_STATES = (bm.BatchNodeState.IDLE, bm.BatchNodeState.RUNNING)
 BROKEN_STATES = (bm.BatchNodeState.UNUSABLE,)
+NODE_COUNT_PREFIX = "nodes."
 
 
 class PoolError(Exception):
@@ -69,6 +70,15 @@ def ensure_pool(
         if not differences:
             say(f"pool {wanted.id}: exists with the same settings, reusing it")
             return False
+        if all(d.startswith(NODE_COUNT_PREFIX) for d in differences):
+            # Only its size differs: a spec declares the size, so resize rather than refuse.
+            say(f"pool {wanted.id}: same settings, resizing it to {_node_text(wanted)}")
+            resize = bm.BatchPoolResizeOptions(
+                target_dedicated_nodes=wanted.target_dedicated_nodes,
+                target_low_priority_nodes=wanted.target_low_priority_nodes,
+            )
+            client.begin_resize_pool(wanted.id, resize, polling_interval=1)
+            return False
         listed = "; ".join(differences)
         if not recreate or not confirm(f"Pool {wanted.id} differs ({listed}). Delete it?"):
             raise PoolMismatch(wanted.id, differences)
@@ -98,8 +108,9 @@ def pool_differences(existing: bm.BatchPool, wanted: bm.BatchPoolCreateOptions) 
             have_image = getattr(have_vm.image_reference, field)
             check(f"image.{field}", have_image, getattr(want_vm.image_reference, field))
         check("image.node_agent", have_vm.node_agent_sku_id, want_vm.node_agent_sku_id)
-    check("nodes.dedicated", existing.target_dedicated_nodes or 0, wanted.target_dedicated_nodes)
-    check("nodes.spot", existing.target_low_priority_nodes or 0, wanted.target_low_priority_nodes)
+    have_dedicated, have_spot = existing.target_dedicated_nodes, existing.target_low_priority_nodes
+    check(f"{NODE_COUNT_PREFIX}dedicated", have_dedicated or 0, wanted.target_dedicated_nodes)
+    check(f"{NODE_COUNT_PREFIX}spot", have_spot or 0, wanted.target_low_priority_nodes)
     check("task_slots_per_node", existing.task_slots_per_node or 1, wanted.task_slots_per_node)
     diffs += _start_task_differences(existing.start_task, wanted.start_task)
     return diffs
