@@ -142,3 +142,20 @@ def test_ids_are_case_insensitive_like_batch(batch_client: BatchClient) -> None:
     assert batch_client.get_job(job_id.upper()).id == job_id
     batch_client.begin_delete_job(job_id.lower(), polling_interval=0).result()
     wait_until(lambda: job_id not in [j.id for j in batch_client.list_jobs()])
+
+
+def test_conditional_reads_and_etags(batch_client: BatchClient) -> None:
+    from azure.core import MatchConditions
+
+    job_id = unique("etag")
+    batch_client.create_job(job_options(job_id, "p"))
+    etag = batch_client.get_job(job_id).etag
+    same = batch_client.get_job(job_id, etag=etag, match_condition=MatchConditions.IfNotModified)
+    assert same.id == job_id
+    with pytest.raises(HttpResponseError) as unchanged:
+        batch_client.get_job(job_id, etag=etag, match_condition=MatchConditions.IfModified)
+    assert unchanged.value.status_code == 304
+    with pytest.raises(HttpResponseError) as stale:
+        batch_client.get_job(job_id, etag="0xSTALE", match_condition=MatchConditions.IfNotModified)
+    assert stale.value.status_code == 412
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()

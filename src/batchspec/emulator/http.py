@@ -41,7 +41,7 @@ def error_response(request: Request, live: Live, err: BatchError) -> Response:
     """A Batch error body with the status and headers the service uses."""
     headers = _request_ids(request)
     body = err.body(live.endpoint, headers["request-id"])
-    if request.method == "HEAD":
+    if request.method == "HEAD" or err.status == 304:
         return Response(status_code=err.status, headers=headers)
     return JSONResponse(body, status_code=err.status, headers=headers, media_type=_JSON)
 
@@ -123,6 +123,9 @@ def check_conditions(request: Request, doc: Doc) -> None:
         )
     none_match = request.headers.get("if-none-match")
     if none_match and (none_match == "*" or none_match.strip('"') == etag):
+        # A read of an unchanged entity is "not modified"; a write is a failed precondition.
+        if request.method in ("GET", "HEAD"):
+            raise BatchError(304, "ConditionNotMet", "The resource has not been modified.")
         raise BatchError(
             412,
             "ConditionNotMet",
