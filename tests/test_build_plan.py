@@ -7,7 +7,18 @@ from pathlib import Path
 import pytest
 
 from batchspec.plan.build import default_run, load_plan, spec_digest
-from batchspec.plan.model import OutputPlan, Plan, ResourceFilePlan
+from batchspec.plan.model import (
+    CleanupPlan,
+    DownloadPlan,
+    ImagePlan,
+    JobPlan,
+    OutputPlan,
+    Plan,
+    ResourceFilePlan,
+    StartTaskPlan,
+    TaskPlan,
+    UploadPlan,
+)
 from batchspec.plan.tasks import LazyTasks
 from batchspec.plan.variables import coerce
 from plan_helpers import RUN, loaded_from, messages, plan_of, problems_of, write_spec
@@ -181,3 +192,131 @@ def test_every_example_spec_plans(spec: Path) -> None:
     assert isinstance(plan, Plan), [str(d) for d in plan]
     assert len(plan.tasks) >= 3
     assert all(u.source.is_file() for u in plan.uploads)
+
+
+FULL_SPEC = """\
+batchspec: 1
+name: full
+description: every key of the format
+vars: {tag: v1, n: 2, big: true, f: 0.25}
+containers:
+  lib: {name: "full-lib-{{ vars.tag }}"}
+  res: {name: full-res}
+uploads:
+  - {source: data/f0.txt, container: lib, prefix: "in/"}
+pool:
+  id: full-pool
+  vm_size: standard_d2s_v3
+  nodes: {dedicated: 1, spot: 3}
+  task_slots_per_node: 4
+  image:
+    publisher: canonical
+    offer: ubuntu-24_04-lts
+    sku: server
+    version: "1.2.3"
+    node_agent: batch.node.ubuntu 24.04
+  start_task:
+    command: "/bin/bash -c 'echo {{ spec.name }}'"
+    resource_files:
+      - {container: lib, prefix: "in/", path: lib}
+      - {url: "https://example.org/tool.tgz", path: tool.tgz}
+      - {container: lib, blob: in/f0.txt}
+    environment: {MODE: "{{ vars.tag }}"}
+    elevated: true
+    wait_for_success: false
+    retries: 2
+job:
+  id: "full-{{ run.id }}"
+  timeout: 1h30m
+  priority: -5
+  retries: 3
+  tasks:
+    - foreach: {items: [{k: a, w: 1}, {k: b, w: 2}]}
+      id: "t-{{ item.k }}"
+      commands: ["echo {{ item.w * vars.n }}", "echo {{ containers.res }}"]
+      resource_files: [{container: lib, blob: "in/f0.txt", path: "data/{{ item.k }}.txt"}]
+      environment: {K: "{{ item.k }}", I: "{{ index }}"}
+      outputs:
+        - {pattern: "*.log", container: res, path: "logs/{{ item.k }}", when: failure}
+        - {pattern: result.txt, container: res, path: "{{ item.k }}.txt", when: completion}
+      retries: -1
+      max_wall_clock: 2m
+      elevated: true
+    - id: last
+      command: echo done
+      depends_on: ["t-*", t-a]
+downloads:
+  - {container: res, to: ../results, prefix: "logs/", overwrite: true}
+cleanup: {containers: delete, job: keep, pool: delete}
+"""
+
+
+def test_every_key_of_the_format_reaches_the_plan(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    (spec_dir / "data").mkdir()
+    (spec_dir / "data" / "f0.txt").write_text("zero")
+    path = spec_dir / "full.yaml"
+    path.write_text(FULL_SPEC)
+    plan = plan_of(path, {"tag": "v2"})
+    assert plan.name == "full"
+    assert plan.spec_path == path
+    assert dict(plan.vars) == {"tag": "v2", "n": "2", "big": "true", "f": "0.25"}
+    assert [(c.key, c.name) for c in plan.containers] == [
+        ("lib", "full-lib-v2"),
+        ("res", "full-res"),
+    ]
+    assert plan.uploads == (UploadPlan(spec_dir / "data" / "f0.txt", "lib", "in/f0.txt", 4),)
+    pool = plan.pool
+    assert (pool.id, pool.vm_size, pool.dedicated_nodes, pool.spot_nodes) == (
+        "full-pool",
+        "standard_d2s_v3",
+        1,
+        3,
+    )
+    assert pool.task_slots_per_node == 4
+    assert pool.image == ImagePlan(
+        "canonical", "ubuntu-24_04-lts", "server", "1.2.3", "batch.node.ubuntu 24.04"
+    )
+    assert pool.start_task == StartTaskPlan(
+        command_line="/bin/bash -c 'echo full'",
+        resource_files=(
+            ResourceFilePlan(container="lib", prefix="in/", file_path="lib"),
+            ResourceFilePlan(url="https://example.org/tool.tgz", file_path="tool.tgz"),
+            ResourceFilePlan(container="lib", blob="in/f0.txt", file_path="in/f0.txt"),
+        ),
+        environment=(("MODE", "v2"),),
+        elevated=True,
+        wait_for_success=False,
+        max_retries=2,
+    )
+    assert plan.job == JobPlan(
+        id="full-run1",
+        timeout_seconds=5400,
+        priority=-5,
+        max_task_retries=3,
+        uses_task_dependencies=True,
+    )
+    first, second, last = plan.tasks
+    assert first == TaskPlan(
+        id="t-a",
+        command_line="/bin/bash -c 'set -e; set -o pipefail; echo 2; echo full-res'",
+        resource_files=(
+            ResourceFilePlan(container="lib", blob="in/f0.txt", file_path="data/a.txt"),
+        ),
+        environment=(("K", "a"), ("I", "0")),
+        outputs=(
+            OutputPlan("*.log", "res", "logs/a", "failure"),
+            OutputPlan("result.txt", "res", "a.txt", "completion"),
+        ),
+        max_retries=-1,
+        max_wall_clock_seconds=120,
+        depends_on=(),
+        elevated=True,
+    )
+    assert second.command_line == "/bin/bash -c 'set -e; set -o pipefail; echo 4; echo full-res'"
+    assert last == TaskPlan(
+        id="last", command_line="echo done", max_retries=3, depends_on=("t-a", "t-b")
+    )
+    assert plan.downloads == (DownloadPlan("res", tmp_path / "results", "logs/", True),)
+    assert plan.cleanup == CleanupPlan(containers="delete", job="keep", pool="delete")
