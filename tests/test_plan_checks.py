@@ -156,7 +156,7 @@ def test_undefined_variables_in_every_field(tmp_path: Path) -> None:
         f"{T + 1}:39: $.job.tasks[0].commands[1]: undefined template variable: "
         "'dict object' has no attribute 'm'",
         f"{T + 2}:21: $.job.tasks[0].environment.A: undefined template variable: "
-        "'dict object' has no attribute 'nam'",
+        "'dict object' has no attribute 'nam'; did you mean 'spec.name'?",
         f"{T + 3}:43: $.job.tasks[0].resource_files[0].blob: undefined template variable: "
         "'dict object' has no attribute 'missing'",
         f"{T + 4}:18: $.job.tasks[0].outputs[0].pattern: undefined template variable: "
@@ -402,7 +402,8 @@ def test_problems_of_every_part_come_in_one_run_without_cascades(tmp_path: Path)
     )
     assert messages(path) == [
         f"$.uploads[0].source: 'nodata/*.txt' matches no file (relative to {tmp_path})",
-        "$.job.id: undefined template variable: 'dict object' has no attribute 'idd'",
+        "$.job.id: undefined template variable: 'dict object' has no attribute 'idd'; "
+        "did you mean 'run.id'?",
         "$.job.tasks[1].command: undefined template variable: 'dict object' has no attribute "
         "'nope'",
     ]
@@ -466,7 +467,8 @@ def test_dependency_problems_are_reported_with_problems_elsewhere(tmp_path: Path
     base = BASE.replace('id: "demo-{{ run.id }}"', 'id: "demo-{{ run.idd }}"')
     path = write_spec(tmp_path, "- {id: one, command: echo, depends_on: [two]}\n", base=base)
     assert messages(path) == [
-        "$.job.id: undefined template variable: 'dict object' has no attribute 'idd'",
+        "$.job.id: undefined template variable: 'dict object' has no attribute 'idd'; "
+        "did you mean 'run.id'?",
         "$.job.tasks[0].depends_on: depends on 'two', which is no task of this job",
     ]
 

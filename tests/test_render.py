@@ -138,3 +138,26 @@ def test_a_field_that_does_not_depend_on_the_task_is_rendered_once() -> None:
     assert renderer.render(ok, renderer.context(vars={"x": "a"})) == "a"
     per_task = renderer.compile("{{ vars.x }}-{{ index }}", ("job", "id"))
     assert per_task is not None and per_task.per_task
+
+
+@pytest.mark.parametrize(
+    ("source", "hint"),
+    [
+        (
+            "{{ vars.num_word }}",
+            "'dict object' has no attribute 'num_word'; did you mean 'vars.num_words'?",
+        ),
+        (
+            "{{ item.stemm | quote }}",
+            "'dict object' has no attribute 'stemm'; did you mean 'item.stem'?",
+        ),
+        ("{{ itme.stem }}", "'itme' is undefined; did you mean 'item'?"),
+        ("{{ nothing_like_it }}", "'nothing_like_it' is undefined"),
+        ("{{ vars.zzz }}", "'dict object' has no attribute 'zzz'"),
+    ],
+)
+def test_undefined_names_get_a_did_you_mean(source: str, hint: str) -> None:
+    _, problems = _render(source, vars={"num_words": 3}, item={"stem": "a", "name": "a.txt"})
+    assert problems == [
+        f"spec.yaml:7:9: $.job.tasks[0].command: undefined template variable: {hint}"
+    ]

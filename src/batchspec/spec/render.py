@@ -8,6 +8,8 @@ reported a bounded number of times per template field.
 
 from __future__ import annotations
 
+import difflib
+import re
 import shlex
 from collections import Counter
 from collections.abc import Mapping
@@ -28,6 +30,31 @@ MAX_REPORTS_PER_FIELD = 20
 MAX_RENDERED_LENGTH = 1_000_000
 """A string or list a template may build with `*`; larger ones are refused, not allocated."""
 MAX_EXPONENT = 1_000
+
+
+_MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
+_MISSING_NAME = re.compile(r"^'([^']+)' is undefined")
+
+
+def _hint(source: str, message: str, context: Mapping[str, Any]) -> str:
+    """`; did you mean 'vars.num_words'?` for a misspelt name, when one is close enough."""
+    name = _MISSING_NAME.match(message)
+    if name is not None:
+        visible = [k for k in context if k not in ("range", "dict", "cycler", "joiner")]
+        close = difflib.get_close_matches(name.group(1), visible, n=1)
+        return f"; did you mean {close[0]!r}?" if close else ""
+    attribute = _MISSING_ATTRIBUTE.search(message)
+    if attribute is None:
+        return ""
+    missing = attribute.group(1)
+    # Which mapping was asked: the name written just before `.missing` in the template.
+    for owner in re.findall(rf"([A-Za-z_][A-Za-z0-9_]*)\.{re.escape(missing)}\b", source):
+        value = context.get(owner)
+        if isinstance(value, Mapping):
+            close = difflib.get_close_matches(missing, [str(k) for k in value], n=1)
+            if close:
+                return f"; did you mean '{owner}.{close[0]}'?"
+    return ""
 
 
 def quote(value: Any) -> str:
@@ -131,14 +158,14 @@ class Renderer:
         if not compiled.per_task:
             known = self._constants.get(compiled.where)
             if known is None:
-                value = self._render(template, compiled.where, context, "")
+                value = self._render(compiled, template, context, "")
                 self._constants[compiled.where] = _FAILED if value is None else value
                 return value
             return None if known is _FAILED else str(known)
-        return self._render(template, compiled.where, context, what)
+        return self._render(compiled, template, context, what)
 
     def _render(
-        self, template: Template, where: JsonPath, context: Mapping[str, Any], what: str
+        self, compiled: Compiled, template: Template, context: Mapping[str, Any], what: str
     ) -> str | None:
         watchdog = self.watchdog
         watchdog.sequence += 1
@@ -151,7 +178,9 @@ class Renderer:
             ctx = new_context(self.env, template.name, template.blocks, values, shared=True)
             return self.env.concat(template.root_render_func(ctx))
         except UndefinedError as exc:
-            message = f"undefined template variable: {exc.message}"
+            detail = exc.message or "undefined"
+            hint = _hint(compiled.source, detail, context)
+            message = f"undefined template variable: {detail}{hint}"
         except TemplateTimeout as exc:
             message = f"the template is not allowed to do this (sandbox): {exc}"
         except SecurityError as exc:
@@ -166,7 +195,7 @@ class Renderer:
             message = f"the template failed: {type(exc).__name__}: {exc}"
         finally:
             watchdog.rendering = False
-        self.fail(where, f"{what}{message}")
+        self.fail(compiled.where, f"{what}{message}")
         return None
 
     def fail(self, where: JsonPath, message: str) -> None:
