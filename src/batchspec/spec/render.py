@@ -179,7 +179,9 @@ class Renderer:
             return self.env.concat(template.root_render_func(ctx))
         except UndefinedError as exc:
             detail = exc.message or "undefined"
-            hint = _hint(compiled.source, detail, context)
+            # Only worth working out for a message that will be shown.
+            shown = self._failures[compiled.where] < MAX_REPORTS_PER_FIELD
+            hint = _hint(compiled.source, detail, context) if shown else ""
             message = f"undefined template variable: {detail}{hint}"
         except TemplateTimeout as exc:
             message = f"the template is not allowed to do this (sandbox): {exc}"
