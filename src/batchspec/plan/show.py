@@ -61,7 +61,8 @@ def write_text(plan: Plan, out: TextIO) -> None:
     def line(text: str) -> None:
         console.print(text, style=None)
 
-    line(f"Plan for {plan.name} ({_local(plan, plan.spec_path)})")
+    where = os.path.relpath(plan.spec_path)
+    line(f"Plan for {plan.name} ({plan.spec_path if where.startswith('..') else where})")
     line(f"  run {plan.run.id} on {plan.run.date}; spec digest {plan.spec_digest[:16]}")
     if plan.vars:
         line("  vars: " + ", ".join(f"{k}={v}" for k, v in plan.vars))
