@@ -68,3 +68,45 @@ def test_state_survives_restart_and_running_task_is_requeued(tmp_path: Path) -> 
         counts = client.get_job_task_counts("job").task_counts
         assert (counts.completed, counts.succeeded) == (2, 2)
         client.close()
+
+
+def test_processes_left_by_a_killed_emulator_are_stopped_on_restart(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    command = "/bin/bash -c 'echo $$ > $AZ_BATCH_NODE_SHARED_DIR/pid; exec sleep 300'"
+    with start_batch_service(data) as svc:
+        client = _client(svc)
+        client.create_pool(pool_options("crash", nodes=1))
+        client.create_job(job_options("job", "crash"))
+        client.create_task("job", m.BatchTaskCreateOptions(id="sleeper", command_line=command))
+        node = wait_until(lambda: list(client.list_nodes("crash")))[0]
+        pid_file = data / "nodes" / node.id / "tasks" / "shared" / "pid"
+        wait_until(lambda: pid_file.exists() and pid_file.read_text().strip())
+        pid = int(pid_file.read_text())
+        os.kill(svc.pid, signal.SIGKILL)  # no clean shutdown: the sleeper survives
+        time.sleep(0.3)
+        os.kill(pid, 0)  # still alive
+        client.close()
+    pid_file.unlink()
+    with start_batch_service(data) as svc:
+        client = _client(svc)
+        wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), timeout=20)
+        task = wait_until(
+            lambda: (
+                (t := client.get_task("job", "sleeper")).state == m.BatchTaskState.RUNNING
+                and pid_file.exists()
+                and t
+            )
+        )
+        assert task.execution_info.requeue_count == 1
+        client.close()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True

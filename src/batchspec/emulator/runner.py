@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,9 @@ class Handle:
 
     process: asyncio.subprocess.Process | None = None
     killed_reason: str | None = None
+    # Told the process-group id when it starts and ends (the store keeps it across a crash).
+    on_spawn: Callable[[int], None] | None = None
+    on_exit: Callable[[int], None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def kill(self, reason: str) -> None:
@@ -85,6 +89,8 @@ async def run_command(
                 start_message=f"The program '{argv[0]}' is not executable.",
             )
     handle.process = proc
+    if handle.on_spawn is not None:
+        handle.on_spawn(proc.pid)
     if handle.killed_reason is not None:
         handle.kill(handle.killed_reason)
     timed_out = False
@@ -98,6 +104,8 @@ async def run_command(
         # Anything the command left running in its group goes with it, as on a Batch node.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+        if handle.on_exit is not None:
+            handle.on_exit(proc.pid)
     code = proc.returncode
     if code is not None and code < 0:
         code = 128 - code

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+from pathlib import Path
 
 from batchspec.emulator import node as nodes
 from batchspec.emulator.execution import (
@@ -17,7 +20,6 @@ from batchspec.emulator.execution import (
     run_task,
     set_node_load,
 )
-from batchspec.emulator.runner import Handle
 from batchspec.emulator.starttask import boot_node
 from batchspec.emulator.state import Live
 from batchspec.emulator.wire import Doc, iso, new_etag, now
@@ -52,6 +54,23 @@ def new_node(pool: Doc, index: int, dedicated: bool) -> Doc:
     }
 
 
+def kill_leftovers(data_dir: Path, pids: list[int]) -> None:
+    """Kill task process groups a crashed emulator left behind (a reboot stops everything).
+
+    Only processes whose environment names a node of this data dir: a pid recorded before a
+    crash may since belong to someone else.
+    """
+    marker = f"AZ_BATCH_NODE_ROOT_DIR={data_dir / 'nodes'}/".encode()
+    for pid in pids:
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+
 class Scheduler:
     """Drives pools, nodes, tasks and job completion."""
 
@@ -62,6 +81,7 @@ class Scheduler:
         """After a (re)start every node reboots: running tasks are requeued, StartTasks rerun."""
         store = self.live.store
         stamp = iso()
+        kill_leftovers(self.live.data_dir, store.take_procs())
         for job_id, task in store.tasks_in_flight():
             info = task.setdefault("executionInfo", {})
             info["requeueCount"] = int(info.get("requeueCount", 0)) + 1
@@ -247,7 +267,7 @@ class Scheduler:
         task["eTag"] = new_etag()
         live.store.put_task(job_id, task)
         live.used_slots[node["id"]] = live.used_slots.get(node["id"], 0) + slots
-        handle = Handle()
+        handle = live.new_handle()
         live.tasks[(job_id, task["id"])] = (handle, node["id"])
         set_node_load(live, node["id"], started=1)
         live.spawn(run_task(live, job_id, task["id"], node["id"], slots, handle))

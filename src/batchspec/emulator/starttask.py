@@ -27,7 +27,7 @@ def _set_state(doc: Doc, state: str) -> None:
 
 async def boot_node(live: Live, node_id: str) -> None:
     """Bring a node up: make its directories, run the StartTask, set its state."""
-    handle = Handle()
+    handle = live.new_handle()
     live.start_tasks[node_id] = handle
     try:
         await _boot(live, node_id, handle)

@@ -41,6 +41,10 @@ class Live:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
+    def new_handle(self) -> Handle:
+        """A handle whose process group is recorded in the store while it runs."""
+        return Handle(on_spawn=self.store.add_proc, on_exit=self.store.remove_proc)
+
     def poke(self) -> None:
         """Ask the scheduler for a tick now."""
         self.wake.set()

@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS tasks_counts ON tasks (job_id, state, result);
 CREATE TABLE IF NOT EXISTS deps (job_id TEXT NOT NULL, task_id TEXT NOT NULL, dep_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deps_by_dep ON deps (job_id, dep_id);
 CREATE INDEX IF NOT EXISTS deps_by_task ON deps (job_id, task_id);
+CREATE TABLE IF NOT EXISTS procs (pid INTEGER PRIMARY KEY);
 """
 
 
@@ -310,3 +311,18 @@ class Store:
             "UPDATE tasks SET blocked = ? WHERE job_id = ? AND id = ?",
             (blocked, job_id.lower(), task_id.lower()),
         )
+
+    # -- task processes (to clean up after a crash of the emulator) ---------------------------
+    def add_proc(self, pid: int) -> None:
+        """Record a running task process group."""
+        self.db.execute("INSERT OR REPLACE INTO procs (pid) VALUES (?)", (pid,))
+
+    def remove_proc(self, pid: int) -> None:
+        """Forget a process group that ended."""
+        self.db.execute("DELETE FROM procs WHERE pid = ?", (pid,))
+
+    def take_procs(self) -> list[int]:
+        """The recorded process groups, forgetting them."""
+        pids = [int(r[0]) for r in self.db.execute("SELECT pid FROM procs")]
+        self.db.execute("DELETE FROM procs")
+        return pids
