@@ -3,13 +3,8 @@ from pathlib import Path
 import pytest
 
 from batchspec.spec.document import LoadedSpec
-from batchspec.spec.render import (
-    MAX_REPORTS_PER_FIELD,
-    Renderer,
-    has_markup,
-    make_environment,
-    quote,
-)
+from batchspec.spec.render import MAX_REPORTS_PER_FIELD, Renderer, has_markup
+from batchspec.spec.sandbox import make_environment, quote
 
 WHERE = ("job", "tasks", 0, "command")
 
@@ -77,6 +72,18 @@ def test_syntax_error_is_located() -> None:
         "{{ item.update({'x': 1}) }}",
         "{{ 'a' * 100000000 }}",
         "{{ 10 ** 100000 }}",
+        "{{ 'x' | center(1000000000) }}",
+        "{{ 'x' | indent(1000000000) }}",
+        "{{ 'x'.center(1000000000) }}",
+        "{{ 'x'.zfill(10 ** 9) }}",
+        "{{ '%999999999s' % 'x' }}",
+        "{{ '%-0999999999d' | format(1) }}",
+        "{{ '{:>999999999}'.format('x') }}",
+        "{{ '{:>{w}}'.format('x', w=999999999) }}",
+        "{{ '{a:>9999999}'.format_map({'a': 1}) }}",
+        "{{ '%*s' % (999999999, 'x') }}",
+        "{{ '%*s' | format(999999999, 'x') }}",
+        "{% for i in range(100000) %}{{ 'x' * 999999 }}{% endfor %}",
     ],
 )
 def test_sandbox_escapes_are_diagnostics(source: str) -> None:
@@ -161,3 +168,16 @@ def test_undefined_names_get_a_did_you_mean(source: str, hint: str) -> None:
     assert problems == [
         f"spec.yaml:7:9: $.job.tasks[0].command: undefined template variable: {hint}"
     ]
+
+
+def test_ordinary_widths_and_formats_still_work() -> None:
+    source = (
+        "{{ '%05d' | format(7) }} {{ '{:,}'.format(1234567) }} {{ 'ab' | center(6) }}|"
+        "{{ '%.3f' % 3.14159 }} {{ 'x'.rjust(3, '-') }} {{ 2 ** 10 }} {{ 'ab' * 3 }}|"
+        "{{ '%*d' % (3, 7) }} {{ '{:>{w}}'.format('x', w=3) }} {{ '%*s' | format(2, 'y') }}"
+    )
+    value, problems = _render(source)
+    assert (value, problems) == (
+        "00007 1,234,567   ab  |3.142 --x 1024 ababab|  7   x  y",
+        [],
+    )

@@ -10,30 +10,39 @@ from __future__ import annotations
 
 import difflib
 import re
-import shlex
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
+from batchspec.spec.sandbox import MAX_RENDERED_LENGTH, make_environment
 from batchspec.spec.watchdog import RenderWatchdog, TemplateTimeout
 
 MAX_REPORTS_PER_FIELD = 20
 """Diagnostics kept per template field; the rest are counted in one summary line."""
-MAX_RENDERED_LENGTH = 1_000_000
-"""A string or list a template may build with `*`; larger ones are refused, not allocated."""
-MAX_EXPONENT = 1_000
 
 
 _MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
 _MISSING_NAME = re.compile(r"^'([^']+)' is undefined")
+
+
+def _bounded_output(chunks: Iterable[str]) -> str:
+    """Join a render's output, refusing it once it passes MAX_RENDERED_LENGTH characters."""
+    parts = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_RENDERED_LENGTH:
+            raise SecurityError(f"the template's output passes {MAX_RENDERED_LENGTH:,} characters")
+        parts.append(chunk)
+    return "".join(parts)
 
 
 def _hint(source: str, message: str, context: Mapping[str, Any]) -> str:
@@ -55,42 +64,6 @@ def _hint(source: str, message: str, context: Mapping[str, Any]) -> str:
             if close:
                 return f"; did you mean '{owner}.{close[0]}'?"
     return ""
-
-
-def quote(value: Any) -> str:
-    """The `quote` filter: a value made safe to paste into a shell command line."""
-    return shlex.quote(str(value))
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, also refusing arithmetic that would allocate or compute without bound."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"the exponent {right} is too large (at most {MAX_EXPONENT})")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(seq) * times > MAX_RENDERED_LENGTH
-                ):
-                    raise SecurityError(
-                        f"repeating a value {times} times would make more than "
-                        f"{MAX_RENDERED_LENGTH:,} items"
-                    )
-        return super().call_binop(context, operator, left, right)
-
-
-def make_environment() -> ImmutableSandboxedEnvironment:
-    """The Jinja2 environment every spec template is compiled in."""
-    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    env.filters["quote"] = quote
-    # The same spec and variables must always render the same plan: no random text.
-    env.globals.pop("lipsum", None)
-    return env
 
 
 def has_markup(source: str) -> bool:
@@ -176,7 +149,7 @@ class Renderer:
             # short template, times 100,000 tasks.
             values = context if isinstance(context, dict) else dict(context)
             ctx = new_context(self.env, template.name, template.blocks, values, shared=True)
-            return self.env.concat(template.root_render_func(ctx))
+            return _bounded_output(template.root_render_func(ctx))
         except UndefinedError as exc:
             detail = exc.message or "undefined"
             # Only worth working out for a message that will be shown.
