@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -93,4 +94,20 @@ def serve(
     port: int, data_dir: Path, account: str, key: str, on_ready: Callable[[str], None]
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening."""
+    _use_pidfd_child_watcher()
     asyncio.run(_serve(port, data_dir, account, key, on_ready))
+
+
+def _use_pidfd_child_watcher() -> None:
+    """On Python 3.11, wait for task processes with pidfds instead of a thread per process.
+
+    Python 3.12+ does this by itself (and deprecates choosing a watcher); without pidfd
+    support (Linux < 5.3) the default threaded watcher stays.
+    """
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return
+    asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
