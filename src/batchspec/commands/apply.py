@@ -23,6 +23,8 @@ from batchspec.plan.model import Plan, RunInfo
 
 if TYPE_CHECKING:
     from batchspec.apply.console import Reporter
+    from batchspec.apply.journal import Journal, RunState
+    from batchspec.targets import Target
 
 EXIT_USAGE = 2
 
@@ -83,7 +85,7 @@ def run(
     # Imported here so that `batchspec --help` and `validate` never load the Azure SDKs.
     from batchspec.apply.console import Reporter
     from batchspec.apply.journal import Journal, JournalBusy
-    from batchspec.apply.workflow import ApplyOptions, Workflow, new_run_state
+    from batchspec.apply.workflow import ApplyOptions, Workflow
     from batchspec.local import data_home
     from batchspec.redact import RedactingFilter
     from batchspec.targets import ConfigError, resolve_target
@@ -112,37 +114,13 @@ def run(
     journal = Journal(home, plan.spec_path, target.name)
     try:
         with journal.locked(), _sigterm_as_interrupt():
-            state = journal.load()
-            if state is not None and state.spec_digest == plan.spec_digest and not rerun:
-                if state.finished:
-                    reporter.step(
-                        f"run {state.run_id} of this spec finished at {state.updated_at} "
-                        f"(exit code {state.exit_code}); nothing to do. "
-                        f"Use --rerun to run it again."
-                    )
-                    return state.exit_code or 0
-                resumed = _load(spec, overrides, RunInfo(state.run_id, state.run_date), reporter)
-                if resumed is None:
-                    return EXIT_USAGE
-                plan = resumed
-                reporter.step(f"continuing run {state.run_id} (started {state.started_at})")
-            else:
-                if state is not None and not state.finished:
-                    reporter.warn(
-                        f"run {state.run_id} did not finish; starting a new run "
-                        f"(job {state.job_id} is left as it is)"
-                    )
-                if rerun:
-                    # An unchanged spec keeps its run id (so its job id): a rerun needs a new one.
-                    fresh = RunInfo(secrets.token_hex(4), datetime.date.today().isoformat())
-                    rerun_plan = _load(spec, overrides, fresh, reporter)
-                    if rerun_plan is None:
-                        return EXIT_USAGE
-                    plan = rerun_plan
-                state = new_run_state(plan, target)
-                if not confirm(_summary(plan) + " Proceed?"):
-                    reporter.step("nothing done")
-                    return 0
+            chosen = _choose_run(journal, plan, target, spec, overrides, rerun, reporter)
+            if isinstance(chosen, int):
+                return chosen
+            plan, state, resuming = chosen
+            if not resuming and not confirm(_summary(plan) + " Proceed?"):
+                reporter.step("nothing done")
+                return 0
             options = ApplyOptions(
                 recreate_pool=recreate_pool,
                 confirm=confirm,
@@ -155,6 +133,49 @@ def run(
     except KeyboardInterrupt:
         reporter.error("interrupted")
         return 130
+
+
+def _choose_run(
+    journal: Journal,
+    plan: Plan,
+    target: Target,
+    spec: Path,
+    overrides: dict[str, str],
+    rerun: bool,
+    reporter: Reporter,
+) -> tuple[Plan, RunState, bool] | int:
+    """The run to do: the journal's unfinished run of this spec, or a new one.
+
+    Returns (plan, journal state, resuming), or an exit code when there is nothing to run.
+    """
+    from batchspec.apply.workflow import new_run_state
+
+    state = journal.load()
+    if state is not None and state.spec_digest == plan.spec_digest and not rerun:
+        if state.finished:
+            reporter.step(
+                f"run {state.run_id} of this spec finished at {state.updated_at} "
+                f"(exit code {state.exit_code}); nothing to do. Use --rerun to run it again."
+            )
+            return state.exit_code or 0
+        resumed = _load(spec, overrides, RunInfo(state.run_id, state.run_date), reporter)
+        if resumed is None:
+            return EXIT_USAGE
+        reporter.step(f"continuing run {state.run_id} (started {state.started_at})")
+        return resumed, state, True
+    if state is not None and not state.finished:
+        reporter.warn(
+            f"run {state.run_id} did not finish; starting a new run "
+            f"(job {state.job_id} is left as it is)"
+        )
+    if rerun:
+        # An unchanged spec keeps its run id (so its job id): a rerun needs a new one.
+        fresh = RunInfo(secrets.token_hex(4), datetime.date.today().isoformat())
+        rerun_plan = _load(spec, overrides, fresh, reporter)
+        if rerun_plan is None:
+            return EXIT_USAGE
+        plan = rerun_plan
+    return plan, new_run_state(plan, target), False
 
 
 def _load(
