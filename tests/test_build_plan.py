@@ -99,7 +99,8 @@ def test_unknown_var_and_bad_type_are_reported(tmp_path: Path) -> None:
     assert messages(path, {"nn": "1", "fast": "perhaps"}) == [
         "$.vars: --var nn: the spec has no variable 'nn' (its variables: n, label, fast, ratio)"
         "; did you mean 'n'?",
-        "$.vars.fast: --var fast=perhaps: 'perhaps' is not a bool like the default false",
+        "$.vars.fast: --var fast=perhaps: 'perhaps' is not a boolean (true or false) like the "
+        "default false",
     ]
 
 

@@ -281,8 +281,8 @@ def test_var_overrides_checked(tmp_path: Path) -> None:
     assert located(path, {"n": "three", "ratio": "x", "labl": "y"}) == [
         "3:1: $.vars: --var labl: the spec has no variable 'labl' "
         "(its variables: n, label, fast, ratio); did you mean 'label'?",
-        "3:8: $.vars.n: --var n=three: 'three' is not a int like the default 3",
-        "3:41: $.vars.ratio: --var ratio=x: 'x' is not a float like the default 0.5",
+        "3:8: $.vars.n: --var n=three: 'three' is not an integer like the default 3",
+        "3:41: $.vars.ratio: --var ratio=x: 'x' is not a number like the default 0.5",
     ]
     plan = plan_of(path, {"n": "12", "fast": "true", "label": "a b"})
     assert plan.tasks[0].command_line == "echo 12"

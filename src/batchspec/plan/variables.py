@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from batchspec.spec.model import Spec, VarValue
 from batchspec.spec.render import Renderer
 
+_KINDS = {bool: "a boolean (true or false)", int: "an integer", float: "a number", str: "a string"}
+
 
 def var_text(value: VarValue) -> str:
     """A variable's value as text: booleans as `true`/`false`, as they are written in YAML."""
@@ -34,10 +36,10 @@ def resolve_vars(
             continue
         coerced = coerce(text, defaults[name])
         if coerced is None:
-            kind = type(defaults[name]).__name__
+            kind = _KINDS[type(defaults[name])]
             renderer.report(
                 ("vars", name),
-                f"--var {name}={text}: {text!r} is not a {kind} like the default "
+                f"--var {name}={text}: {text!r} is not {kind} like the default "
                 f"{var_text(defaults[name])}",
             )
             continue
