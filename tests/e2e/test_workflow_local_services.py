@@ -43,12 +43,13 @@ def test_topn_like_flow_runs_tasks_and_downloads_outputs(
 
 
 def test_rerun_sends_no_bytes_and_reuses_the_pool(
-    tmp_path: Path, services_target: Target, secret_check: SecretCheck
+    tmp_path: Path, services_target: Target, batch_client: BatchClient, secret_check: SecretCheck
 ) -> None:
     first = topn_like_plan(tmp_path / "spec", prefix="again", run_id="r1")
     outcome = run_workflow(first, services_target, tmp_path / "home")
     secret_check.add("apply 1", outcome.output)
     assert outcome.code == 0, outcome.output
+    etag = batch_client.get_pool("again-pool").etag
     second = topn_like_plan(tmp_path / "spec", prefix="again", run_id="r2")
     outcome = run_workflow(second, services_target, tmp_path / "home")
     secret_check.add("apply 2", outcome.output)
@@ -56,6 +57,8 @@ def test_rerun_sends_no_bytes_and_reuses_the_pool(
     assert "uploads: 0 file(s) sent (0 bytes), 3 unchanged" in outcome.output
     assert "pool again-pool: exists with the same settings, reusing it" in outcome.output
     assert "downloads: 0 file(s) written, 2 unchanged" in outcome.output
+    # The reused pool's StartTask was given this run's SAS URLs.
+    assert batch_client.get_pool("again-pool").etag != etag
 
 
 def test_failing_task_gives_exit_1_and_its_stderr_tail(

@@ -69,6 +69,7 @@ def ensure_pool(
         differences = pool_differences(existing, wanted)
         if not differences:
             say(f"pool {wanted.id}: exists with the same settings, reusing it")
+            _refresh_start_task(client, wanted)
             return False
         if all(d.startswith(NODE_COUNT_PREFIX) for d in differences):
             # Only its size differs: a spec declares the size, so resize rather than refuse.
@@ -77,6 +78,7 @@ def ensure_pool(
                 target_dedicated_nodes=wanted.target_dedicated_nodes,
                 target_low_priority_nodes=wanted.target_low_priority_nodes,
             )
+            _refresh_start_task(client, wanted)
             client.begin_resize_pool(wanted.id, resize, polling_interval=1)
             return False
         listed = "; ".join(differences)
@@ -168,6 +170,16 @@ def _start_task_failure(client: BatchClient, pool_id: str, node: bm.BatchNode) -
         parts.append(f"{error.code}: {error.message}")
     tail = node_file_tail(client, pool_id, node.id, "startup/stderr.txt")
     return StartTaskFailed("; ".join(parts), tail)
+
+
+def _refresh_start_task(client: BatchClient, wanted: bm.BatchPoolCreateOptions) -> None:
+    """Give a reused pool's StartTask this run's SAS URLs.
+
+    The pool keeps the URLs it was created with, whose tokens expire with that run; a node that
+    joins or reboots later would fail to fetch its StartTask files without fresh ones.
+    """
+    if wanted.start_task is not None and wanted.start_task.resource_files:
+        client.update_pool(wanted.id, bm.BatchPoolUpdateOptions(start_task=wanted.start_task))
 
 
 def _get_pool(client: BatchClient, pool_id: str) -> bm.BatchPool | None:

@@ -33,7 +33,7 @@ from batchspec.plan.model import Plan
 from batchspec.redact import describe_error, redact
 from batchspec.targets import Target
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # SAS tokens outlive the job's own time limit by this much (uploads, queueing, downloads).
 SAS_MARGIN = datetime.timedelta(hours=1)
 SAS_WITHOUT_TIMEOUT = datetime.timedelta(days=2)
