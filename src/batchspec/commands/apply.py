@@ -103,7 +103,13 @@ def run(
     interactive = reporter.interactive and not yes
 
     def confirm(question: str) -> bool:
-        return click.confirm(question, default=True) if interactive else True
+        if not interactive:
+            return True
+        try:
+            return click.confirm(question, default=True)
+        except click.Abort:
+            # click turns Ctrl-C (or end of input) at a prompt into Abort: keep it an interrupt.
+            raise KeyboardInterrupt from None
 
     try:
         target = resolve_target(target_name, home)
