@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -91,3 +92,28 @@ def test_apply_asks_first_and_an_answer_of_no_or_ctrl_d_creates_nothing(
     expected = "nothing done" if exit_code == 0 else "error: interrupted"
     assert expected in terminal.seen
     assert [p.id for p in batch_client.list_pools(filter=f"id eq '{prefix}-pool'")] == []
+
+
+def test_ctrl_c_on_a_terminal_asks_before_cleaning_up(
+    tmp_path: Path,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: BatchClient,
+    secret_check: SecretCheck,
+) -> None:
+    spec = squares_spec(tmp_path / "specs", "asked-c", tasks=2, sleep=20, job_cleanup="delete")
+    args = [str(spec), "--target", "azure", "--data-dir", str(tmp_path / "home")]
+    terminal = Terminal(args, azure_env(batch_service, azurite))
+    terminal.read_until("Proceed? [Y/n]:")
+    terminal.type(b"\r")
+    terminal.read_until("tasks: 2 added")
+    terminal.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends to the foreground process
+    terminal.read_until("Apply the clean-up policy now? [Y/n]:")
+    terminal.type(b"n\r")
+    code = terminal.finish()
+    secret_check.add("terminal", terminal.seen)
+    assert code == 130, terminal.seen
+    assert "left in place for a re-run: pool asked-c-pool" in terminal.seen
+    jobs = [j.id for j in batch_client.list_jobs(filter="startswith(id, 'asked-c-')")]
+    assert len(jobs) == 1
+    batch_client.begin_delete_job(jobs[0], polling_interval=1).result()
