@@ -175,3 +175,26 @@ def test_shrink_removes_idle_nodes_first(batch_client: BatchClient) -> None:
     assert info.result == m.BatchTaskExecutionResult.SUCCESS and info.requeue_count == 0
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_node_scheduling_and_task_constraints(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("sched"), unique("job")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    node = wait_until(lambda: _idle(batch_client, pool_id))[0]
+    option = m.BatchNodeDisableSchedulingOptions(node_disable_scheduling_option="taskcompletion")
+    batch_client.disable_node_scheduling(pool_id, node.id, option)
+    assert batch_client.get_node(pool_id, node.id).scheduling_state == "disabled"
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.create_task(
+        job_id, m.BatchTaskCreateOptions(id="waits", command_line="/bin/false")
+    )
+    task = batch_client.get_task(job_id, "waits")
+    task.constraints = m.BatchTaskConstraints(max_task_retry_count=2)
+    batch_client.replace_task(job_id, "waits", task)
+    assert batch_client.get_task(job_id, "waits").constraints.max_task_retry_count == 2
+    assert batch_client.get_task(job_id, "waits").state == m.BatchTaskState.ACTIVE
+    batch_client.enable_node_scheduling(pool_id, node.id)
+    info = wait_task_done(batch_client, job_id, "waits").execution_info
+    assert info.result == m.BatchTaskExecutionResult.FAILURE and info.retry_count == 2
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

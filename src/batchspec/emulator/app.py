@@ -24,6 +24,8 @@ _ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/pools/{pool_id}/resize", pools.resize_pool, ["POST"]),
     ("/pools/{pool_id}/nodes", pools.list_nodes, ["GET"]),
     ("/pools/{pool_id}/nodes/{node_id}", pools.get_node, ["GET"]),
+    ("/pools/{pool_id}/nodes/{node_id}/disablescheduling", pools.set_node_scheduling, ["POST"]),
+    ("/pools/{pool_id}/nodes/{node_id}/enablescheduling", pools.set_node_scheduling, ["POST"]),
     ("/pools/{pool_id}/nodes/{node_id}/files", files.list_node_files, ["GET"]),
     (
         "/pools/{pool_id}/nodes/{node_id}/files/{file_path:path}",
@@ -44,6 +46,7 @@ _ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/jobs/{job_id}/addtaskcollection", tasks.create_task_collection, ["POST"]),
     ("/jobs/{job_id}/tasks/{task_id}", tasks.get_task, ["GET"]),
     ("/jobs/{job_id}/tasks/{task_id}", tasks.delete_task, ["DELETE"]),
+    ("/jobs/{job_id}/tasks/{task_id}", tasks.replace_task, ["PUT"]),
     ("/jobs/{job_id}/tasks/{task_id}/terminate", tasks.terminate_task, ["POST"]),
     ("/jobs/{job_id}/tasks/{task_id}/reactivate", tasks.reactivate_task, ["POST"]),
     ("/jobs/{job_id}/tasks/{task_id}/files", files.list_task_files, ["GET"]),

@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from batchspec.emulator.http import accepted, created, entity, page, read_json, skiptoken
 from batchspec.emulator.images import supported_images
 from batchspec.emulator.resources import new_pool
+from batchspec.emulator.scheduler import requeue_on
 from batchspec.emulator.state import Live
 from batchspec.emulator.wire import BatchError, Doc, invalid_property, iso, new_etag, not_found
 
@@ -111,6 +112,29 @@ async def get_node(request: Request, live: Live) -> Response:
     if node is None or node.get("_poolId") != pool_id:
         raise not_found("Node", "node")
     return entity(request, _node_out(live, pool_id, node), "nodes", live)
+
+
+async def set_node_scheduling(request: Request, live: Live) -> Response:
+    """disablescheduling (requeue | terminate | taskcompletion) and enablescheduling."""
+    pool_id, node_id = request.path_params["pool_id"], request.path_params["node_id"]
+    _pool(live, pool_id)
+    node = live.store.get_node(node_id)
+    if node is None or str(node.get("_poolId", "")).lower() != pool_id.lower():
+        raise not_found("Node", "node")
+    enable = request.url.path.endswith("/enablescheduling")
+    body = {} if enable else await read_json(request)
+    option = str(body.get("nodeDisableSchedulingOption") or "requeue").lower()
+    if option not in ("requeue", "terminate", "taskcompletion"):
+        raise invalid_property("nodeDisableSchedulingOption", option)
+    node["schedulingState"] = "enabled" if enable else "disabled"
+    live.store.put_node(node["_poolId"], node)
+    if not enable and option == "terminate":
+        live.kill_tasks("terminate", node_ids={node["id"]})
+    elif not enable and option == "requeue":
+        live.kill_tasks("requeue", node_ids={node["id"]})
+        requeue_on(live, {node["id"]})
+    live.poke()
+    return Response(status_code=200)
 
 
 async def list_images(request: Request, live: Live) -> Response:

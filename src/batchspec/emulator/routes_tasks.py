@@ -153,6 +153,18 @@ async def get_task(request: Request, live: Live) -> Response:
     return entity(request, doc, "tasks", live)
 
 
+async def replace_task(request: Request, live: Live) -> Response:
+    """PUT: a task's constraints are the only thing Batch lets you change."""
+    job_id = get_job_doc(live, request.path_params["job_id"])["id"]
+    doc = get_task_doc(live, job_id, request.path_params["task_id"])
+    body = await read_json(request)
+    if "constraints" in body:
+        doc["constraints"] = {**(doc.get("constraints") or {}), **(body["constraints"] or {})}
+    doc["eTag"], doc["lastModified"] = new_etag(), iso()
+    live.store.put_task(job_id, doc)
+    return accepted(doc, status=200)
+
+
 async def terminate_task(request: Request, live: Live) -> Response:
     job_id = get_job_doc(live, request.path_params["job_id"])["id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])

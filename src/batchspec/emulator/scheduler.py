@@ -71,6 +71,21 @@ def kill_leftovers(data_dir: Path, pids: list[int]) -> None:
                 os.killpg(pid, signal.SIGKILL)
 
 
+def requeue_on(live: Live, node_ids: set[str]) -> None:
+    """Put tasks running on these nodes back in the queue (requeue, as Batch does)."""
+    store = live.store
+    for (job_id, task_id), (_h, node_id) in list(live.tasks.items()):
+        task = store.get_task(job_id, task_id)
+        if node_id in node_ids and task is not None and task["state"] != "completed":
+            info = task.setdefault("executionInfo", {})
+            info["requeueCount"] = int(info.get("requeueCount", 0)) + 1
+            info["lastRequeueTime"] = iso()
+            task.pop("nodeInfo", None)
+            task["previousState"], task["state"] = task["state"], "active"
+            task["stateTransitionTime"] = iso()
+            store.put_task(job_id, task)
+
+
 class Scheduler:
     """Drives pools, nodes, tasks and job completion."""
 
@@ -141,7 +156,7 @@ class Scheduler:
         ids = {n["id"] for n in node_docs}
         if any(node_id in ids for (_h, node_id) in live.tasks.values()):
             live.kill_tasks("requeue", node_ids=ids)
-            self._requeue_on(ids)
+            requeue_on(self.live, ids)
             return  # finish once the killed tasks have let go of their nodes
         for node_id in ids:
             handle = live.start_tasks.get(node_id)
@@ -149,20 +164,6 @@ class Scheduler:
                 handle.kill("delete")
             nodes.node_dirs(live.data_dir, node_id).remove()
         live.store.delete_pool(pool["id"])
-
-    def _requeue_on(self, node_ids: set[str]) -> None:
-        """Put tasks running on departing nodes back in the queue (requeue, as Batch does)."""
-        store = self.live.store
-        for (job_id, task_id), (_h, node_id) in list(self.live.tasks.items()):
-            task = store.get_task(job_id, task_id)
-            if node_id in node_ids and task is not None and task["state"] != "completed":
-                info = task.setdefault("executionInfo", {})
-                info["requeueCount"] = int(info.get("requeueCount", 0)) + 1
-                info["lastRequeueTime"] = iso()
-                task.pop("nodeInfo", None)
-                task["previousState"], task["state"] = task["state"], "active"
-                task["stateTransitionTime"] = iso()
-                store.put_task(job_id, task)
 
     def _reconcile(self, pool: Doc) -> None:
         live, store = self.live, self.live.store
@@ -191,7 +192,7 @@ class Scheduler:
                 )
                 leaving = {n["id"] for n in mine[target:]}
                 live.kill_tasks("requeue", node_ids=leaving)
-                self._requeue_on(leaving)
+                requeue_on(self.live, leaving)
                 for node_id in leaving:
                     handle = live.start_tasks.get(node_id)
                     if handle is not None:
