@@ -93,11 +93,13 @@ def _entries(base: Path, url: str, recursive: bool) -> Iterator[tuple[int, Doc]]
 
 
 async def list_task_files(request: Request, live: Live) -> Response:
+    """GET .../tasks/{task}/files: the task directory's entries."""
     base, url = _task_base(live, request)
     return _list(request, live, base, url)
 
 
 async def list_node_files(request: Request, live: Live) -> Response:
+    """GET .../nodes/{node}/files: the node root directory's entries."""
     base, url = _node_base(live, request)
     return _list(request, live, base, url)
 
@@ -110,11 +112,13 @@ def _list(request: Request, live: Live, base: Path, url: str) -> Response:
 
 
 async def task_file(request: Request, live: Live) -> Response:
+    """GET/HEAD/DELETE one file of a task's directory."""
     base, url = _task_base(live, request)
     return _file(request, base, url)
 
 
 async def node_file(request: Request, live: Live) -> Response:
+    """GET/HEAD/DELETE one file of a node's root directory."""
     base, url = _node_base(live, request)
     return _file(request, base, url)
 

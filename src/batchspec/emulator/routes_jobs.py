@@ -25,6 +25,7 @@ def get_job_doc(live: Live, job_id: str) -> Doc:
 
 
 async def create_job(request: Request, live: Live) -> Response:
+    """POST /jobs: 201, or 409 JobExists."""
     body = await read_json(request)
     doc = new_job(body, live.endpoint)
     if live.store.get_job(doc["id"]) is not None:
@@ -37,12 +38,14 @@ async def create_job(request: Request, live: Live) -> Response:
 
 
 async def list_jobs(request: Request, live: Live) -> Response:
+    """GET /jobs, paged."""
     after = skiptoken(request)
     rows = ((i, d) for i, d in enumerate(live.store.list_jobs(), 1) if i > after)
     return page(request, live, "/jobs", "jobs", rows)
 
 
 async def get_job(request: Request, live: Live) -> Response:
+    """GET /jobs/{job}."""
     return entity(request, get_job_doc(live, request.path_params["job_id"]), "jobs", live)
 
 
@@ -87,6 +90,7 @@ async def update_job(request: Request, live: Live) -> Response:
 
 
 async def terminate_job(request: Request, live: Live) -> Response:
+    """POST /jobs/{job}/terminate: the job completes now (202)."""
     job = get_job_doc(live, request.path_params["job_id"])
     body = await read_json(request)
     if job["state"] == "completed":
@@ -103,6 +107,7 @@ async def terminate_job(request: Request, live: Live) -> Response:
 
 
 async def delete_job(request: Request, live: Live) -> Response:
+    """DELETE /jobs/{job}: kill its tasks, remove it and its task directories (202)."""
     job = get_job_doc(live, request.path_params["job_id"])
     live.kill_tasks("delete", job_id=job["id"])
     live.store.delete_job(job["id"])
@@ -123,6 +128,7 @@ async def delete_job(request: Request, live: Live) -> Response:
 
 
 async def task_counts(request: Request, live: Live) -> Response:
+    """GET /jobs/{job}/taskcounts: task and slot counts from one aggregate."""
     job = get_job_doc(live, request.path_params["job_id"])
     c = live.store.counts(job["id"])
     keys = ("active", "running", "completed", "succeeded", "failed")

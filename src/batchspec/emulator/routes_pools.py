@@ -21,6 +21,7 @@ def _pool(live: Live, pool_id: str) -> Doc:
 
 
 async def create_pool(request: Request, live: Live) -> Response:
+    """POST /pools: 201, or 409 PoolExists; nodes come from the scheduler."""
     body = await read_json(request)
     doc = new_pool(body, live.endpoint)
     if live.store.get_pool(doc["id"]) is not None:
@@ -31,12 +32,14 @@ async def create_pool(request: Request, live: Live) -> Response:
 
 
 async def list_pools(request: Request, live: Live) -> Response:
+    """GET /pools, paged."""
     after = skiptoken(request)
     rows = ((i, d) for i, d in enumerate(live.store.list_pools(), 1) if i > after)
     return page(request, live, "/pools", "pools", rows)
 
 
 async def get_pool(request: Request, live: Live) -> Response:
+    """GET /pools/{pool}, and HEAD for pool_exists."""
     pool = _pool(live, request.path_params["pool_id"])
     if request.method == "HEAD":
         return Response(status_code=200)
@@ -44,6 +47,7 @@ async def get_pool(request: Request, live: Live) -> Response:
 
 
 async def delete_pool(request: Request, live: Live) -> Response:
+    """DELETE /pools/{pool}: state deleting; the scheduler removes nodes, then the pool."""
     pool = _pool(live, request.path_params["pool_id"])
     if pool["state"] != "deleting":
         pool.update({"state": "deleting", "stateTransitionTime": iso(), "eTag": new_etag()})
@@ -53,6 +57,7 @@ async def delete_pool(request: Request, live: Live) -> Response:
 
 
 async def resize_pool(request: Request, live: Live) -> Response:
+    """POST /pools/{pool}/resize: new targets, allocation state resizing (202)."""
     pool = _pool(live, request.path_params["pool_id"])
     body = await read_json(request)
     if pool["state"] == "deleting":
@@ -81,6 +86,7 @@ async def resize_pool(request: Request, live: Live) -> Response:
 
 
 async def update_pool(request: Request, live: Live) -> Response:
+    """PATCH /pools/{pool}: StartTask, metadata, display name."""
     pool = _pool(live, request.path_params["pool_id"])
     body = await read_json(request)
     for key in ("startTask", "metadata", "displayName", "targetNodeCommunicationMode"):
@@ -93,6 +99,7 @@ async def update_pool(request: Request, live: Live) -> Response:
 
 
 async def list_nodes(request: Request, live: Live) -> Response:
+    """GET /pools/{pool}/nodes, paged."""
     pool_id = request.path_params["pool_id"]
     _pool(live, pool_id)
     after = skiptoken(request)
@@ -106,6 +113,7 @@ def _node_out(live: Live, pool_id: str, doc: Doc) -> Doc:
 
 
 async def get_node(request: Request, live: Live) -> Response:
+    """GET /pools/{pool}/nodes/{node}."""
     pool_id, node_id = request.path_params["pool_id"], request.path_params["node_id"]
     _pool(live, pool_id)
     node = live.store.get_node(node_id)
@@ -138,6 +146,7 @@ async def set_node_scheduling(request: Request, live: Live) -> Response:
 
 
 async def list_images(request: Request, live: Live) -> Response:
+    """GET /supportedimages."""
     rows = enumerate(supported_images(), 1)
     return page(request, live, "/supportedimages", "supportedimages", rows)
 
@@ -169,6 +178,7 @@ _STATES = (
 
 
 async def node_counts(request: Request, live: Live) -> Response:
+    """GET /nodecounts: nodes per state, per pool."""
     out = []
     for pool in live.store.list_pools():
         groups = {

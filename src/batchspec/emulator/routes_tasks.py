@@ -50,6 +50,7 @@ def _exists() -> BatchError:
 
 
 async def create_task(request: Request, live: Live) -> Response:
+    """POST /jobs/{job}/tasks: 201, or 409 TaskExists."""
     job = _open_job(live, request.path_params["job_id"])
     doc = new_task(await read_json(request), job, live.endpoint)
     if live.store.existing_task_ids(job["id"], [doc["id"]]):
@@ -70,6 +71,7 @@ def _result_error(task_id: str, err: BatchError) -> Doc:
 
 
 async def create_task_collection(request: Request, live: Live) -> Response:
+    """POST /jobs/{job}/addtaskcollection: per-task results."""
     job = _open_job(live, request.path_params["job_id"])
     body = await read_json(request)
     values = body.get("value") if isinstance(body, dict) else None
@@ -134,6 +136,7 @@ def _task_rows(live: Live, job_id: str, after: int) -> Iterator[tuple[int, Doc]]
 
 
 async def list_tasks(request: Request, live: Live) -> Response:
+    """GET /jobs/{job}/tasks, paged in creation order."""
     job = get_job_doc(live, request.path_params["job_id"])
     rows = _task_rows(live, job["id"], skiptoken(request))
     return page(request, live, f"/jobs/{job['id']}/tasks", "tasks", rows)
@@ -149,6 +152,7 @@ def get_task_doc(live: Live, job_id: str, task_id: str) -> Doc:
 
 
 async def get_task(request: Request, live: Live) -> Response:
+    """GET /jobs/{job}/tasks/{task}."""
     doc = get_task_doc(live, request.path_params["job_id"], request.path_params["task_id"])
     return entity(request, doc, "tasks", live)
 
@@ -166,6 +170,7 @@ async def replace_task(request: Request, live: Live) -> Response:
 
 
 async def terminate_task(request: Request, live: Live) -> Response:
+    """POST .../terminate: an active task completes, a running one is killed (204)."""
     job_id = get_job_doc(live, request.path_params["job_id"])["id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])
     if doc["state"] == "active":
@@ -181,6 +186,7 @@ async def terminate_task(request: Request, live: Live) -> Response:
 
 
 async def reactivate_task(request: Request, live: Live) -> Response:
+    """POST .../reactivate: a failed task goes back to active (204)."""
     job_id = request.path_params["job_id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])
     if doc["state"] != "completed" or (doc.get("executionInfo") or {}).get("result") != "failure":
@@ -201,6 +207,7 @@ async def reactivate_task(request: Request, live: Live) -> Response:
 
 
 async def delete_task(request: Request, live: Live) -> Response:
+    """DELETE /jobs/{job}/tasks/{task}: killed if running, then removed."""
     job_id = get_job_doc(live, request.path_params["job_id"])["id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])
     entry = live.tasks.get((job_id, doc["id"]))
