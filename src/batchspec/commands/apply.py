@@ -58,7 +58,17 @@ def command(
     recreate_pool: bool,
     data_dir: Path | None,
 ) -> None:
-    """Run SPEC: upload its files, create its pool and job, run its tasks, fetch the results."""
+    """Run SPEC: upload its files, create its pool and job, run its tasks, fetch the results.
+
+    Running it again continues an unfinished run (after an error, Ctrl-C or kill -9).
+
+    \b
+    Exit codes:
+      0    every task succeeded and every output was downloaded
+      1    a task failed, or the run failed
+      2    the spec, a --var or the target configuration is wrong (nothing was created)
+      130  interrupted (Ctrl-C or SIGTERM)
+    """
     code = run(
         spec,
         target,
