@@ -170,6 +170,7 @@ def test_kill_9_mid_run_then_apply_finishes_exactly_the_planned_tasks(
         assert (out / f"sq-{n}.txt").read_text() == f"{n * n}\n"
     final = journal.load()
     assert final is not None and final.finished and final.exit_code == 0
+    secret_check.add("journal", journal.path.read_text())
 
 
 def test_sigterm_applies_the_cleanup_policy_and_exits_130_then_apply_resumes(
