@@ -334,7 +334,12 @@ def test_empty_sweep_range_and_zero_step(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("sweep", "count"),
-    [("{range: [0, 1001]}", 1_001_000)],
+    [
+        ("{range: [0, 1001]}", 1_001_000),
+        # Ranges too long for len(): counted, not crashed on.
+        ("{range: [0, 100000000000000000000]}", 10**23),
+        ("{range: [100000000000000000000, 0, -7]}", (10**20 + 6) // 7 * 1000),
+    ],
 )
 def test_too_many_tasks_is_refused_before_rendering(tmp_path: Path, sweep: str, count: int) -> None:
     path = write_spec(
@@ -347,6 +352,21 @@ def test_too_many_tasks_is_refused_before_rendering(tmp_path: Path, sweep: str, 
     )
     assert messages(path) == [
         f"$.job.tasks: the job would have {count:,} tasks; batchspec plans at most 1,000,000"
+    ]
+
+
+def test_an_empty_parameter_after_one_too_long_for_len(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {a: {range: [0, 100000000000000000000]}, b: {range: [3, 1]}}}
+          id: "t{{ item.a }}"
+          command: echo
+        """,
+    )
+    assert located(path) == [
+        f"{T}:65: $.job.tasks[0].foreach.sweep.b: the sweep parameter 'b' has no values "
+        "(an empty range)"
     ]
 
 

@@ -24,7 +24,7 @@ from batchspec.plan.tasks import (
     task_context,
 )
 from batchspec.spec.document import JsonPath
-from batchspec.spec.factories import blob_item, expand
+from batchspec.spec.factories import blob_item, expand, item_count, value_count
 from batchspec.spec.model import ContainerForeach, JobSpec, Spec, SweepForeach, TaskTemplate
 from batchspec.spec.render import Renderer
 
@@ -89,13 +89,13 @@ def _items(renderer: Renderer, template: TaskTemplate, uploaded: Uploaded) -> Se
             )
             return None
     items = expand(foreach, blobs)
-    if len(items) == 0:
+    if item_count(items) == 0:
         where: JsonPath = foreach.where if foreach is not None else template.where
         if isinstance(foreach, ContainerForeach):
             message = f"no blob uploaded into {foreach.container!r} matches {foreach.match!r}"
             where = (*foreach.where, "match")
         elif isinstance(foreach, SweepForeach):
-            empty = next(p for p in foreach.parameters if len(p.values) == 0)
+            empty = next(p for p in foreach.parameters if value_count(p.values) == 0)
             message = f"the sweep parameter {empty.name!r} has no values (an empty range)"
             where = empty.where
         else:
@@ -123,7 +123,7 @@ def plan_tasks(
         if items is None:
             failed = True
             continue
-        total += len(items)
+        total += item_count(items)
         task = compile_task(renderer, template, items)
         if task is None:
             failed = True

@@ -20,16 +20,32 @@ NO_ITEM: tuple[None] = (None,)
 """The expansion of a template without `foreach`: one task, with no `item` in its context."""
 
 
+def value_count(values: Sequence[Any]) -> int:
+    """How many values a sweep parameter has, even for a range too long for `len()`.
+
+    `len(range(0, 10**20))` raises OverflowError; a spec may write such a range, and it must
+    come back as "too many tasks", not as a crash.
+    """
+    if not isinstance(values, range):
+        return len(values)
+    step = values.step
+    if step > 0:
+        return max(0, (values.stop - values.start + step - 1) // step)
+    return max(0, (values.start - values.stop - step - 1) // -step)
+
+
 class SweepItems(Sequence[dict[str, Any]]):
     """The points of a parameter sweep: a re-iterable, indexable, lazy sequence of mappings."""
 
     def __init__(self, names: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
         self._names = tuple(names)
         self._values = tuple(values)
-        self._len = math.prod(len(v) for v in self._values)
+        self._counts = tuple(value_count(v) for v in self._values)
+        self.size = math.prod(self._counts)
+        """The number of points, which may be beyond what `len()` can return."""
 
     def __len__(self) -> int:
-        return self._len
+        return self.size
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -37,14 +53,15 @@ class SweepItems(Sequence[dict[str, Any]]):
     def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
     def __getitem__(self, index: int | slice) -> dict[str, Any] | Sequence[dict[str, Any]]:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self._len))]
+            return [self[i] for i in range(*index.indices(self.size))]
         if index < 0:
-            index += self._len
-        if not 0 <= index < self._len:
+            index += self.size
+        if not 0 <= index < self.size:
             raise IndexError(index)
         point: dict[str, Any] = {}
-        for name, values in zip(reversed(self._names), reversed(self._values), strict=True):
-            index, digit = divmod(index, len(values))
+        parameters = zip(self._names, self._values, self._counts, strict=True)
+        for name, values, count in reversed(tuple(parameters)):
+            index, digit = divmod(index, count)
             point[name] = values[digit]
         return {name: point[name] for name in self._names}
 
@@ -66,6 +83,11 @@ def blob_item(blob: str, source: Path, size: int, spec_dir: Path) -> dict[str, A
     except ValueError:
         path = source.as_posix()
     return {"name": blob, "stem": stem, "suffix": suffix, "size": size, "path": path}
+
+
+def item_count(items: Sequence[Any]) -> int:
+    """How many items `expand` gave: `len()`, except for a sweep too big for it."""
+    return items.size if isinstance(items, SweepItems) else len(items)
 
 
 def expand(foreach: Foreach | None, blobs: Sequence[dict[str, Any]]) -> Sequence[Any]:
