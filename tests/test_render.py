@@ -39,6 +39,18 @@ def test_no_autoescape_and_attribute_access_on_mappings() -> None:
     assert value == "a&b <<i>>"
 
 
+def test_a_key_named_like_a_dict_method_is_the_key() -> None:
+    value, problems = _render(
+        "{{ vars.keys }} {{ item.values }} {{ item.get }}",
+        vars={"keys": "k"},
+        item={"values": "v", "get": 2},
+    )
+    assert (value, problems) == ("k v 2", [])
+    # Without such a key, a mapping's read-only methods still work.
+    value, problems = _render("{{ vars.items() | list }}", vars={"n": 1})
+    assert (value, problems) == ("[('n', 1)]", [])
+
+
 def test_plain_text_is_not_compiled() -> None:
     renderer = _renderer()
     compiled = renderer.compile("echo hello", WHERE)

@@ -86,6 +86,13 @@ class Sandbox(ImmutableSandboxedEnvironment):
                     )
         return super().call_binop(context, operator, left, right)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Spec data reach templates as dicts: `vars.keys` or `item.values` name an entry the
+        # spec wrote, not the dict method of that name (whose repr holds a memory address).
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         name = getattr(__obj, "__name__", "")
         if name in _WIDTH_METHODS:
