@@ -4,10 +4,12 @@ error bodies, and list paging with `odata.nextLink`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +20,7 @@ from batchspec.emulator import auth
 from batchspec.emulator.odata import compile_filter
 from batchspec.emulator.resources import public
 from batchspec.emulator.state import Live
-from batchspec.emulator.wire import BatchError, Doc, rfc1123, select
+from batchspec.emulator.wire import BatchError, Doc, parse_iso, rfc1123, select
 
 log = logging.getLogger(__name__)
 
@@ -103,34 +105,65 @@ async def read_json(request: Request) -> Any:
 
 def entity_headers(doc: Doc) -> dict[str, str]:
     """ETag and Last-Modified for one entity."""
-    from batchspec.emulator.wire import parse_iso
-
     headers = {"ETag": str(doc.get("eTag", ""))}
     if doc.get("lastModified"):
         headers["Last-Modified"] = rfc1123(parse_iso(doc["lastModified"]))
     return headers
 
 
+def _http_date(request: Request, name: str) -> dt.datetime | None:
+    raw = request.headers.get(name)
+    if not raw:
+        return None
+    try:
+        return parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        raise BatchError(
+            400,
+            "InvalidHeaderValue",
+            "The value for one of the HTTP headers is not in the correct format.",
+            [("HeaderName", name), ("HeaderValue", raw)],
+        ) from None
+
+
+def _not_met() -> BatchError:
+    return BatchError(
+        412,
+        "ConditionNotMet",
+        "The condition specified using HTTP conditional header(s) is not met.",
+    )
+
+
 def check_conditions(request: Request, doc: Doc) -> None:
-    """If-Match / If-None-Match against the entity's ETag (412 ConditionNotMet)."""
+    """If-Match / If-None-Match against the entity's ETag, If-Modified-Since /
+    If-Unmodified-Since against its last modification (412 ConditionNotMet; 304 on a read).
+
+    The SDK sends these on gets and on every write of a pool, job or task (`etag` with
+    `match_condition`, `if_modified_since`, `if_unmodified_since`).
+    """
+    reading = request.method in ("GET", "HEAD")
     etag = str(doc.get("eTag", ""))
     if_match = request.headers.get("if-match")
     if if_match and if_match != "*" and if_match.strip('"') != etag:
-        raise BatchError(
-            412,
-            "ConditionNotMet",
-            "The condition specified using HTTP conditional header(s) is not met.",
-        )
+        raise _not_met()
     none_match = request.headers.get("if-none-match")
     if none_match and (none_match == "*" or none_match.strip('"') == etag):
         # A read of an unchanged entity is "not modified"; a write is a failed precondition.
-        if request.method in ("GET", "HEAD"):
+        if reading:
             raise BatchError(304, "ConditionNotMet", "The resource has not been modified.")
-        raise BatchError(
-            412,
-            "ConditionNotMet",
-            "The condition specified using HTTP conditional header(s) is not met.",
-        )
+        raise _not_met()
+    modified_since = _http_date(request, "if-modified-since")
+    unmodified_since = _http_date(request, "if-unmodified-since")
+    if not (modified_since or unmodified_since) or not doc.get("lastModified"):
+        return
+    # HTTP dates have whole seconds: compare at that precision.
+    changed = parse_iso(doc["lastModified"]).replace(microsecond=0)
+    if unmodified_since and changed > unmodified_since:
+        raise _not_met()
+    if modified_since and changed <= modified_since:
+        if reading:
+            raise BatchError(304, "ConditionNotMet", "The resource has not been modified.")
+        raise _not_met()
 
 
 def entity(request: Request, doc: Doc, metadata: str, live: Live) -> Response:

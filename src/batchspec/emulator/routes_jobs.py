@@ -9,7 +9,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from batchspec.emulator.execution import complete_job, note_job_deadline
-from batchspec.emulator.http import accepted, created, entity, page, read_json, skiptoken
+from batchspec.emulator.http import (
+    accepted,
+    check_conditions,
+    created,
+    entity,
+    page,
+    read_json,
+    skiptoken,
+)
 from batchspec.emulator.node import node_dirs
 from batchspec.emulator.resources import new_job
 from batchspec.emulator.state import Live
@@ -52,6 +60,7 @@ async def get_job(request: Request, live: Live) -> Response:
 async def update_job(request: Request, live: Live) -> Response:
     """PATCH (update) and PUT (replace) of the mutable job properties."""
     job = get_job_doc(live, request.path_params["job_id"])
+    check_conditions(request, job)
     body = await read_json(request)
     if job["state"] in ("completed", "deleting", "terminating"):
         raise BatchError(
@@ -92,6 +101,7 @@ async def update_job(request: Request, live: Live) -> Response:
 async def terminate_job(request: Request, live: Live) -> Response:
     """POST /jobs/{job}/terminate: the job completes now (202)."""
     job = get_job_doc(live, request.path_params["job_id"])
+    check_conditions(request, job)
     body = await read_json(request)
     if job["state"] == "completed":
         raise BatchError(409, "JobCompleted", "The specified job is already in a completed state.")
@@ -109,6 +119,7 @@ async def terminate_job(request: Request, live: Live) -> Response:
 async def delete_job(request: Request, live: Live) -> Response:
     """DELETE /jobs/{job}: kill its tasks, remove it and its task directories (202)."""
     job = get_job_doc(live, request.path_params["job_id"])
+    check_conditions(request, job)
     live.kill_tasks("delete", job_id=job["id"])
     live.store.delete_job(job["id"])
     # Its task directories go from every node, as the service cleans them up.

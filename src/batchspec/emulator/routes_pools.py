@@ -5,7 +5,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from batchspec.emulator.http import accepted, created, entity, page, read_json, skiptoken
+from batchspec.emulator.http import (
+    accepted,
+    check_conditions,
+    created,
+    entity,
+    page,
+    read_json,
+    skiptoken,
+)
 from batchspec.emulator.images import supported_images
 from batchspec.emulator.resources import new_pool
 from batchspec.emulator.scheduler import requeue_on
@@ -49,6 +57,7 @@ async def get_pool(request: Request, live: Live) -> Response:
 async def delete_pool(request: Request, live: Live) -> Response:
     """DELETE /pools/{pool}: state deleting; the scheduler removes nodes, then the pool."""
     pool = _pool(live, request.path_params["pool_id"])
+    check_conditions(request, pool)
     if pool["state"] != "deleting":
         pool.update({"state": "deleting", "stateTransitionTime": iso(), "eTag": new_etag()})
         live.store.put_pool(pool)
@@ -59,6 +68,7 @@ async def delete_pool(request: Request, live: Live) -> Response:
 async def resize_pool(request: Request, live: Live) -> Response:
     """POST /pools/{pool}/resize: new targets, allocation state resizing (202)."""
     pool = _pool(live, request.path_params["pool_id"])
+    check_conditions(request, pool)
     body = await read_json(request)
     if pool["state"] == "deleting":
         raise BatchError(
@@ -88,6 +98,7 @@ async def resize_pool(request: Request, live: Live) -> Response:
 async def update_pool(request: Request, live: Live) -> Response:
     """PATCH /pools/{pool}: StartTask, metadata, display name."""
     pool = _pool(live, request.path_params["pool_id"])
+    check_conditions(request, pool)
     body = await read_json(request)
     for key in ("startTask", "metadata", "displayName", "targetNodeCommunicationMode"):
         if key in body:

@@ -10,7 +10,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from batchspec.emulator.execution import transition
-from batchspec.emulator.http import accepted, created, entity, page, read_json, skiptoken
+from batchspec.emulator.http import (
+    accepted,
+    check_conditions,
+    created,
+    entity,
+    page,
+    read_json,
+    skiptoken,
+)
 from batchspec.emulator.resources import dependency_ids, new_task
 from batchspec.emulator.routes_jobs import get_job_doc
 from batchspec.emulator.state import Live
@@ -161,6 +169,7 @@ async def replace_task(request: Request, live: Live) -> Response:
     """PUT: a task's constraints are the only thing Batch lets you change."""
     job_id = get_job_doc(live, request.path_params["job_id"])["id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])
+    check_conditions(request, doc)
     body = await read_json(request)
     if "constraints" in body:
         doc["constraints"] = {**(doc.get("constraints") or {}), **(body["constraints"] or {})}
@@ -173,6 +182,7 @@ async def terminate_task(request: Request, live: Live) -> Response:
     """POST .../terminate: an active task completes, a running one is killed (204)."""
     job_id = get_job_doc(live, request.path_params["job_id"])["id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])
+    check_conditions(request, doc)
     if doc["state"] == "active":
         transition(doc, "completed", iso())
         doc["eTag"] = new_etag()
@@ -189,6 +199,7 @@ async def reactivate_task(request: Request, live: Live) -> Response:
     """POST .../reactivate: a failed task goes back to active (204)."""
     job_id = request.path_params["job_id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])
+    check_conditions(request, doc)
     if doc["state"] != "completed" or (doc.get("executionInfo") or {}).get("result") != "failure":
         raise BatchError(
             409,
@@ -210,6 +221,7 @@ async def delete_task(request: Request, live: Live) -> Response:
     """DELETE /jobs/{job}/tasks/{task}: killed if running, then removed."""
     job_id = get_job_doc(live, request.path_params["job_id"])["id"]
     doc = get_task_doc(live, job_id, request.path_params["task_id"])
+    check_conditions(request, doc)
     entry = live.tasks.get((job_id, doc["id"]))
     if entry is not None:
         entry[0].kill("delete")

@@ -1,0 +1,59 @@
+"""What a program using azure-batch 15.x relies on beyond the happy path: conditional writes,
+operations answering with the status the SDK expects, and Batch-shaped errors for requests the
+local service cannot serve."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from azure.batch import BatchClient
+from azure.batch import models as m
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceModifiedError
+from emulator_helpers import job_options, pool_options, unique
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_writes_honour_etag_and_modification_time_conditions(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("cond"), unique("cond")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id))
+    job = batch_client.get_job(job_id)
+    stale = job.etag
+    batch_client.update_job(
+        job_id,
+        m.BatchJobUpdateOptions(priority=5),
+        etag=stale,
+        match_condition=MatchConditions.IfNotModified,
+    )
+    with pytest.raises(ResourceModifiedError) as info:
+        batch_client.update_job(
+            job_id,
+            m.BatchJobUpdateOptions(priority=9),
+            etag=stale,
+            match_condition=MatchConditions.IfNotModified,
+        )
+    assert info.value.status_code == 412 and info.value.error.code == "ConditionNotMet"
+    assert batch_client.get_job(job_id).priority == 5
+    long_ago = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
+    with pytest.raises(HttpResponseError) as since:
+        batch_client.update_pool(
+            pool_id, m.BatchPoolUpdateOptions(metadata=[]), if_unmodified_since=long_ago
+        )
+    assert since.value.status_code == 412 and since.value.error.code == "ConditionNotMet"
+    batch_client.update_pool(
+        pool_id, m.BatchPoolUpdateOptions(metadata=[]), if_modified_since=long_ago
+    )
+    with pytest.raises(ResourceModifiedError):
+        batch_client.begin_delete_pool(
+            pool_id, etag=stale, match_condition=MatchConditions.IfNotModified
+        )
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line="true"))
+    with pytest.raises(ResourceModifiedError):
+        batch_client.terminate_task(
+            job_id, "t", etag=stale, match_condition=MatchConditions.IfNotModified
+        )
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
