@@ -51,6 +51,19 @@ def test_a_key_named_like_a_dict_method_is_the_key() -> None:
     assert (value, problems) == ("[('n', 1)]", [])
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["{{ [vars.missing] }}", "{{ {'a': vars.missing} }}", "{{ (1, vars.missing) | pprint }}"],
+)
+def test_an_undefined_name_inside_a_list_or_mapping_is_reported(source: str) -> None:
+    value, problems = _render(source, vars={"n": 1})
+    assert value is None
+    assert problems == [
+        "spec.yaml:7:9: $.job.tasks[0].command: undefined template variable: "
+        "'dict object' has no attribute 'missing'"
+    ]
+
+
 def test_plain_text_is_not_compiled() -> None:
     renderer = _renderer()
     compiled = renderer.compile("echo hello", WHERE)

@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -58,6 +58,17 @@ def _guarded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
     # Keep the markers Jinja2 reads (pass_context, pass_environment...) on the wrapper.
     guarded.__dict__.update(getattr(original, "__dict__", {}))
     return guarded
+
+
+class SpecUndefined(StrictUndefined):
+    """StrictUndefined that also fails when shown through a list or a mapping.
+
+    StrictUndefined raises when printed, but `repr()` of it is "Undefined", so
+    `{{ [vars.missing] }}` rendered as `[Undefined]` instead of reporting the missing name.
+    """
+
+    __slots__ = ()
+    __repr__ = Undefined._fail_with_undefined_error
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
@@ -120,7 +131,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
 def make_environment() -> ImmutableSandboxedEnvironment:
     """The Jinja2 environment every spec template is compiled in."""
-    env = Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = Sandbox(undefined=SpecUndefined, autoescape=False, keep_trailing_newline=True)
     env.filters["quote"] = quote
     for name in _WIDTH_FILTERS:
         env.filters[name] = _guarded_filter(name, env.filters[name])
