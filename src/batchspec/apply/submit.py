@@ -1,19 +1,27 @@
-"""Adding tasks: `create_tasks` in collections of 100, several collections at once.
+"""Adding tasks: add-collection requests of 100 tasks, several at once, retried through faults.
 
 Tasks go in waves of `WAVE` (ten collections); after each wave the caller journals how many
 tasks are known to be added, so a resumed run starts at the first unjournaled wave. Re-adding
-a task that a killed run had already added is answered with TaskExists, which the SDK (and
-this module) count as added: resubmission can never create a duplicate.
+a task that is already in the job is answered with TaskExists, which counts as added: this is
+what makes resubmission safe, after a killed run and after a request whose answer was lost.
+
+The SDK's `create_tasks` is not used: it re-queues a collection on every 5xx answer with no
+limit (an outage makes apply wait forever) and gives up on the first dropped connection (a
+transient network fault fails the run). Here a collection that meets a service or connection
+fault is sent again a bounded number of times, then the run stops with the service's reason.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from azure.batch import BatchClient
 from azure.batch import models as bm
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from batchspec.apply.batch_models import BatchModels
 from batchspec.plan.model import TaskPlan
@@ -23,6 +31,12 @@ COLLECTION = 100
 """Batch's limit on tasks per add-collection request."""
 WAVE = 10 * COLLECTION
 SHOWN_FAILURES = 5
+ATTEMPTS = 4
+"""Requests per collection through service faults (each one already retried by azure-core)."""
+BACKOFF_SECONDS = 2.0
+"""Wait before the second request; doubled before each further one."""
+# Answers that say "not now" rather than "no": the collection is sent again.
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class SubmitError(Exception):
@@ -37,6 +51,17 @@ class SubmitSummary:
     """Tasks that were already in the job (added by an interrupted run)."""
 
 
+@dataclass
+class _Outcome:
+    """What became of one collection."""
+
+    added: int = 0
+    existing: int = 0
+    failures: list[bm.BatchTaskCreateResult] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
+    unsent: list[bm.BatchTaskCreateOptions] = field(default_factory=list)
+
+
 def submit_tasks(
     client: BatchClient,
     job_id: str,
@@ -46,26 +71,98 @@ def submit_tasks(
     start: int = 0,
     concurrency: int = 4,
     on_wave: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SubmitSummary:
-    """Add `tasks[start:]` to the job; `on_wave(n)` is called once the first n tasks are in."""
+    """Add `tasks[start:]` to the job; `on_wave(n)` is called once the first n tasks are in.
+
+    Raises SubmitError when the service refuses a task, or keeps failing a collection.
+    """
     added = existing = 0
     total = len(tasks)
     for first in range(start, total, WAVE):
         last = min(first + WAVE, total)
         wave = [models.task(tasks[i]) for i in range(first, last)]
+        chunks = [wave[i : i + COLLECTION] for i in range(0, len(wave), COLLECTION)]
         threads = min(concurrency, math.ceil(len(wave) / COLLECTION))
-        try:
-            result = client.create_tasks(job_id, wave, max_concurrency=threads)
-        except bm.CreateTasksError as exc:
-            raise SubmitError(describe_create_tasks_error(exc)) from None
-        for item in result.result_values or []:
-            if item.error is not None and item.error.code == "TaskExists":
-                existing += 1
-            else:
-                added += 1
+        with ThreadPoolExecutor(threads, thread_name_prefix="add-tasks") as pool:
+            outcomes = list(pool.map(lambda c: _add(client, job_id, c, sleep), chunks))
+        failures = [f for o in outcomes for f in o.failures]
+        errors = [e for o in outcomes for e in o.errors]
+        if failures or errors:
+            unsent = [t for o in outcomes for t in o.unsent]
+            raise SubmitError(
+                describe_create_tasks_error(bm.CreateTasksError(unsent, failures, errors))
+            )
+        added += sum(o.added for o in outcomes)
+        existing += sum(o.existing for o in outcomes)
         if on_wave is not None:
             on_wave(last)
     return SubmitSummary(added=added, existing=existing)
+
+
+def _add(
+    client: BatchClient,
+    job_id: str,
+    tasks: list[bm.BatchTaskCreateOptions],
+    sleep: Callable[[float], None],
+) -> _Outcome:
+    """Add one collection, sending it again (only the tasks still pending) through faults."""
+    outcome = _Outcome()
+    pending = tasks
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        try:
+            result = client.create_task_collection(job_id, bm.BatchTaskGroup(task_values=pending))
+        except HttpResponseError as exc:
+            code = exc.error.code if exc.error is not None else None
+            if code == "RequestBodyTooLarge" and len(pending) > 1:
+                # Tasks with large command lines or many resource files: halve the collection.
+                half = len(pending) // 2
+                for part in (pending[:half], pending[half:]):
+                    _merge(outcome, _add(client, job_id, part, sleep))
+                return outcome
+            if exc.status_code not in _TRANSIENT_STATUS:
+                outcome.errors.append(exc)
+                outcome.unsent = pending
+                return outcome
+            last: Exception = exc
+            continue
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            # No answer: the service may or may not have added them; TaskExists will tell.
+            last = exc
+            continue
+        retry: list[bm.BatchTaskCreateOptions] = []
+        by_id = {t.id: t for t in pending}
+        for item in result.result_values or []:
+            if item.status == bm.BatchTaskAddStatus.SERVER_ERROR:
+                retry.append(by_id[item.task_id])
+            elif item.error is not None and item.error.code == "TaskExists":
+                # On a later request, most likely this call's own earlier add that got
+                # through without an answer; only the summary's wording depends on it.
+                if attempt:
+                    outcome.added += 1
+                else:
+                    outcome.existing += 1
+            elif item.status == bm.BatchTaskAddStatus.CLIENT_ERROR:
+                outcome.failures.append(item)
+            else:
+                outcome.added += 1
+        if not retry:
+            return outcome
+        pending = retry
+        last = RuntimeError(f"server error adding task {retry[0].id}")
+    outcome.errors.append(last)
+    outcome.unsent = pending
+    return outcome
+
+
+def _merge(into: _Outcome, part: _Outcome) -> None:
+    into.added += part.added
+    into.existing += part.existing
+    into.failures += part.failures
+    into.errors += part.errors
+    into.unsent += part.unsent
 
 
 def describe_create_tasks_error(exc: bm.CreateTasksError) -> str:
@@ -76,7 +173,9 @@ def describe_create_tasks_error(exc: bm.CreateTasksError) -> str:
         parts.append(f"task {item.task_id}: {_reason(item)}")
     if len(failures) > SHOWN_FAILURES:
         parts.append(f"and {len(failures) - SHOWN_FAILURES} more task(s)")
-    parts += [describe_error(e) for e in list(exc.errors or [])[:SHOWN_FAILURES]]
+    # Collections that met the same outage fail alike: say each reason once.
+    reasons = dict.fromkeys(describe_error(e) for e in exc.errors or [])
+    parts += list(reasons)[:SHOWN_FAILURES]
     return "could not add tasks: " + "; ".join(parts)
 
 
