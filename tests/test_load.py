@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -172,6 +173,26 @@ def test_unreadable_paths_are_diagnostics(tmp_path: Path) -> None:
     directory = load_spec(tmp_path)
     assert isinstance(directory, list)
     assert [d.message for d in directory] == ["cannot read the file: Is a directory"]
+
+
+@pytest.mark.timeout(30)
+def test_a_named_pipe_is_read_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    idle = load_spec(fifo)
+    assert isinstance(idle, list)
+    assert [str(d) for d in idle] == [
+        f"{fifo}:1:1: $: the file is a named pipe that no program is writing to"
+    ]
+    # A pipe with a writer, as `batchspec validate <(...)` gives, is read as before.
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"batchspec: 1\n")
+        os.close(write_end)
+        loaded = load_spec(Path(f"/dev/fd/{read_end}"))
+    finally:
+        os.close(read_end)
+    assert isinstance(loaded, LoadedSpec) and loaded.data == {"batchspec": 1}
 
 
 def test_deep_nesting_stops_at_the_limit(tmp_path: Path) -> None:

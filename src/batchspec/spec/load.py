@@ -8,6 +8,8 @@ as an exception.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from batchspec.diagnostics import Diagnostic
@@ -22,12 +24,13 @@ def load_spec(path: Path) -> LoadedSpec | list[Diagnostic]:
     """Read a spec file into plain data and a positions map, or located diagnostics."""
     name = str(path)
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-            if len(raw) > MAX_BYTES:
-                return [diag(name, (1, 1), _too_large(path.stat().st_size))]
+        raw, pipe = _read(path)
+        if len(raw) > MAX_BYTES:
+            return [diag(name, (1, 1), _too_large(path.stat().st_size))]
     except OSError as exc:
         return [diag(name, (1, 1), f"cannot read the file: {exc.strerror or exc}")]
+    if pipe and not raw:
+        return [diag(name, (1, 1), "the file is a named pipe that no program is writing to")]
     text = _decode(name, raw)
     if isinstance(text, Diagnostic):
         return [text]
@@ -36,6 +39,20 @@ def load_spec(path: Path) -> LoadedSpec | list[Diagnostic]:
         return document
     data, positions = document
     return LoadedSpec(path=path, raw=raw, data=data, positions=positions)
+
+
+def _read(path: Path) -> tuple[bytes, bool]:
+    """At most MAX_BYTES + 1 bytes of `path`, and whether it is a named pipe."""
+    # Opening a named pipe waits until some program opens it for writing, forever if none
+    # does; opened without blocking, a pipe with no writer reads as empty instead.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        os.set_blocking(fd, True)
+        pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+        with open(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_BYTES + 1), pipe
+    finally:
+        os.close(fd)
 
 
 def _too_large(size: int) -> str:
