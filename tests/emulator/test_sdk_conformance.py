@@ -57,3 +57,40 @@ def test_writes_honour_etag_and_modification_time_conditions(batch_client: Batch
         )
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_replace_pool_properties_replaces_start_task_and_metadata(
+    batch_client: BatchClient,
+) -> None:
+    pool_id = unique("replace")
+    start = m.BatchStartTask(command_line="/bin/true")
+    batch_client.create_pool(
+        pool_options(
+            pool_id,
+            nodes=0,
+            start_task=start,
+            metadata=[m.BatchMetadataItem(name="a", value="1")],
+        )
+    )
+    batch_client.replace_pool_properties(
+        pool_id,
+        m.BatchPoolReplaceOptions(
+            metadata=[m.BatchMetadataItem(name="b", value="2")],
+            application_package_references=[],
+        ),
+    )
+    pool = batch_client.get_pool(pool_id)
+    assert [(i.name, i.value) for i in pool.metadata or []] == [("b", "2")]
+    assert pool.start_task is None  # omitted from a replace: removed
+    with pytest.raises(HttpResponseError) as info:
+        batch_client.replace_pool_properties(
+            pool_id,
+            m.BatchPoolReplaceOptions(
+                start_task=m.BatchStartTask(command_line=""),
+                metadata=[],
+                application_package_references=[],
+            ),
+        )
+    assert info.value.status_code == 400
+    assert info.value.error.code == "MissingRequiredProperty"
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

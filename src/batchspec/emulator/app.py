@@ -22,6 +22,7 @@ _ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/pools/{pool_id}", pools.delete_pool, ["DELETE"]),
     ("/pools/{pool_id}", pools.update_pool, ["PATCH"]),
     ("/pools/{pool_id}/resize", pools.resize_pool, ["POST"]),
+    ("/pools/{pool_id}/updateproperties", pools.replace_pool_properties, ["POST"]),
     ("/pools/{pool_id}/nodes", pools.list_nodes, ["GET"]),
     ("/pools/{pool_id}/nodes/{node_id}", pools.get_node, ["GET"]),
     ("/pools/{pool_id}/nodes/{node_id}/disablescheduling", pools.set_node_scheduling, ["POST"]),

@@ -111,8 +111,16 @@ def new_pool(body: Doc, base_url: str) -> Doc:
         }
     )
     if doc.get("startTask"):
-        doc["startTask"] = {"maxTaskRetryCount": 0, "waitForSuccess": True, **doc["startTask"]}
+        doc["startTask"] = pool_start_task(doc["startTask"])
     return doc
+
+
+def pool_start_task(start: Doc) -> Doc:
+    """Validate a pool's StartTask (create, update or replace); return it with its defaults."""
+    if not isinstance(start, dict):
+        raise invalid_property("startTask", start)
+    _check_start_task(start)
+    return {"maxTaskRetryCount": 0, "waitForSuccess": True, **start}
 
 
 def new_job(body: Doc, base_url: str) -> Doc:

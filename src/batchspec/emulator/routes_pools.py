@@ -15,10 +15,18 @@ from batchspec.emulator.http import (
     skiptoken,
 )
 from batchspec.emulator.images import supported_images
-from batchspec.emulator.resources import new_pool
+from batchspec.emulator.resources import new_pool, pool_start_task
 from batchspec.emulator.scheduler import requeue_on
 from batchspec.emulator.state import Live
-from batchspec.emulator.wire import BatchError, Doc, invalid_property, iso, new_etag, not_found
+from batchspec.emulator.wire import (
+    BatchError,
+    Doc,
+    invalid_property,
+    iso,
+    missing_property,
+    new_etag,
+    not_found,
+)
 
 
 def _pool(live: Live, pool_id: str) -> Doc:
@@ -96,10 +104,12 @@ async def resize_pool(request: Request, live: Live) -> Response:
 
 
 async def update_pool(request: Request, live: Live) -> Response:
-    """PATCH /pools/{pool}: StartTask, metadata, display name."""
+    """PATCH /pools/{pool}: StartTask, metadata, display name; what the body omits stays."""
     pool = _pool(live, request.path_params["pool_id"])
     check_conditions(request, pool)
     body = await read_json(request)
+    if body.get("startTask"):
+        body["startTask"] = pool_start_task(body["startTask"])
     for key in ("startTask", "metadata", "displayName", "targetNodeCommunicationMode"):
         if key in body:
             pool[key] = body[key]
@@ -107,6 +117,37 @@ async def update_pool(request: Request, live: Live) -> Response:
     pool.update({"eTag": new_etag(), "lastModified": stamp})
     live.store.put_pool(pool)
     return accepted(pool, status=200)
+
+
+async def replace_pool_properties(request: Request, live: Live) -> Response:
+    """POST /pools/{pool}/updateproperties: replace StartTask, metadata and package
+    references (204); a StartTask the body omits is removed, as Batch does."""
+    pool = _pool(live, request.path_params["pool_id"])
+    body = await read_json(request)
+    for key in ("metadata", "applicationPackageReferences"):
+        if body.get(key) is None:
+            raise missing_property(key)
+        if not isinstance(body[key], list):
+            raise invalid_property(key, body[key])
+    if body.get("applicationPackageReferences"):
+        raise invalid_property(
+            "applicationPackageReferences",
+            "set",
+            "Application packages are not supported by the local Batch service.",
+        )
+    start = body.get("startTask")
+    if start:
+        pool["startTask"] = pool_start_task(start)
+    else:
+        pool.pop("startTask", None)
+    pool["metadata"] = body["metadata"]
+    pool["applicationPackageReferences"] = []
+    if body.get("targetNodeCommunicationMode"):
+        pool["targetNodeCommunicationMode"] = body["targetNodeCommunicationMode"]
+    stamp = iso()
+    pool.update({"eTag": new_etag(), "lastModified": stamp})
+    live.store.put_pool(pool)
+    return accepted(pool, status=204)
 
 
 async def list_nodes(request: Request, live: Live) -> Response:
