@@ -102,7 +102,7 @@ def create_pool(client: BatchClient) -> None:
     print(f"Creating pool [{POOL_ID}]...")
     start = batchmodels.BatchStartTask(
         command_line=(
-            "/bin/bash -c 'printf \"%s\" \"$CONVERTER\" > $AZ_BATCH_NODE_SHARED_DIR/convert.py"
+            '/bin/bash -c \'printf "%s" "$CONVERTER" > $AZ_BATCH_NODE_SHARED_DIR/convert.py'
             " && echo installed'"
         ),
         environment_settings=[batchmodels.EnvironmentSetting(name="CONVERTER", value=CONVERTER)],
@@ -210,9 +210,7 @@ def add_tasks(
             depends_on=batchmodels.BatchTaskDependencies(task_ids=ids),
         )
     )
-    result = client.create_task_collection(
-        JOB_ID, batchmodels.BatchTaskGroup(task_values=tasks)
-    )
+    result = client.create_task_collection(JOB_ID, batchmodels.BatchTaskGroup(task_values=tasks))
     for item in result.result_values or []:
         check(item.status == batchmodels.BatchTaskAddStatus.SUCCESS, f"add {item.task_id}")
     return [*ids, "Merge"]
@@ -253,9 +251,8 @@ def report(client: BatchClient) -> None:
             print(f"Merge output: {stdout.strip()}")
         else:
             check("wd/logs/convert.log" in names, f"{task.id} recursive list: {names}")
-            head = b"".join(
-                client.download_task_file(JOB_ID, task.id, "wd/logs/convert.log", ocp_range="bytes=0-4")
-            )
+            log = "wd/logs/convert.log"
+            head = b"".join(client.download_task_file(JOB_ID, task.id, log, ocp_range="bytes=0-4"))
             check(head == b"LowPr", f"ranged read gave {head!r}")
 
     for node in client.list_nodes(POOL_ID, select=["id", "state", "startTaskInfo"]):
