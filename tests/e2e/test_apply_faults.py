@@ -79,6 +79,10 @@ def test_transient_faults_change_nothing_and_a_lost_add_creates_no_duplicate(
     proxy.add("POST", ADD_COLLECTION, "lose", times=1)
     proxy.add("POST", ADD_COLLECTION, "busy", times=2)
     proxy.add("POST", ADD_COLLECTION, "drop", times=1)
+    # The pool and the job are created, and the answers lost.
+    proxy.add("POST", r"^/pools$", "lose", times=1)
+    proxy.add("POST", r"^/jobs$", "lose", times=1)
+    proxy.add("GET", r"^/pools/flaky-pool/nodes$", "busy", times=2)
     proxy.add("GET", r"^/pools/flaky-pool$", "busy", times=2)
     proxy.add("GET", TASK_COUNTS, "busy", times=2)
     proxy.add("GET", TASK_COUNTS, "drop", times=1)

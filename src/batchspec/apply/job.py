@@ -10,6 +10,8 @@ from azure.batch import models as bm
 from azure.batch.models._models import BatchJobTerminateOptions  # not re-exported in 15.1.0
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
+from batchspec.apply.resend import RESEND_IF_UNANSWERED
+
 _UNUSABLE_STATES = (
     bm.BatchJobState.COMPLETED,
     bm.BatchJobState.TERMINATING,
@@ -28,7 +30,7 @@ def ensure_job(
 ) -> bool:
     """Create the job; accept an active job of the same id on the same pool. True if created."""
     try:
-        client.create_job(wanted)
+        client.create_job(wanted, **RESEND_IF_UNANSWERED)
     except ResourceExistsError:
         existing = client.get_job(wanted.id)
         pool_id = existing.pool_info.pool_id if existing.pool_info else None

@@ -16,6 +16,7 @@ from azure.batch import BatchClient
 from azure.batch import models as bm
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
+from batchspec.apply.resend import RESEND_IF_UNANSWERED
 from batchspec.apply.tails import node_file_tail
 
 READY_STATES = (bm.BatchNodeState.IDLE, bm.BatchNodeState.RUNNING)
@@ -87,7 +88,7 @@ def ensure_pool(
         say(f"pool {wanted.id}: settings differ ({listed}); recreating it")
         client.begin_delete_pool(wanted.id, polling_interval=1).result()
     try:
-        client.create_pool(wanted)
+        client.create_pool(wanted, **RESEND_IF_UNANSWERED)
     except ResourceExistsError:
         # Created by someone else between our look and our create: judge it like any other.
         return ensure_pool(client, wanted, recreate=False, say=say)
