@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from batchspec.cli import main
 from batchspec.plan.build import load_plan
 from batchspec.plan.model import Plan
-from plan_helpers import write_spec
+from plan_helpers import BASE, write_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 TOPN = str(SPECS / "topn.yaml")
@@ -228,3 +228,44 @@ def test_a_closed_pipe_stops_the_plan_without_a_traceback(tmp_path: Path, fmt: s
         stderr = child.stderr.read().decode()
     assert child.wait() == 1
     assert stderr == ""
+
+
+SECRET_SIG = "sig=c2VjcmV0U0lH%2Bx%3D"
+SECRET_KEY = "AccountKey=U0VDUkVUa2V5"
+
+
+def test_secrets_pasted_into_any_value_are_redacted_in_both_formats(tmp_path: Path) -> None:
+    url = f"https://example.org/data?sv=1&{SECRET_SIG}"
+    connection = f'"DefaultEndpointsProtocol=https;AccountName=a;{SECRET_KEY};"'
+    path = write_spec(
+        tmp_path,
+        f"""\
+        - id: one
+          command: fetch '{url}' --to 'a "quoted" dir'
+          environment: {{CONN: {connection}, URL: "{url}"}}
+          outputs: [{{pattern: "*", container: output, path: "{url}"}}]
+        """,
+        base=BASE.replace("vars: {n: 3,", f'vars: {{url: "{url}", n: 3,'),
+    )
+    for fmt in ("text", "json"):
+        result = CliRunner().invoke(main, ["plan", str(path), "--format", fmt])
+        assert result.exit_code == 0, result.output
+        assert "sig=REDACTED" in result.stdout and "AccountKey=REDACTED" in result.stdout
+        assert SECRET_SIG not in result.stdout and SECRET_KEY not in result.stdout
+        if fmt == "json":
+            document = json.loads(result.stdout)
+            task = document["tasks"][0]
+            assert task["command_line"] == (
+                "fetch 'https://example.org/data?sv=1&sig=REDACTED' --to 'a \"quoted\" dir'"
+            )
+            assert document["vars"]["url"] == "https://example.org/data?sv=1&sig=REDACTED"
+
+
+def test_secrets_in_error_messages_are_redacted(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "- {id: one, command: echo}\n")
+    override = f"n=https://example.org/?{SECRET_SIG}"
+    for command in ("validate", "plan"):
+        result = CliRunner().invoke(main, [command, str(path), "--var", override])
+        assert result.exit_code == 1
+        assert "--var n=https://example.org/?sig=REDACTED" in result.output
+        assert SECRET_SIG not in result.output

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from batchspec.commands.validate import parse_vars
+from batchspec.commands.validate import parse_vars, without_secrets
 from batchspec.diagnostics import Diagnostic
 from batchspec.report import text_report
 
@@ -45,7 +45,7 @@ def command(ctx: click.Context, spec: Path, variables: tuple[str, ...], fmt: str
     except Exception as exc:  # no input may end in a traceback
         plan = _internal_error(spec, exc)
     if isinstance(plan, list):
-        click.echo(text_report(sorted(plan)), nl=False, err=True)
+        click.echo(text_report(sorted(map(without_secrets, plan))), nl=False, err=True)
         count = len(plan)
         click.echo(f"{spec}: {count} error{'s' if count != 1 else ''}; nothing planned", err=True)
         ctx.exit(1)

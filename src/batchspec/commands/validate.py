@@ -7,6 +7,7 @@ an unknown format). Nothing here imports the Azure SDKs, so the command starts q
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -91,6 +92,18 @@ def check_spec(path: Path, overrides: Mapping[str, str]) -> list[Diagnostic]:
         return [Diagnostic(str(path), 1, 1, "$", message)]
 
 
+def without_secrets(diagnostic: Diagnostic) -> Diagnostic:
+    """`diagnostic` with any SAS signature or account key in its path or message redacted.
+
+    Messages quote the values they complain about, and a value may be a signed URL.
+    """
+    from batchspec.redact import redact  # only once there is something to report
+
+    return dataclasses.replace(
+        diagnostic, path=redact(diagnostic.path), message=redact(diagnostic.message)
+    )
+
+
 def _summary(files: int, problems: int) -> str:
     checked = f"{files} file{'s' if files != 1 else ''} checked"
     if not problems:
@@ -126,7 +139,7 @@ def command(
         raise click.UsageError("no spec files found for " + ", ".join(map(repr, unmatched)))
     diagnostics: list[Diagnostic] = []
     for path in paths:
-        diagnostics.extend(check_spec(path, overrides))
+        diagnostics.extend(map(without_secrets, check_spec(path, overrides)))
     diagnostics.sort()
     click.echo(REPORTERS[fmt](diagnostics), nl=False)
     click.echo(_summary(len(paths), len(diagnostics)), err=True)

@@ -2,7 +2,9 @@
 
 Command lines are printed exactly as Batch receives them: never wrapped, never styled. Resource
 files that come from the spec's containers are shown as URL placeholders with the SAS token
-redacted, because the real URLs are only signed at apply time, for one target.
+redacted, because the real URLs are only signed at apply time, for one target. Any other value
+that holds a secret (a SAS signature or an account key pasted into a command line, an
+environment value or a var) is redacted too: a plan is printed, logged and shared.
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ from batchspec.plan.model import (
 )
 from batchspec.redact import redact
 from batchspec.spec.durations import format_duration
+
+# Every secret `redact` removes has one of these in it (lower-cased); a value without any is
+# passed through unscanned, which keeps a plan of 100,000 tasks from spending most of its
+# time in redaction. (A plan registers no secrets of its own with `register_secret`.)
+_SECRET_MARKERS = ("sig", "accountkey", "sharedkey", "bearer")
+
+
+def _clean(text: str) -> str:
+    """`text` with any secret in it redacted."""
+    lowered = text.lower()
+    return redact(text) if any(m in lowered for m in _SECRET_MARKERS) else text
+
 
 ACCOUNT_URL = "https://<account>.blob.core.windows.net"
 SAS_PLACEHOLDER = "<SAS redacted>"
@@ -56,10 +70,10 @@ def write_text(plan: Plan, out: TextIO) -> None:
     console = Console(file=out, highlight=False, markup=False, soft_wrap=True, emoji=False)
 
     def heading(text: str) -> None:
-        console.print(text, style="bold")
+        console.print(_clean(text), style="bold")
 
     def line(text: str) -> None:
-        console.print(text, style=None)
+        console.print(_clean(text), style=None)
 
     where = os.path.relpath(plan.spec_path)
     line(f"Plan for {plan.name} ({plan.spec_path if where.startswith('..') else where})")
@@ -91,7 +105,7 @@ def write_text(plan: Plan, out: TextIO) -> None:
     line(f"  task dependencies: {'yes' if job.uses_task_dependencies else 'no'}")
     heading(f"\nTasks ({len(plan.tasks):,})")
     for task in plan.tasks:
-        out.write("".join(f"{text}\n" for text in _task_lines(plan, task)))
+        out.write(_clean("".join(f"{text}\n" for text in _task_lines(plan, task))))
     heading(f"\nDownloads ({len(plan.downloads)})")
     for download in plan.downloads:
         source = plan.container_name(download.container) + "/" + download.prefix
@@ -260,12 +274,32 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _redacted(value: Any) -> Any:
+    """`value` with every string in it redacted (before encoding: JSON escapes hide secrets)."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {_redacted(k): _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def _task_document(plan: Plan, task: TaskPlan) -> str:
+    data = task_json(plan, task)
+    text = json.dumps(data, ensure_ascii=False)
+    # One scan of the encoded task finds any secret; only then is each string redacted.
+    if _clean(text) != text:
+        text = json.dumps(_redacted(data), ensure_ascii=False)
+    return text
+
+
 def write_json(plan: Plan, out: TextIO) -> None:
     """The plan as one JSON document; `tasks` comes last, one task per line, streamed."""
-    header = json.dumps(plan_header_json(plan), indent=2, ensure_ascii=False)
+    header = json.dumps(_redacted(plan_header_json(plan)), indent=2, ensure_ascii=False)
     out.write(header[:-2] + ',\n  "tasks": [')
     separator = "\n    "
     for task in plan.tasks:
-        out.write(separator + json.dumps(task_json(plan, task), ensure_ascii=False))
+        out.write(separator + _task_document(plan, task))
         separator = ",\n    "
     out.write("\n  ]\n}\n")
