@@ -140,6 +140,11 @@ def test_syntax_errors_are_located(tmp_path: Path, text: str, expected: str) -> 
         ("a: &k b\n*k : 1\n", "2:1: $: an alias cannot be a mapping key"),
         ("a:\n  <<: 5\n", "2:3: $: a merge key '<<' takes a mapping or a list of mappings"),
         (
+            "nodes: " + "9" * 5000 + "\n",
+            "1:8: $: '99999999999999999999999999999999'... (5,000 characters) cannot be read as "
+            "int: integers of more than 4,300 digits are refused",
+        ),
+        (
             "a: x\x07y\n",
             "1:5: $: character U+0007 is not allowed in YAML (control characters are not allowed)",
         ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -241,7 +242,16 @@ class _Builder:
             return self.loader.yaml_constructors[tag](self.loader, node)
         except Exception:
             short = tag.removeprefix(_TAG)
-            raise _Fatal(mark, f"{event.value!r} cannot be read as {short}") from None
+            text: str = event.value
+            shown = (
+                repr(text) if len(text) <= 40 else f"{text[:32]!r}... ({len(text):,} characters)"
+            )
+            reason = ""
+            if short == "int" and len(text) > sys.get_int_max_str_digits():
+                reason = (
+                    f": integers of more than {sys.get_int_max_str_digits():,} digits are refused"
+                )
+            raise _Fatal(mark, f"{shown} cannot be read as {short}{reason}") from None
 
     def _key(self, event: Any, mark: Mark) -> None:
         top = self.stack[-1]
