@@ -10,8 +10,8 @@ import pytest
 from azure.batch import BatchClient
 from azure.batch import models as m
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceModifiedError
-from emulator_helpers import job_options, pool_options, unique
+from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
+from emulator_helpers import job_options, pool_options, unique, wait_task_done
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -93,4 +93,23 @@ def test_replace_pool_properties_replaces_start_task_and_metadata(
         )
     assert info.value.status_code == 400
     assert info.value.error.code == "MissingRequiredProperty"
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_task_files_list_with_a_dangling_symlink_in_the_working_directory(
+    batch_client: BatchClient,
+) -> None:
+    pool_id, job_id = unique("links"), unique("links")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    batch_client.create_job(job_options(job_id, pool_id))
+    line = "/bin/bash -c 'ln -s /nonexistent/target dangling && echo made'"
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line=line))
+    task = wait_task_done(batch_client, job_id, "t")
+    assert task.execution_info.exit_code == 0
+    files = {f.name: f for f in batch_client.list_task_files(job_id, "t", recursive=True)}
+    assert "wd/dangling" in files and not files["wd/dangling"].is_directory
+    for name in ("wd/dangling", "wd/" + "x" * 5000):
+        with pytest.raises(ResourceNotFoundError):
+            batch_client.get_task_file_properties(job_id, "t", name)
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

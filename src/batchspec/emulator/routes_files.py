@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,17 +52,28 @@ def _node_base(live: Live, request: Request) -> tuple[Path, str]:
 
 
 def _resolve(base: Path, relative: str) -> Path:
-    target = (base / relative).resolve()
-    root = base.resolve()
-    if target != root and root not in target.parents:
-        raise _file_not_found()
-    if not target.exists():
-        raise _file_not_found()
+    try:
+        target = (base / relative).resolve()
+        root = base.resolve()
+        if target != root and root not in target.parents:
+            raise _file_not_found()
+        if not target.exists():
+            raise _file_not_found()
+    except OSError:  # a name too long for the file system, a loop of links...
+        raise _file_not_found() from None
     return target
 
 
+def _stat(path: Path) -> os.stat_result:
+    # A task may leave a symbolic link whose target is gone: list the link itself.
+    try:
+        return path.stat()
+    except OSError:
+        return path.lstat()
+
+
 def _props(path: Path) -> Doc:
-    st = path.stat()
+    st = _stat(path)
     created = dt.datetime.fromtimestamp(st.st_ctime, dt.UTC)
     modified = dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
     out: Doc = {
