@@ -11,6 +11,7 @@ from azure.batch import BatchClient
 from azure.batch import models as m
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.rest import HttpRequest
 from emulator_helpers import job_options, pool_options, unique, wait_task_done
 
 pytestmark = pytest.mark.timeout(120)
@@ -94,6 +95,84 @@ def test_replace_pool_properties_replaces_start_task_and_metadata(
     assert info.value.status_code == 400
     assert info.value.error.code == "MissingRequiredProperty"
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_operations_not_implemented_say_so_instead_of_not_found(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("unsup"), unique("unsup")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id))
+    calls = {
+        "DisableJob": lambda: batch_client.begin_disable_job(
+            job_id, m.BatchJobDisableOptions(disable_tasks="requeue"), polling_interval=0
+        ).result(),
+        "StopPoolResize": lambda: batch_client.begin_stop_pool_resize(
+            pool_id, polling_interval=0
+        ).result(),
+        "RemoveNodes": lambda: batch_client.begin_remove_nodes(
+            pool_id, m.BatchNodeRemoveOptions(node_ids=["n"]), polling_interval=0
+        ).result(),
+        "ListPoolUsageMetrics": lambda: list(batch_client.list_pool_usage_metrics()),
+    }
+    for operation, call in calls.items():
+        with pytest.raises(HttpResponseError) as info:
+            call()
+        assert not isinstance(info.value, ResourceNotFoundError), operation
+        assert info.value.status_code == 400
+        assert info.value.error.code == "UnsupportedOperation"
+        assert info.value.error.details[0].message == operation
+    assert batch_client.get_job(job_id).state == m.BatchJobState.ACTIVE
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_features_the_account_has_none_of_answer_as_for_an_account_without_them(
+    batch_client: BatchClient,
+) -> None:
+    pool_id, job_id = unique("none"), unique("none")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line="true"))
+    assert list(batch_client.list_applications()) == []
+    assert list(batch_client.list_job_schedules()) == []
+    assert list(batch_client.list_subtasks(job_id, "t")) == []
+    for call, code in (
+        (lambda: batch_client.get_application("app"), "ApplicationNotFound"),
+        (lambda: batch_client.get_job_schedule("sched"), "JobScheduleNotFound"),
+        (lambda: list(batch_client.list_jobs_from_schedule("sched")), "JobScheduleNotFound"),
+        (lambda: list(batch_client.list_subtasks(job_id, "nope")), "TaskNotFound"),
+    ):
+        with pytest.raises(ResourceNotFoundError) as missing:
+            call()
+        assert missing.value.error.code == code
+    with pytest.raises(HttpResponseError) as info:
+        list(batch_client.list_job_preparation_and_release_task_status(job_id))
+    assert info.value.status_code == 409
+    assert info.value.error.code == "JobPreparationTaskNotSpecified"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/nosuchcollection", 400, "InvalidUri"),
+        ("POST", "/pools/p/nosuchaction", 400, "InvalidUri"),
+        ("DELETE", "/supportedimages", 405, "UnsupportedHttpVerb"),
+        ("PATCH", "/jobs/j/tasks/t", 405, "UnsupportedHttpVerb"),
+    ],
+)
+def test_requests_for_no_batch_resource_get_the_service_error(
+    batch_client: BatchClient, method: str, path: str, status: int, code: str
+) -> None:
+    request = HttpRequest(
+        method, f"{path}?api-version=2025-06-01", json={} if method in ("POST", "PATCH") else None
+    )
+    # The SDK's error policy raises for any error status, send_request included.
+    with pytest.raises(HttpResponseError) as info:
+        batch_client.send_request(request)
+    assert info.value.status_code == status
+    assert info.value.error.code == code
+    assert info.value.response.headers["request-id"]
 
 
 def test_task_files_list_with_a_dangling_symlink_in_the_working_directory(

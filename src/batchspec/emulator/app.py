@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from batchspec.emulator import routes_files as files
 from batchspec.emulator import routes_jobs as jobs
+from batchspec.emulator import routes_other as other
 from batchspec.emulator import routes_pools as pools
 from batchspec.emulator import routes_tasks as tasks
 from batchspec.emulator.http import Handler, error_response, route
@@ -56,6 +57,18 @@ _ROUTES: list[tuple[str, Handler, list[str]]] = [
         files.task_file,
         ["GET", "HEAD", "DELETE"],
     ),
+    ("/jobs/{job_id}/tasks/{task_id}/subtasksinfo", other.list_subtasks, ["GET"]),
+    ("/jobs/{job_id}/jobpreparationandreleasetaskstatus", other.preparation_status, ["GET"]),
+    ("/applications", other.list_applications, ["GET"]),
+    ("/applications/{application_id}", other.get_application, ["GET"]),
+    ("/jobschedules", other.list_job_schedules, ["GET"]),
+    (
+        "/jobschedules/{schedule_id}",
+        other.job_schedule,
+        ["GET", "HEAD", "PATCH", "PUT", "DELETE"],
+    ),
+    ("/jobschedules/{schedule_id}/{action}", other.job_schedule, ["GET", "POST"]),
+    *((path, other.unsupported(name), [method]) for path, method, name in other.UNSUPPORTED),
 ]
 
 
@@ -63,14 +76,20 @@ def build_app(live: Live) -> Starlette:
     """The ASGI app serving `live`; unknown paths get Batch's error body."""
 
     async def unsupported(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        code = "UnsupportedOperation" if status == 405 else "ResourceNotFound"
-        message = (
-            "The requested operation is not supported by the local Batch service."
-            if status == 405
-            else "The specified resource does not exist."
-        )
-        return error_response(request, live, BatchError(status, code, message))
+        # What the service answers for a URI that is no Batch resource, or a verb it does not
+        # take there.
+        if getattr(exc, "status_code", 404) == 405:
+            err = BatchError(
+                405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb."
+            )
+        else:
+            err = BatchError(
+                400,
+                "InvalidUri",
+                "The requested URI does not represent any resource on the server.",
+                [("UriPath", request.url.path)],
+            )
+        return error_response(request, live, err)
 
     routes = [
         Route(path, route(handler, live), methods=methods) for path, handler, methods in _ROUTES

@@ -78,6 +78,14 @@ def route(handler: Handler, live: Live) -> Callable[[Request], Awaitable[Respons
                 400, "InvalidRequestBody", "The specified Request Body is not syntactically valid."
             )
             return error_response(request, live, unreadable)
+        except Exception:
+            # A defect here must still answer as the service does (a Batch body, not a bare
+            # 500 page): the SDK retries InternalError, and the traceback goes to the log.
+            log.exception("%s %s failed", request.method, request.url.path)
+            internal = BatchError(
+                500, "InternalError", "The server encountered an internal error. Please retry."
+            )
+            return error_response(request, live, internal)
         for k, v in _request_ids(request).items():
             response.headers.setdefault(k, v)
         return response
