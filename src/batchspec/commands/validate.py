@@ -12,10 +12,14 @@ import glob
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from batchspec.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from batchspec.spec.document import LoadedSpec
 from batchspec.report import REPORTERS
 
 _SPEC_SUFFIXES = (".yaml", ".yml")
@@ -74,22 +78,61 @@ def _specs_under(directory: Path) -> list[Path]:
 
 def check_spec(path: Path, overrides: Mapping[str, str]) -> list[Diagnostic]:
     """All problems of one spec file: YAML, then the schema, then references and templates."""
-    from batchspec.plan.build import build_plan
+    return check_loaded(path, load(path), overrides)
+
+
+def load(path: Path) -> LoadedSpec | list[Diagnostic]:
+    """One spec file read into data with positions, or its YAML problems."""
     from batchspec.spec.load import load_spec
-    from batchspec.spec.schema import schema_diagnostics
 
     try:
-        loaded = load_spec(path)
-        if isinstance(loaded, list):
-            return loaded
+        return load_spec(path)
+    except Exception as exc:  # no input may end in a traceback: report the file instead
+        return _internal_error(path, exc)
+
+
+def check_loaded(
+    path: Path, loaded: LoadedSpec | list[Diagnostic], overrides: Mapping[str, str]
+) -> list[Diagnostic]:
+    """The schema, then the references and templates, of a spec `load` has read."""
+    from batchspec.plan.build import build_plan
+    from batchspec.spec.schema import schema_diagnostics
+
+    if isinstance(loaded, list):
+        return loaded
+    try:
         problems = schema_diagnostics(loaded)
         if problems:
             return problems  # the semantic checks assume the shape the schema guarantees
         plan = build_plan(loaded, overrides)
         return plan if isinstance(plan, list) else []
     except Exception as exc:  # no input may end in a traceback: report the file instead
-        message = f"internal error while checking this file ({type(exc).__name__}: {exc})"
-        return [Diagnostic(str(path), 1, 1, "$", message)]
+        return _internal_error(path, exc)
+
+
+def _internal_error(path: Path, exc: Exception) -> list[Diagnostic]:
+    message = f"internal error while checking this file ({type(exc).__name__}: {exc})"
+    return [Diagnostic(str(path), 1, 1, "$", message)]
+
+
+def var_names(loaded: LoadedSpec | list[Diagnostic]) -> frozenset[str]:
+    """The names under a spec's `vars:` (none when the file could not be read)."""
+    if isinstance(loaded, list):
+        return frozenset()
+    declared = loaded.data.get("vars")
+    return frozenset(declared) if isinstance(declared, dict) else frozenset()
+
+
+def overrides_for(
+    overrides: Mapping[str, str], names: frozenset[str], anywhere: frozenset[str]
+) -> dict[str, str]:
+    """The `--var`s that apply to a spec whose variables are `names`.
+
+    Checking a directory with `--var n=5` sets `n` in every spec that has it; the others are
+    checked with their own defaults. A NAME that no spec checked has is still passed on, so
+    each spec reports it (a misspelt name must not pass silently).
+    """
+    return {k: v for k, v in overrides.items() if k in names or k not in anywhere}
 
 
 def without_secrets(diagnostic: Diagnostic) -> Diagnostic:
@@ -121,7 +164,13 @@ def _summary(files: int, problems: int) -> str:
     show_default=True,
     help="text: path:LINE:COL: $.path: message; json: a list of objects; github: annotations.",
 )
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a var.")
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a var in every spec that has it; a NAME that no spec has is an error.",
+)
 @click.pass_context
 def command(
     ctx: click.Context, files: tuple[str, ...], fmt: str, variables: tuple[str, ...]
@@ -137,9 +186,12 @@ def command(
     paths, unmatched = find_specs(files)
     if unmatched:
         raise click.UsageError("no spec files found for " + ", ".join(map(repr, unmatched)))
+    loaded = [(path, load(path)) for path in paths]
+    anywhere = frozenset().union(*(var_names(spec) for _, spec in loaded))
     diagnostics: list[Diagnostic] = []
-    for path in paths:
-        diagnostics.extend(map(without_secrets, check_spec(path, overrides)))
+    for path, spec in loaded:
+        mine = overrides_for(overrides, var_names(spec), anywhere)
+        diagnostics.extend(map(without_secrets, check_loaded(path, spec, mine)))
     diagnostics.sort()
     click.echo(REPORTERS[fmt](diagnostics), nl=False)
     click.echo(_summary(len(paths), len(diagnostics)), err=True)
