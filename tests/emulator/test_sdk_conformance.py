@@ -12,7 +12,7 @@ from azure.batch import models as m
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
-from emulator_helpers import job_options, pool_options, unique, wait_task_done
+from emulator_helpers import job_options, pool_options, unique, wait_task_done, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -191,4 +191,14 @@ def test_task_files_list_with_a_dangling_symlink_in_the_working_directory(
         with pytest.raises(ResourceNotFoundError):
             batch_client.get_task_file_properties(job_id, "t", name)
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_nodes_are_found_whatever_the_case_of_the_pool_id(batch_client: BatchClient) -> None:
+    pool_id = unique("CasePool")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    nodes = wait_until(lambda: list(batch_client.list_nodes(pool_id.lower())))
+    node = batch_client.get_node(pool_id.upper(), nodes[0].id)
+    assert node.id == nodes[0].id
+    assert node.url.endswith(f"/pools/{pool_id}/nodes/{node.id}")
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -152,8 +152,7 @@ async def replace_pool_properties(request: Request, live: Live) -> Response:
 
 async def list_nodes(request: Request, live: Live) -> Response:
     """GET /pools/{pool}/nodes, paged."""
-    pool_id = request.path_params["pool_id"]
-    _pool(live, pool_id)
+    pool_id = _pool(live, request.path_params["pool_id"])["id"]
     after = skiptoken(request)
     docs = live.store.list_nodes(pool_id)
     rows = ((i, _node_out(live, pool_id, d)) for i, d in enumerate(docs, 1) if i > after)
@@ -166,12 +165,12 @@ def _node_out(live: Live, pool_id: str, doc: Doc) -> Doc:
 
 async def get_node(request: Request, live: Live) -> Response:
     """GET /pools/{pool}/nodes/{node}."""
-    pool_id, node_id = request.path_params["pool_id"], request.path_params["node_id"]
-    _pool(live, pool_id)
-    node = live.store.get_node(node_id)
-    if node is None or node.get("_poolId") != pool_id:
+    pool = _pool(live, request.path_params["pool_id"])
+    node = live.store.get_node(request.path_params["node_id"])
+    # Pool ids are case-insensitive: compare with the pool's own spelling.
+    if node is None or str(node.get("_poolId", "")).lower() != pool["id"].lower():
         raise not_found("Node", "node")
-    return entity(request, _node_out(live, pool_id, node), "nodes", live)
+    return entity(request, _node_out(live, pool["id"], node), "nodes", live)
 
 
 async def set_node_scheduling(request: Request, live: Live) -> Response:
