@@ -202,3 +202,24 @@ def test_nodes_are_found_whatever_the_case_of_the_pool_id(batch_client: BatchCli
     assert node.id == nodes[0].id
     assert node.url.endswith(f"/pools/{pool_id}/nodes/{node.id}")
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_moving_an_active_job_to_another_pool_is_refused_not_ignored(
+    batch_client: BatchClient,
+) -> None:
+    pool_id, job_id = unique("move"), unique("move")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id))
+    with pytest.raises(HttpResponseError) as info:
+        batch_client.update_job(
+            job_id, m.BatchJobUpdateOptions(pool_info=m.BatchPoolInfo(pool_id="elsewhere"))
+        )
+    assert info.value.status_code == 409
+    assert info.value.error.code == "OperationInvalidForCurrentState"
+    batch_client.update_job(
+        job_id, m.BatchJobUpdateOptions(pool_info=m.BatchPoolInfo(pool_id=pool_id), priority=3)
+    )
+    job = batch_client.get_job(job_id)
+    assert job.pool_info.pool_id == pool_id and job.priority == 3
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -68,6 +68,21 @@ async def update_job(request: Request, live: Live) -> Response:
             "JobCompleted" if job["state"] == "completed" else "JobBeingDeleted",
             f"The specified job is in the {job['state']} state.",
         )
+    pool_info = body.get("poolInfo")
+    if pool_info is not None:
+        # Batch moves a job to another pool only while it is disabled, which jobs here never
+        # are; naming its own pool again is harmless.
+        same = (
+            isinstance(pool_info, dict)
+            and str(pool_info.get("poolId", "")).lower() == str(job["poolInfo"]["poolId"]).lower()
+        )
+        if not same:
+            raise BatchError(
+                409,
+                "OperationInvalidForCurrentState",
+                "The pool of a job can only be changed while the job is disabled.",
+                [("PropertyName", "poolInfo")],
+            )
     if "onAllTasksComplete" in body:
         if body["onAllTasksComplete"] not in ("noaction", "terminatejob"):
             raise invalid_property("onAllTasksComplete", body["onAllTasksComplete"])
