@@ -223,3 +223,16 @@ def test_moving_an_active_job_to_another_pool_is_refused_not_ignored(
     assert job.pool_info.pool_id == pool_id and job.priority == 3
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_pool_node_counts_honour_filter_and_paging(batch_client: BatchClient) -> None:
+    pools = [unique("counts"), unique("counts")]
+    for pool_id in pools:
+        batch_client.create_pool(pool_options(pool_id, nodes=0))
+    only = list(batch_client.list_pool_node_counts(filter=f"poolId eq '{pools[1]}'"))
+    assert [c.pool_id for c in only] == [pools[1]]
+    assert only[0].dedicated is not None and only[0].dedicated.total == 0
+    pages = list(batch_client.list_pool_node_counts(max_results=1).by_page())
+    assert len(pages) >= 2
+    for pool_id in pools:
+        batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

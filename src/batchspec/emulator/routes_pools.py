@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from batchspec.emulator.http import (
     accepted,
@@ -229,8 +231,13 @@ _STATES = (
 
 
 async def node_counts(request: Request, live: Live) -> Response:
-    """GET /nodecounts: nodes per state, per pool."""
-    out = []
+    """GET /nodecounts: nodes per state, per pool, paged, with `$filter` (`poolId eq '...'`)."""
+    after = skiptoken(request)
+    rows = ((i, d) for i, d in enumerate(_pool_node_counts(live), 1) if i > after)
+    return page(request, live, "/nodecounts", "poolnodecounts", rows)
+
+
+def _pool_node_counts(live: Live) -> Iterator[Doc]:
     for pool in live.store.list_pools():
         groups = {
             g: {_COUNT_KEYS.get(s, s): 0 for s in _STATES} | {"total": 0}
@@ -242,5 +249,4 @@ async def node_counts(request: Request, live: Live) -> Response:
             key = _COUNT_KEYS.get(state, state)
             group[key] = group.get(key, 0) + 1
             group["total"] += 1
-        out.append({"poolId": pool["id"], **groups})
-    return JSONResponse({"value": out})
+        yield {"poolId": pool["id"], **groups}
