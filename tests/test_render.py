@@ -64,6 +64,19 @@ def test_an_undefined_name_inside_a_list_or_mapping_is_reported(source: str) -> 
     ]
 
 
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [("{{ vars.keys }}", "keys"), ("{{ item.values }}", "values"), ("{{ dict }}", "dict")],
+)
+def test_a_method_is_not_printed_as_a_value(source: str, name: str) -> None:
+    value, problems = _render(source, vars={"n": 1}, item={"a": 1})
+    assert value is None
+    assert problems == [
+        "spec.yaml:7:9: $.job.tasks[0].command: undefined template variable: "
+        f"{name!r} is a function or method, not a value: no such key, or a call's () is missing"
+    ]
+
+
 def test_plain_text_is_not_compiled() -> None:
     renderer = _renderer()
     compiled = renderer.compile("echo hello", WHERE)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jinja2 import StrictUndefined, Undefined
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_RENDERED_LENGTH = 1_000_000
@@ -129,9 +129,22 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return checked
 
 
+def _finalize(value: Any) -> Any:
+    """Refuse to print a function or method: `{{ vars.keys }}` with no var named `keys` found
+    the dict method and printed `<built-in method keys of dict object at 0x...>`."""
+    if callable(value) and not isinstance(value, Undefined):
+        name = getattr(value, "__name__", type(value).__name__)
+        raise UndefinedError(
+            f"{name!r} is a function or method, not a value: no such key, or a call's () is missing"
+        )
+    return value
+
+
 def make_environment() -> ImmutableSandboxedEnvironment:
     """The Jinja2 environment every spec template is compiled in."""
-    env = Sandbox(undefined=SpecUndefined, autoescape=False, keep_trailing_newline=True)
+    env = Sandbox(
+        undefined=SpecUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
+    )
     env.filters["quote"] = quote
     for name in _WIDTH_FILTERS:
         env.filters[name] = _guarded_filter(name, env.filters[name])
