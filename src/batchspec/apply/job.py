@@ -10,7 +10,7 @@ from azure.batch import models as bm
 from azure.batch.models._models import BatchJobTerminateOptions  # not re-exported in 15.1.0
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
-from batchspec.apply.resend import RESEND_IF_UNANSWERED
+from batchspec.apply.service_faults import RESEND_IF_UNANSWERED
 
 _UNUSABLE_STATES = (
     bm.BatchJobState.COMPLETED,

@@ -16,7 +16,7 @@ from azure.batch import BatchClient
 from azure.batch import models as bm
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
-from batchspec.apply.resend import RESEND_IF_UNANSWERED
+from batchspec.apply.service_faults import RESEND_IF_UNANSWERED
 from batchspec.apply.tails import node_file_tail
 
 READY_STATES = (bm.BatchNodeState.IDLE, bm.BatchNodeState.RUNNING)

@@ -24,6 +24,7 @@ from azure.batch import models as bm
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from batchspec.apply.batch_models import BatchModels
+from batchspec.apply.service_faults import is_transient
 from batchspec.plan.model import TaskPlan
 from batchspec.redact import describe_error, redact
 
@@ -35,8 +36,6 @@ ATTEMPTS = 4
 """Requests per collection through service faults (each one already retried by azure-core)."""
 BACKOFF_SECONDS = 2.0
 """Wait before the second request; doubled before each further one."""
-# Answers that say "not now" rather than "no": the collection is sent again.
-_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class SubmitError(Exception):
@@ -88,6 +87,12 @@ def submit_tasks(
             outcomes = list(pool.map(lambda c: _add(client, job_id, c, sleep), chunks))
         failures = [f for o in outcomes for f in o.failures]
         errors = [e for o in outcomes for e in o.errors]
+        if errors and not failures and all(is_transient(e) for e in errors):
+            reasons = "; ".join(dict.fromkeys(describe_error(e) for e in errors))
+            raise SubmitError(
+                f"could not add tasks: the Batch service did not take them in {ATTEMPTS} "
+                f"attempts ({reasons})"
+            )
         if failures or errors:
             unsent = [t for o in outcomes for t in o.unsent]
             raise SubmitError(
@@ -109,6 +114,7 @@ def _add(
     """Add one collection, sending it again (only the tasks still pending) through faults."""
     outcome = _Outcome()
     pending = tasks
+    last: Exception | list[bm.BatchTaskCreateResult] = []
     for attempt in range(ATTEMPTS):
         if attempt:
             sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
@@ -122,21 +128,20 @@ def _add(
                 for part in (pending[:half], pending[half:]):
                     _merge(outcome, _add(client, job_id, part, sleep))
                 return outcome
-            if exc.status_code not in _TRANSIENT_STATUS:
+            if not is_transient(exc):
                 outcome.errors.append(exc)
                 outcome.unsent = pending
                 return outcome
-            last: Exception = exc
+            last = exc
             continue
         except (ServiceRequestError, ServiceResponseError) as exc:
             # No answer: the service may or may not have added them; TaskExists will tell.
             last = exc
             continue
-        retry: list[bm.BatchTaskCreateOptions] = []
-        by_id = {t.id: t for t in pending}
+        server_errors: list[bm.BatchTaskCreateResult] = []
         for item in result.result_values or []:
             if item.status == bm.BatchTaskAddStatus.SERVER_ERROR:
-                retry.append(by_id[item.task_id])
+                server_errors.append(item)
             elif item.error is not None and item.error.code == "TaskExists":
                 # On a later request, most likely this call's own earlier add that got
                 # through without an answer; only the summary's wording depends on it.
@@ -148,11 +153,20 @@ def _add(
                 outcome.failures.append(item)
             else:
                 outcome.added += 1
-        if not retry:
+        answered = {item.task_id for item in result.result_values or []}
+        again = {item.task_id for item in server_errors}
+        # A task the answer does not mention is sent again too: it is not known to be added.
+        pending = [t for t in pending if t.id in again or t.id not in answered]
+        if not pending:
             return outcome
-        pending = retry
-        last = RuntimeError(f"server error adding task {retry[0].id}")
-    outcome.errors.append(last)
+        last = server_errors
+    if isinstance(last, Exception):
+        outcome.errors.append(last)
+    else:
+        outcome.failures += last
+        if len(last) < len(pending):
+            unanswered = len(pending) - len(last)
+            outcome.errors.append(RuntimeError(f"no answer for {unanswered} task(s)"))
     outcome.unsent = pending
     return outcome
 
