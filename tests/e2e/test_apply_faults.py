@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from azure.batch import BatchClient
 
+from batchspec.apply import monitor
 from batchspec.apply.journal import Journal
 
 from .conftest import SecretCheck, azure_env
@@ -123,7 +124,11 @@ def test_a_service_outage_ends_apply_with_one_line_and_the_next_apply_finishes_t
     assert "Traceback" not in down.output
     errors = [line for line in down.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, down.output
-    assert "ServerBusy" in errors[0] and "run apply again" in down.output
+    assert errors[0].startswith(
+        "error: could not add tasks: the Batch service did not take them in 4 attempts "
+        "(ServerBusy: The server is currently unable to receive requests."
+    ), errors[0]
+    assert "run apply again" in down.output
     assert took < 120, f"apply took {took:.0f}s to give up"
     journal = Journal(home, spec, "azure")
     state = journal.load()
@@ -140,3 +145,66 @@ def test_a_service_outage_ends_apply_with_one_line_and_the_next_apply_finishes_t
     final = journal.load()
     assert final is not None and final.finished and final.exit_code == 0
     secret_check.add("journal", journal.path.read_text())
+
+
+def test_watching_rides_out_an_outage_longer_than_the_sdk_retries(
+    tmp_path: Path,
+    proxy: FaultProxy,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: BatchClient,
+    secret_check: SecretCheck,
+) -> None:
+    tasks = 10
+    spec = squares_spec(tmp_path / "specs", "blip", tasks=tasks, sleep=0.5)
+    home = tmp_path / "home"
+    # azure-core sends each poll four times (three retries, ~5 s): this fails two polls.
+    proxy.add("GET", TASK_COUNTS, "busy", times=8)
+    args = [str(spec), "--yes", "--target", "azure", "--data-dir", str(home)]
+    result = apply_cli(args, secret_check, _env(proxy, batch_service, azurite))
+
+    assert result.exit_code == 0, result.output
+    assert proxy.rules[0].hits == 8
+    assert "warning: the Batch service is not answering (ServerBusy: " in result.output
+    assert "the Batch service answers again after" in result.output
+    state = Journal(home, spec, "azure").load()
+    assert state is not None and state.finished
+    _check_squares(batch_client, state.job_id, tmp_path / "specs" / "out", tasks)
+
+
+def test_an_outage_while_watching_ends_apply_and_the_next_apply_only_watches(
+    tmp_path: Path,
+    proxy: FaultProxy,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: BatchClient,
+    secret_check: SecretCheck,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(monitor, "OUTAGE_SECONDS", 3.0)
+    tasks = 10
+    spec = squares_spec(tmp_path / "specs", "dark", tasks=tasks, sleep=0.5)
+    home = tmp_path / "home"
+    env = _env(proxy, batch_service, azurite)
+    args = [str(spec), "--yes", "--target", "azure", "--data-dir", str(home)]
+    proxy.add("GET", TASK_COUNTS, "busy", times=None)
+
+    down = apply_cli(args, secret_check, env)
+
+    assert down.exit_code == 1, down.output
+    assert "Traceback" not in down.output
+    errors = [line for line in down.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, down.output
+    assert errors[0].startswith("error: the Batch service did not answer for ")
+    assert "watching job dark-" in errors[0] and "ServerBusy" in errors[0]
+    journal = Journal(home, spec, "azure")
+    state = journal.load()
+    assert state is not None and not state.finished and "tasks" in state.steps_done
+
+    proxy.clear()
+    adds = proxy.count("POST", ADD_COLLECTION)
+    again = apply_cli(args, secret_check, env)
+    assert again.exit_code == 0, again.output
+    assert f"continuing run {state.run_id}" in again.output
+    assert proxy.count("POST", ADD_COLLECTION) == adds
+    _check_squares(batch_client, state.job_id, tmp_path / "specs" / "out", tasks)

@@ -172,6 +172,7 @@ class Workflow:
             out,
             poll=self.options.poll_seconds,
             timeout=None if timeout is None else timeout + MONITOR_MARGIN_SECONDS,
+            outage=monitor.OUTAGE_SECONDS,
         )
         self._save(step="monitor")
         out.step(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
