@@ -6,6 +6,9 @@ import pytest
 
 from batchspec.plan.depends import MAX_DEPENDENCY_ID_CHARS, find_cycle
 from batchspec.plan.uploads import MAX_FILES_PER_SOURCE
+from batchspec.spec.document import LoadedSpec
+from batchspec.spec.load import load_spec
+from batchspec.spec.schema import schema_diagnostics
 from plan_helpers import BASE, located, messages, plan_of, write_spec
 
 T = BASE.count("\n") + 1  # the line of the first task
@@ -454,6 +457,31 @@ def test_a_glob_matching_too_many_paths_is_refused(
     assert messages(path) == [
         "$.uploads[0].source: 'many/*' matches more than 20 paths; upload a directory as "
         "an archive or narrow the pattern"
+    ]
+
+
+def test_time_limits_longer_than_batch_can_hold(tmp_path: Path) -> None:
+    base = BASE.replace("  tasks:\n", "  timeout: 99999999999999999999999d\n  tasks:\n")
+    tasks = "- {id: one, command: echo, max_wall_clock: 10675200d}\n"
+    tasks += "- {id: two, command: echo, max_wall_clock: 10675199d}\n"
+    path = write_spec(tmp_path, tasks, base=base)
+    limit = "the time limit is longer than Batch can hold (at most 10675199d, about 29,000 years)"
+    assert messages(path) == [
+        f"$.job.timeout: {limit}; leave it out for no limit",
+        f"$.job.tasks[0].max_wall_clock: {limit}; leave it out for no limit",
+    ]
+
+
+def test_counts_beyond_what_batch_can_hold(tmp_path: Path) -> None:
+    base = BASE.replace("{dedicated: 1}", "{dedicated: 2147483648, spot: 2147483647}")
+    base = base.replace("  tasks:\n", "  retries: 99999999999999999999\n  tasks:\n")
+    path = write_spec(tmp_path, "- {id: one, command: echo, retries: 2147483648}\n", base=base)
+    loaded = load_spec(path)
+    assert isinstance(loaded, LoadedSpec)
+    assert [f"{d.path}: {d.message}" for d in schema_diagnostics(loaded)] == [
+        "$.pool.nodes.dedicated: 2147483648 is above the maximum of 2147483647",
+        "$.job.retries: 99999999999999999999 is above the maximum of 2147483647",
+        "$.job.tasks[0].retries: 2147483648 is above the maximum of 2147483647",
     ]
 
 

@@ -39,6 +39,9 @@ from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
 from batchspec.spec.render import Renderer
 
+MAX_DURATION_DAYS = 10_675_199
+"""Batch keeps time limits as .NET TimeSpans, which hold at most 10,675,199 days."""
+MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86_400
 CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -165,6 +168,12 @@ def _check_durations(renderer: Renderer, spec: Spec) -> None:
     for seconds, where in limits:
         if seconds == 0:
             renderer.report(where, "a time limit of zero would stop it at once; use at least 1s")
+        elif seconds is not None and seconds > MAX_DURATION_SECONDS:
+            renderer.report(
+                where,
+                f"the time limit is longer than Batch can hold (at most {MAX_DURATION_DAYS}d, "
+                "about 29,000 years); leave it out for no limit",
+            )
 
 
 def _containers(
