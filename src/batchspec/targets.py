@@ -40,6 +40,12 @@ BLOB_CLIENT_OPTIONS: dict[str, Any] = {
     "max_block_size": 4 * 1024 * 1024,
 }
 
+# azure-core waits up to 300 s for a connection and 300 s for each read, and retries a read
+# three times: a Batch service that stops answering held apply for 20 minutes per request,
+# silently. Batch ends every operation within 30 s on its side (its `timeout` parameter), so
+# an answer that has not come after 60 s is not coming.
+BATCH_CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 20, "read_timeout": 60}
+
 _STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _BATCH_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 
@@ -77,9 +83,9 @@ class Target:
         if self.batch_key is not None:
             assert self.batch_account is not None
             key = AzureNamedKeyCredential(self.batch_account, self.batch_key)
-            return BatchClient(self.batch_endpoint, key)
+            return BatchClient(self.batch_endpoint, key, **BATCH_CLIENT_OPTIONS)
         assert self.batch_token_credential is not None
-        return BatchClient(self.batch_endpoint, self.batch_token_credential)
+        return BatchClient(self.batch_endpoint, self.batch_token_credential, **BATCH_CLIENT_OPTIONS)
 
     def blob_service(self, **options: Any) -> BlobServiceClient:
         """A new BlobServiceClient for this target's storage account.

@@ -23,9 +23,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import urlsplit
 
-Action = Literal["busy", "drop", "lose"]
+Action = Literal["busy", "drop", "lose", "hang"]
 """busy: 503 ServerBusy, not forwarded; drop: close the connection, not forwarded;
-lose: forward, let the service act, then close the connection without answering."""
+lose: forward, let the service act, then close the connection without answering;
+hang: hold the connection without answering until the proxy stops (or HANG_SECONDS)."""
+HANG_SECONDS = 120.0
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 
@@ -59,6 +61,7 @@ class FaultProxy:
     rules: list[Rule] = field(default_factory=list)
     seen: list[tuple[str, str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def add(self, method: str, path: str, action: Action, times: int | None = 1) -> Rule:
         """Inject `action` into the next `times` matching requests (None: all of them)."""
@@ -122,7 +125,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             path = urlsplit(self.path).path
             action = proxy.decide(self.command, path)
-            if action == "drop":
+            if action == "hang":
+                proxy.stopping.wait(HANG_SECONDS)
+            if action in ("drop", "hang"):
                 self._drop()
                 return
             if action == "busy":
@@ -175,6 +180,7 @@ def fault_proxy(upstream: str) -> Iterator[FaultProxy]:
     try:
         yield proxy
     finally:
+        proxy.stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from azure.batch import BatchClient
 
+from batchspec import targets
 from batchspec.apply import monitor
 from batchspec.apply.journal import Journal
 
@@ -207,4 +208,44 @@ def test_an_outage_while_watching_ends_apply_and_the_next_apply_only_watches(
     assert again.exit_code == 0, again.output
     assert f"continuing run {state.run_id}" in again.output
     assert proxy.count("POST", ADD_COLLECTION) == adds
+    _check_squares(batch_client, state.job_id, tmp_path / "specs" / "out", tasks)
+
+
+def test_a_service_that_stops_answering_ends_apply_in_bounded_time(
+    tmp_path: Path,
+    proxy: FaultProxy,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: BatchClient,
+    secret_check: SecretCheck,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same mechanism as the 60 s read timeout, in seconds rather than minutes.
+    monkeypatch.setitem(targets.BATCH_CLIENT_OPTIONS, "read_timeout", 2)
+    monkeypatch.setattr(monitor, "OUTAGE_SECONDS", 3.0)
+    tasks = 10
+    spec = squares_spec(tmp_path / "specs", "silent", tasks=tasks, sleep=0.5)
+    home = tmp_path / "home"
+    env = _env(proxy, batch_service, azurite)
+    args = [str(spec), "--yes", "--target", "azure", "--data-dir", str(home)]
+    # One add goes unanswered (the collection is sent again), then polls get no answer.
+    proxy.add("POST", ADD_COLLECTION, "hang", times=1)
+    proxy.add("GET", TASK_COUNTS, "hang", times=None)
+
+    started = time.monotonic()
+    silent = apply_cli(args, secret_check, env)
+    took = time.monotonic() - started
+
+    assert silent.exit_code == 1, silent.output
+    assert f"tasks: {tasks} added" in silent.output
+    errors = [line for line in silent.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, silent.output
+    assert errors[0].startswith("error: the Batch service did not answer for "), errors[0]
+    assert took < 90, f"apply took {took:.0f}s to give up"
+
+    proxy.clear()
+    again = apply_cli(args, secret_check, env)
+    assert again.exit_code == 0, again.output
+    state = Journal(home, spec, "azure").load()
+    assert state is not None and state.finished
     _check_squares(batch_client, state.job_id, tmp_path / "specs" / "out", tasks)
