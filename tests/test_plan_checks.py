@@ -1,5 +1,6 @@
 """Every semantic check of build_plan: each problem located at the line and column to fix."""
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -258,6 +259,75 @@ def test_find_cycle() -> None:
     chain["100000"] = ["0"]
     cycle = find_cycle(chain)
     assert cycle is not None and len(cycle) == 100_002
+
+
+class _CountedList(list[str]):
+    """A list that counts how often it is walked."""
+
+    walks = 0
+
+    def __iter__(self) -> Iterator[str]:
+        _CountedList.walks += 1
+        return super().__iter__()
+
+
+def test_find_cycle_walks_a_shared_dependency_list_once() -> None:
+    # A barrier: 2,000 tasks each wait for the same 2,000 tasks (4 million edges).
+    shared = _CountedList(f"a{i}" for i in range(2000))
+    edges: dict[str, Sequence[str]] = {f"b{i}": shared for i in range(2000)}
+    _CountedList.walks = 0
+    assert find_cycle(edges) is None
+    assert _CountedList.walks == 1
+    # A cycle through a shared list is still found: a1 -> b7 -> a1.
+    edges["a1"] = ["b7"]
+    cycle = find_cycle(edges)
+    assert cycle is not None and cycle[0] == cycle[-1] and {"a1", "b7"} <= set(cycle)
+
+
+def test_a_barrier_stage_shares_one_dependency_tuple(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {i: {range: [0, 300]}}}
+          id: "map-{{ item.i }}"
+          command: echo
+        - foreach: {sweep: {i: {range: [0, 300]}}}
+          id: "reduce-{{ item.i }}"
+          command: echo
+          depends_on: ["map-*"]
+        - {id: all, command: echo, depends_on: ["*"]}
+        """,
+    )
+    tasks = plan_of(path).tasks
+    reduce = tasks[300:600]
+    assert reduce[0].depends_on == tuple(f"map-{i}" for i in range(300))
+    # One tuple for the whole stage, not 300 copies of 300 ids.
+    assert all(t.depends_on is reduce[0].depends_on for t in reduce)
+    assert tasks[600].id == "all" and len(tasks[600].depends_on) == 600
+
+
+def test_tasks_that_match_each_others_pattern_are_a_cycle(tmp_path: Path) -> None:
+    # Each of 3,000 tasks depends on every other one: reported as soon as it is certain,
+    # without expanding 3,000 lists of 2,999 ids.
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {i: {range: [0, 3000]}}}
+          id: "t{{ item.i }}"
+          command: echo
+          depends_on: ["t*"]
+        """,
+    )
+    found = messages(path)
+    assert len(found) == 21
+    assert found[0] == (
+        "$.job.tasks[0].depends_on: task 1 (item {'i': 1}): the task dependencies form a "
+        "cycle: t1 -> t0 -> t1"
+    )
+    assert found[-1] == (
+        "$.job.tasks[0].depends_on: tasks: 2,979 more fail in this field "
+        "(only the first 20 are shown)"
+    )
 
 
 def test_dependency_ids_over_batch_limit(tmp_path: Path) -> None:
