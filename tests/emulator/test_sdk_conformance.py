@@ -236,3 +236,35 @@ def test_pool_node_counts_honour_filter_and_paging(batch_client: BatchClient) ->
     assert len(pages) >= 2
     for pool_id in pools:
         batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_a_malformed_container_url_fails_the_task_as_a_user_error(
+    batch_client: BatchClient,
+) -> None:
+    pool_id, job_id = unique("badurl"), unique("badurl")
+    sas = "sv=2024-01-01&sp=rwl&sig=NotARealSignature%3D"
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    batch_client.create_job(job_options(job_id, pool_id))
+    upload = m.OutputFile(
+        file_pattern="../stdout.txt",
+        destination=m.OutputFileDestination(
+            container=m.OutputFileBlobContainerDestination(container_url=f"not-a-url?{sas}")
+        ),
+        upload_options=m.OutputFileUploadConfiguration(upload_condition="taskcompletion"),
+    )
+    source = m.ResourceFile(storage_container_url=f"http://127.0.0.1:1/?{sas}")
+    batch_client.create_tasks(
+        job_id,
+        [
+            m.BatchTaskCreateOptions(id="out", command_line="true", output_files=[upload]),
+            m.BatchTaskCreateOptions(id="in", command_line="true", resource_files=[source]),
+        ],
+    )
+    for task_id, code in (("out", "FileUploadMiscError"), ("in", "BlobDownloadMiscError")):
+        info = wait_task_done(batch_client, job_id, task_id).execution_info
+        assert info.result == m.BatchTaskExecutionResult.FAILURE
+        assert info.failure_info.code == code
+        assert info.failure_info.category == m.BatchErrorSourceCategory.USER_ERROR
+        assert "sig=" not in (info.failure_info.message or "")
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -106,9 +106,13 @@ def _fetch_container(url: str, prefix: str | None, spec: Doc, wd: Path) -> None:
             exc.status_code or 0, "BlobDownloadMiscError"
         )
         raise TransferError(code, f"Listing {redact(url)} answered {exc.status_code}.") from None
+    except ValueError:  # not a container URL (azure-storage-blob refuses it before any I/O)
+        raise TransferError(
+            "BlobDownloadMiscError", f"{redact(url)} is not a blob container URL."
+        ) from None
     except (AzureError, OSError) as exc:
         raise TransferError(
-            "BlobDownloadMiscError", f"Reading {redact(url)} failed: {exc}"
+            "BlobDownloadMiscError", f"Reading {redact(url)} failed: {scrub(str(exc))}"
         ) from None
 
 
@@ -160,6 +164,10 @@ def upload_outputs(outputs: list[Doc], wd: Path, succeeded: bool) -> None:
                         name = path or file.name
                     with open(file, "rb") as data:
                         container.upload_blob(name, data, overwrite=True)
+        except ValueError:  # not a container URL (azure-storage-blob refuses it before any I/O)
+            raise TransferError(
+                "FileUploadMiscError", f"{redact(url)} is not a blob container URL."
+            ) from None
         except (AzureError, OSError) as exc:
             raise TransferError(
                 "FileUploadMiscError", f"Uploading to {redact(url)} failed: {type(exc).__name__}"
