@@ -268,3 +268,26 @@ def test_a_malformed_container_url_fails_the_task_as_a_user_error(
         assert "sig=" not in (info.failure_info.message or "")
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_task_file_ranges_outside_the_file_or_malformed_are_refused(
+    batch_client: BatchClient,
+) -> None:
+    pool_id, job_id = unique("range"), unique("range")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line="echo 12345"))
+    wait_task_done(batch_client, job_id, "t")
+    read = batch_client.download_task_file
+    assert b"".join(read(job_id, "t", "stdout.txt", ocp_range="bytes=1-2")) == b"23"
+    assert b"".join(read(job_id, "t", "stdout.txt", ocp_range="bytes=3-")) == b"45\n"
+    with pytest.raises(HttpResponseError) as beyond:
+        b"".join(read(job_id, "t", "stdout.txt", ocp_range="bytes=100-200"))
+    assert beyond.value.status_code == 416
+    url = f"/jobs/{job_id}/tasks/t/files/stdout.txt?api-version=2025-06-01"
+    with pytest.raises(HttpResponseError) as malformed:
+        batch_client.send_request(HttpRequest("GET", url, headers={"ocp-range": "bytes=x-y"}))
+    assert malformed.value.status_code == 400
+    assert malformed.value.error.code == "InvalidHeaderValue"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

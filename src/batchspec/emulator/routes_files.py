@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import mimetypes
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from batchspec.emulator.http import page
+from batchspec.emulator.http import page, skiptoken
 from batchspec.emulator.node import node_dirs
 from batchspec.emulator.routes_tasks import get_task_doc
 from batchspec.emulator.state import Live
@@ -118,7 +119,7 @@ async def list_node_files(request: Request, live: Live) -> Response:
 
 def _list(request: Request, live: Live, base: Path, url: str) -> Response:
     recursive = request.query_params.get("recursive", "false").lower() == "true"
-    after = int(request.query_params.get("$skiptoken", "0") or 0)
+    after = skiptoken(request)
     rows = ((i, d) for i, d in _entries(base, url, recursive) if i > after)
     return page(request, live, url.removeprefix(live.endpoint), "files", rows)
 
@@ -165,9 +166,28 @@ def _file(request: Request, base: Path, url: str) -> Response:
         return Response(status_code=200, headers=headers, media_type=media)
     data = path.read_bytes()
     ranged = request.headers.get("ocp-range")
-    if ranged and ranged.startswith("bytes="):
-        start_s, _, end_s = ranged[6:].partition("-")
-        start = int(start_s or 0)
-        end = int(end_s) if end_s else len(data) - 1
+    if ranged:
+        start, end = _byte_range(ranged, len(data))
         data = data[start : end + 1]
     return Response(content=data, status_code=200, headers=headers, media_type=media)
+
+
+_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int]:
+    """`ocp-range: bytes=start-[end]` as inclusive offsets; Batch's 400/416 errors otherwise."""
+    m = _RANGE.match(header.strip())
+    if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+        raise BatchError(
+            400,
+            "InvalidHeaderValue",
+            "The value for one of the HTTP headers is not in the correct format.",
+            [("HeaderName", "ocp-range"), ("HeaderValue", header)],
+        )
+    start = int(m.group(1))
+    if start >= size and size > 0:
+        raise BatchError(
+            416, "InvalidRange", "The range specified is invalid for the current size of the file."
+        )
+    return start, int(m.group(2)) if m.group(2) else size - 1
