@@ -186,12 +186,14 @@ def command(
     paths, unmatched = find_specs(files)
     if unmatched:
         raise click.UsageError("no spec files found for " + ", ".join(map(repr, unmatched)))
-    loaded = [(path, load(path)) for path in paths]
-    anywhere = frozenset().union(*(var_names(spec) for _, spec in loaded))
+    # With --var, a first reading finds which specs have which variables; each spec is read
+    # again when it is checked, so only one spec is held in memory at a time.
+    names = {path: var_names(load(path)) for path in paths} if overrides else {}
+    anywhere = frozenset().union(*names.values())
     diagnostics: list[Diagnostic] = []
-    for path, spec in loaded:
-        mine = overrides_for(overrides, var_names(spec), anywhere)
-        diagnostics.extend(map(without_secrets, check_loaded(path, spec, mine)))
+    for path in paths:
+        mine = overrides_for(overrides, names.get(path, frozenset()), anywhere)
+        diagnostics.extend(map(without_secrets, check_spec(path, mine)))
     diagnostics.sort()
     click.echo(REPORTERS[fmt](diagnostics), nl=False)
     click.echo(_summary(len(paths), len(diagnostics)), err=True)
