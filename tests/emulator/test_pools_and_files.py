@@ -134,8 +134,11 @@ def test_bodies_and_routes_the_service_cannot_read(batch_service: Any) -> None:
         batch_service, "POST", "/jobs", json.dumps({"id": "j", "poolInfo": "p"}).encode()
     )
     assert (status, body["code"]) == (400, "InvalidRequestBody")
+    # Job schedules are listed (there are none); a path that is no Batch resource is refused.
     status, body = _raw(batch_service, "GET", "/jobschedules", None)
-    assert status == 404 and body["message"]["lang"] == "en-US"
+    assert status == 200
+    status, body = _raw(batch_service, "GET", "/jobschedulez", None)
+    assert (status, body["code"]) == (400, "InvalidUri") and body["message"]["lang"] == "en-US"
 
 
 def test_unsupported_features_are_refused_not_ignored(batch_client: BatchClient) -> None:
