@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -269,3 +270,23 @@ def test_secrets_in_error_messages_are_redacted(tmp_path: Path) -> None:
         assert result.exit_code == 1
         assert "--var n=https://example.org/?sig=REDACTED" in result.output
         assert SECRET_SIG not in result.output
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_console_that_cannot_encode_a_character_gets_escapes(tmp_path: Path, fmt: str) -> None:
+    path = write_spec(tmp_path, "- {id: one, command: echo café 日本}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "batchspec", "plan", str(path), "--format", fmt],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"Traceback" not in done.stderr
+    if fmt == "json":
+        document = json.loads(done.stdout)
+        assert document["tasks"][0]["command_line"] == "echo café 日本"
+    else:
+        assert b"    command line: echo caf\\xe9 \\u65e5\\u672c\n" in done.stdout

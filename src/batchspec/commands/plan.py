@@ -6,15 +6,26 @@ Nothing here touches the cloud or imports the Azure SDKs. A spec with problems p
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from batchspec.commands.validate import parse_vars, without_secrets
 from batchspec.diagnostics import Diagnostic
 from batchspec.report import text_report
+
+
+def _writes_unicode(stream: TextIO) -> bool:
+    """Whether `stream` can encode every character (a UTF encoding)."""
+    try:
+        return codecs.lookup(stream.encoding or "ascii").name.startswith("utf")
+    except (LookupError, AttributeError):
+        return False
 
 
 def _internal_error(path: Path, exc: Exception) -> list[Diagnostic]:
@@ -50,8 +61,16 @@ def command(ctx: click.Context, spec: Path, variables: tuple[str, ...], fmt: str
         click.echo(f"{spec}: {count} error{'s' if count != 1 else ''}; nothing planned", err=True)
         ctx.exit(1)
     out = sys.stdout
+    unicode_out = _writes_unicode(out)
+    if not unicode_out and isinstance(out, io.TextIOWrapper):
+        # A console that cannot show every character (cp1252, PYTHONIOENCODING=ascii) gets
+        # escapes rather than a UnicodeEncodeError halfway through the tasks.
+        out.reconfigure(errors="backslashreplace")
     try:
-        (write_json if fmt == "json" else write_text)(plan, out)
+        if fmt == "json":
+            write_json(plan, out, ensure_ascii=not unicode_out)
+        else:
+            write_text(plan, out)
         out.flush()
     except BrokenPipeError:
         # `batchspec plan ... | head`: stop quietly with 1, as Python's docs advise (and as rich

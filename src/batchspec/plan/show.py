@@ -285,21 +285,25 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def _task_document(plan: Plan, task: TaskPlan) -> str:
+def _task_document(plan: Plan, task: TaskPlan, ensure_ascii: bool) -> str:
     data = task_json(plan, task)
-    text = json.dumps(data, ensure_ascii=False)
+    text = json.dumps(data, ensure_ascii=ensure_ascii)
     # One scan of the encoded task finds any secret; only then is each string redacted.
     if _clean(text) != text:
-        text = json.dumps(_redacted(data), ensure_ascii=False)
+        text = json.dumps(_redacted(data), ensure_ascii=ensure_ascii)
     return text
 
 
-def write_json(plan: Plan, out: TextIO) -> None:
-    """The plan as one JSON document; `tasks` comes last, one task per line, streamed."""
-    header = json.dumps(_redacted(plan_header_json(plan)), indent=2, ensure_ascii=False)
+def write_json(plan: Plan, out: TextIO, *, ensure_ascii: bool = False) -> None:
+    """The plan as one JSON document; `tasks` comes last, one task per line, streamed.
+
+    `ensure_ascii` writes non-ASCII characters as \\u escapes, for outputs that cannot
+    encode them.
+    """
+    header = json.dumps(_redacted(plan_header_json(plan)), indent=2, ensure_ascii=ensure_ascii)
     out.write(header[:-2] + ',\n  "tasks": [')
     separator = "\n    "
     for task in plan.tasks:
-        out.write(separator + _task_document(plan, task))
+        out.write(separator + _task_document(plan, task, ensure_ascii))
         separator = ",\n    "
     out.write("\n  ]\n}\n")
