@@ -581,6 +581,32 @@ def test_a_template_that_loops_without_end_is_stopped(
     ]
 
 
+@pytest.mark.timeout(120)
+def test_the_renders_of_a_spec_share_one_cpu_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each render stays under the per-render limit; 2,000 of them would take minutes.
+    monkeypatch.setattr("batchspec.spec.watchdog.SPEC_CPU_LIMIT", 1.0)
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {i: {range: [0, 2000]}}}
+          id: "t{{ item.i }}"
+          command: "{% for a in range(100000) %}{% endfor %}echo {{ index }}"
+        """,
+    )
+    found = messages(path)
+    stopped = "the spec's templates ran for more than 1 s of CPU time in all; rendering stopped"
+    # Once the limit is reached every later render is refused: both per-task fields report
+    # 20 tasks and a count of the rest.
+    for field in ("$.job.tasks[0].id", "$.job.tasks[0].command"):
+        mine = [m for m in found if m.startswith(f"{field}: ")]
+        assert len(mine) == 21, found
+        assert sum(stopped in m for m in mine) == 20
+        assert sum(" more fail in this field" in m for m in mine) == 1
+    assert len(found) == 42
+
+
 def test_dependency_problems_are_reported_with_problems_elsewhere(tmp_path: Path) -> None:
     base = BASE.replace('id: "demo-{{ run.id }}"', 'id: "demo-{{ run.idd }}"')
     path = write_spec(tmp_path, "- {id: one, command: echo, depends_on: [two]}\n", base=base)

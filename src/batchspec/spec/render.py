@@ -141,6 +141,12 @@ class Renderer:
         self, compiled: Compiled, template: Template, context: Mapping[str, Any], what: str
     ) -> str | None:
         watchdog = self.watchdog
+        if watchdog.exhausted:
+            message = (
+                f"the template is not allowed to do this (sandbox): {watchdog.exhausted_message()}"
+            )
+            self.fail(compiled.where, f"{what}{message}")
+            return None
         watchdog.sequence += 1
         watchdog.rendering = True
         try:
