@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -149,6 +150,22 @@ def test_a_var_that_no_spec_has_is_an_error_in_each(tmp_path: Path) -> None:
     ]
     assert all(": $.vars: --var num_word: the spec has no variable 'num_word'" in x for x in lines)
     assert "did you mean 'num_words'?" in lines[1]
+
+
+def test_a_var_and_a_spec_read_from_a_pipe(tmp_path: Path) -> None:
+    spec = (REPO / "tests" / "negative" / "sandbox_escape.yaml").read_text()
+    spec = spec.replace("name: neg\n", "name: neg\nvars: {word: hi}\n").replace(
+        "\"echo {{ ''.__class__.__mro__[1].__subclasses__() }}\"", '"echo {{ vars.word }}"'
+    )
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, spec.encode())
+        os.close(write_end)
+        # The pipe is read once, though --var needs the spec's variables before checking it.
+        result = run("--var", "word=hello", f"/dev/fd/{read_end}")
+    finally:
+        os.close(read_end)
+    assert result.exit_code == 0, result.output
 
 
 def test_every_example_spec_validates() -> None:

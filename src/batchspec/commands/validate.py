@@ -186,14 +186,22 @@ def command(
     paths, unmatched = find_specs(files)
     if unmatched:
         raise click.UsageError("no spec files found for " + ", ".join(map(repr, unmatched)))
-    # With --var, a first reading finds which specs have which variables; each spec is read
-    # again when it is checked, so only one spec is held in memory at a time.
-    names = {path: var_names(load(path)) for path in paths} if overrides else {}
+    # With --var, a first reading finds which specs have which variables; each file is read
+    # again when it is checked, so only one spec is held in memory at a time. A pipe
+    # (`<(...)`) can be read only once: what was read from it is kept.
+    names: dict[Path, frozenset[str]] = {}
+    kept: dict[Path, LoadedSpec | list[Diagnostic]] = {}
+    for path in paths if overrides else ():
+        loaded = load(path)
+        names[path] = var_names(loaded)
+        if not path.is_file():
+            kept[path] = loaded
     anywhere = frozenset().union(*names.values())
     diagnostics: list[Diagnostic] = []
     for path in paths:
         mine = overrides_for(overrides, names.get(path, frozenset()), anywhere)
-        diagnostics.extend(map(without_secrets, check_spec(path, mine)))
+        spec = kept.pop(path) if path in kept else load(path)
+        diagnostics.extend(map(without_secrets, check_loaded(path, spec, mine)))
     diagnostics.sort()
     click.echo(REPORTERS[fmt](diagnostics), nl=False)
     click.echo(_summary(len(paths), len(diagnostics)), err=True)
