@@ -291,3 +291,29 @@ def test_task_file_ranges_outside_the_file_or_malformed_are_refused(
     assert malformed.value.error.code == "InvalidHeaderValue"
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_replace_job_resets_what_the_body_omits(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("putjob"), unique("putjob")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(
+        job_options(
+            job_id,
+            pool_id,
+            priority=7,
+            constraints=m.BatchJobConstraints(max_task_retry_count=4),
+            metadata=[m.BatchMetadataItem(name="k", value="v")],
+        )
+    )
+    job = batch_client.get_job(job_id)
+    job.priority = None
+    job.constraints = None
+    job.metadata = None
+    batch_client.replace_job(job_id, job)
+    replaced = batch_client.get_job(job_id)
+    assert replaced.priority == 0
+    assert replaced.constraints.max_task_retry_count == 0
+    assert not replaced.metadata
+    assert replaced.pool_info.pool_id == pool_id
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

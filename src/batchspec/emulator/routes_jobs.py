@@ -19,9 +19,17 @@ from batchspec.emulator.http import (
     skiptoken,
 )
 from batchspec.emulator.node import node_dirs
-from batchspec.emulator.resources import new_job
+from batchspec.emulator.resources import UNLIMITED, new_job
 from batchspec.emulator.state import Live
-from batchspec.emulator.wire import BatchError, Doc, invalid_property, iso, new_etag, not_found
+from batchspec.emulator.wire import (
+    BatchError,
+    Doc,
+    invalid_property,
+    iso,
+    missing_property,
+    new_etag,
+    not_found,
+)
 
 
 def get_job_doc(live: Live, job_id: str) -> Doc:
@@ -57,6 +65,15 @@ async def get_job(request: Request, live: Live) -> Response:
     return entity(request, get_job_doc(live, request.path_params["job_id"]), "jobs", live)
 
 
+_REPLACE_DEFAULTS: Doc = {
+    "priority": 0,
+    "maxParallelTasks": -1,
+    "allowTaskPreemption": False,
+    "onAllTasksComplete": "noaction",
+    "constraints": {"maxWallClockTime": UNLIMITED, "maxTaskRetryCount": 0},
+}
+
+
 async def update_job(request: Request, live: Live) -> Response:
     """PATCH (update) and PUT (replace) of the mutable job properties."""
     job = get_job_doc(live, request.path_params["job_id"])
@@ -68,6 +85,13 @@ async def update_job(request: Request, live: Live) -> Response:
             "JobCompleted" if job["state"] == "completed" else "JobBeingDeleted",
             f"The specified job is in the {job['state']} state.",
         )
+    if request.method == "PUT":
+        # Replace: every updatable property the body omits goes back to its default (Batch:
+        # "if constraints is not specified with this request, the existing constraints are
+        # removed"); poolInfo is required.
+        if not body.get("poolInfo"):
+            raise missing_property("poolInfo")
+        body = {**_REPLACE_DEFAULTS, "metadata": [], **body}
     pool_info = body.get("poolInfo")
     if pool_info is not None:
         # Batch moves a job to another pool only while it is disabled, which jobs here never
