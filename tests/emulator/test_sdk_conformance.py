@@ -317,3 +317,24 @@ def test_replace_job_resets_what_the_body_omits(batch_client: BatchClient) -> No
     assert replaced.pool_info.pool_id == pool_id
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_datetime_filters_compare_instants_not_text(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("when"), unique("when")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line="true"))
+    created = batch_client.get_task(job_id, "t").creation_time
+    second = created.replace(microsecond=0)
+    for literal, op in (
+        (second.strftime("%Y-%m-%dT%H:%M:%SZ"), "ge"),  # same second, no fraction
+        (second.astimezone(dt.timezone(dt.timedelta(hours=2))).isoformat(), "ge"),
+        ((second + dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.0000000Z"), "lt"),
+    ):
+        found = batch_client.list_tasks(job_id, filter=f"creationTime {op} datetime'{literal}'")
+        assert [t.id for t in found] == ["t"], literal
+    with pytest.raises(HttpResponseError) as info:
+        list(batch_client.list_tasks(job_id, filter="creationTime gt datetime'yesterday'"))
+    assert info.value.error.code == "InvalidQueryParameterValue"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -2,12 +2,13 @@
 
 Supported: `prop eq|ne|gt|ge|lt|le literal`, nested properties as `executionInfo/result`,
 `startswith(prop, 'x')`, `and`, `or`, `not`, parentheses. Literals: 'strings' ('' escapes a
-quote), numbers, true/false, and datetime'...' timestamps (compared as text, which orders ISO
-timestamps correctly).
+quote), numbers, true/false, and datetime'...' timestamps (compared as instants, whatever their
+precision or offset).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import re
 from collections.abc import Callable
@@ -40,6 +41,22 @@ def _bad(text: str) -> BatchError:
     )
 
 
+def _timestamp(text: str) -> dt.datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (Batch writes seven fractional digits,
+    which fromisoformat does not take); None if it is not one."""
+    m = re.match(r"^(.*T\d\d:\d\d(?::\d\d)?)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", text.strip())
+    if not m:
+        return None
+    fraction = f".{(m.group(2) + '000000')[:6]}" if m.group(2) else ""
+    zone = m.group(3) or "Z"
+    zone = "+00:00" if zone == "Z" else zone
+    try:
+        stamp = dt.datetime.fromisoformat(m.group(1) + fraction + zone)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
 def _lookup(doc: Doc, path: str) -> Any:
     value: Any = doc
     for part in path.split("/"):
@@ -66,7 +83,10 @@ class _Parser:
             if kind == "str":
                 self.tokens.append(("lit", raw[1:-1].replace("''", "'")))
             elif kind == "dt":
-                self.tokens.append(("lit", raw[9:-1]))
+                stamp = _timestamp(raw[9:-1])
+                if stamp is None:
+                    raise _bad(text)
+                self.tokens.append(("lit", stamp))
             elif kind == "num":
                 self.tokens.append(("lit", float(raw) if "." in raw else int(raw)))
             elif kind == "word" and raw in ("true", "false"):
@@ -140,6 +160,8 @@ class _Parser:
 
         def compare(d: Doc) -> bool:
             value = _lookup(d, path)
+            if isinstance(literal, dt.datetime) and isinstance(value, str):
+                value = _timestamp(value)
             if value is None and op not in ("eq", "ne"):
                 return False
             try:
