@@ -5,6 +5,7 @@ local service cannot serve."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from azure.batch import BatchClient
@@ -336,5 +337,30 @@ def test_datetime_filters_compare_instants_not_text(batch_client: BatchClient) -
     with pytest.raises(HttpResponseError) as info:
         list(batch_client.list_tasks(job_id, filter="creationTime gt datetime'yesterday'"))
     assert info.value.error.code == "InvalidQueryParameterValue"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_writes_answer_with_the_entity_headers_the_sdk_reads(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("hdrs"), unique("hdrs")
+
+    def headers(_response: Any, _body: Any, found: dict[str, Any]) -> dict[str, Any]:
+        return found
+
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line="true"))
+    job_url = batch_client.get_job(job_id).url
+    cases = {
+        job_url: batch_client.update_job(job_id, m.BatchJobUpdateOptions(priority=1), cls=headers),
+        batch_client.get_pool(pool_id).url: batch_client.update_pool(
+            pool_id, m.BatchPoolUpdateOptions(metadata=[]), cls=headers
+        ),
+        f"{job_url}/tasks/t": batch_client.terminate_task(job_id, "t", cls=headers),
+    }
+    for url, found in cases.items():
+        assert found["DataServiceId"] == url
+        assert found["ETag"] and found["Last-Modified"] is not None
+        assert found["request-id"]
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

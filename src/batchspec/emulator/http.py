@@ -112,8 +112,10 @@ async def read_json(request: Request) -> Any:
 
 
 def entity_headers(doc: Doc) -> dict[str, str]:
-    """ETag and Last-Modified for one entity."""
+    """ETag, Last-Modified and DataServiceId (the entity's URL) for one entity."""
     headers = {"ETag": str(doc.get("eTag", ""))}
+    if doc.get("url"):
+        headers["DataServiceId"] = str(doc["url"])
     if doc.get("lastModified"):
         headers["Last-Modified"] = rfc1123(parse_iso(doc["lastModified"]))
     return headers

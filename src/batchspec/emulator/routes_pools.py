@@ -195,7 +195,8 @@ async def set_node_scheduling(request: Request, live: Live) -> Response:
         live.kill_tasks("requeue", node_ids={node["id"]})
         requeue_on(live, {node["id"]})
     live.poke()
-    return Response(status_code=200)
+    url = f"{live.endpoint}/pools/{node['_poolId']}/nodes/{node['id']}"
+    return Response(status_code=200, headers={"DataServiceId": url})
 
 
 async def list_images(request: Request, live: Live) -> Response:

@@ -192,7 +192,7 @@ async def terminate_task(request: Request, live: Live) -> Response:
     if entry is not None:
         entry[0].kill("terminate")
     live.poke()
-    return accepted(status=204)
+    return accepted(live.store.get_task(job_id, doc["id"]) or doc, status=204)
 
 
 async def reactivate_task(request: Request, live: Live) -> Response:
@@ -214,7 +214,7 @@ async def reactivate_task(request: Request, live: Live) -> Response:
     doc["eTag"] = new_etag()
     live.store.put_task(job_id, doc)
     live.poke()
-    return accepted(status=204)
+    return accepted(doc, status=204)
 
 
 async def delete_task(request: Request, live: Live) -> Response:
