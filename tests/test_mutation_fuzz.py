@@ -42,6 +42,8 @@ SNIPPETS = [
     "{{ [vars.missing] }}",
     "{{ vars.keys }}",
     "{{ item.values }}",
+    "{{ [1, 2] | map('string') }}",
+    "{{ cycler(1, 2) }}",
     "{{ index }}",
     "{{ spec }}{{ run }}{{ containers }}",
     "{{ namespace(a=1) }}{{ joiner() }}",

@@ -77,6 +77,27 @@ def test_a_method_is_not_printed_as_a_value(source: str, name: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "{{ ['a', 'b'] | map('upper') }}",
+            "a generator is not a value that can be shown (add | list)",
+        ),
+        ("{{ cycler(1, 2) }}", "a Cycler is not a value that can be shown"),
+        ("{{ namespace(a=1) }}", "a Namespace is not a value that can be shown"),
+    ],
+)
+def test_only_data_is_printed(source: str, message: str) -> None:
+    value, problems = _render(source)
+    assert value is None
+    assert problems == [
+        f"spec.yaml:7:9: $.job.tasks[0].command: undefined template variable: {message}"
+    ]
+    value, problems = _render("{{ ['a', 'b'] | map('upper') | list }} {{ 1.5 }} {{ none }}")
+    assert (value, problems) == ("['A', 'B'] 1.5 None", [])
+
+
 def test_plain_text_is_not_compiled() -> None:
     renderer = _renderer()
     compiled = renderer.compile("echo hello", WHERE)

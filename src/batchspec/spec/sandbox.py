@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from jinja2 import StrictUndefined, Undefined
@@ -129,15 +129,26 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return checked
 
 
+_SHOWN_TYPES = (str, int, float, list, tuple, dict, Undefined, type(None))
+"""What `{{ ... }}` may print: data, and Undefined (which fails when printed)."""
+
+
 def _finalize(value: Any) -> Any:
-    """Refuse to print a function or method: `{{ vars.keys }}` with no var named `keys` found
-    the dict method and printed `<built-in method keys of dict object at 0x...>`."""
-    if callable(value) and not isinstance(value, Undefined):
-        name = getattr(value, "__name__", type(value).__name__)
+    """Refuse to print anything but data, whose text would be nonsense in a command line.
+
+    `{{ vars.keys }}` with no var named `keys` found the dict method and printed
+    `<built-in method keys of dict object at 0x...>`; `{{ names | map('upper') }}` without
+    `| list` prints `<generator object ... at 0x...>`.
+    """
+    if isinstance(value, _SHOWN_TYPES):
+        return value
+    name = getattr(value, "__name__", None)
+    if callable(value) and isinstance(name, str):
         raise UndefinedError(
             f"{name!r} is a function or method, not a value: no such key, or a call's () is missing"
         )
-    return value
+    hint = " (add | list)" if isinstance(value, Iterator) else ""
+    raise UndefinedError(f"a {type(value).__name__} is not a value that can be shown{hint}")
 
 
 def make_environment() -> ImmutableSandboxedEnvironment:
