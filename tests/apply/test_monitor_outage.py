@@ -11,7 +11,9 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, Serv
 from rich.console import Console
 
 from batchspec.apply.console import Reporter
-from batchspec.apply.monitor import MonitorTimeout, ServiceOutage, watch
+from batchspec.apply.monitor import MonitorTimeout, watch
+from batchspec.apply.pool import wait_for_nodes
+from batchspec.apply.service_faults import ServiceOutage
 
 
 def busy() -> HttpResponseError:
@@ -66,7 +68,7 @@ def run_watch(client: FlakyCounts, outage: float) -> tuple[object, str]:
             sleep=clock.sleep,
             clock=clock,
         )
-    except MonitorTimeout as exc:
+    except (MonitorTimeout, ServiceOutage) as exc:
         result = exc
     return result, buffer.getvalue()
 
@@ -98,3 +100,54 @@ def test_a_refusal_is_not_waited_out() -> None:
     with pytest.raises(ResourceNotFoundError):
         run_watch(client, outage=60)
     assert client.calls == 1
+
+
+class FlakyNodes:
+    """Fails list_nodes with the scripted errors, then lists one idle node."""
+
+    def __init__(self, errors: list[Exception]) -> None:
+        self.errors = errors
+        self.calls = 0
+
+    def list_nodes(self, pool_id: str) -> list[bm.BatchNode]:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return [bm.BatchNode({"id": "n1", "state": "idle"})]
+
+
+def test_waiting_for_nodes_rides_out_an_outage_and_says_so() -> None:
+    client = FlakyNodes([busy(), ServiceResponseError("connection reset")])
+    lines: list[str] = []
+    wait_for_nodes(
+        client,  # type: ignore[arg-type]
+        "p",
+        1,
+        timeout=60,
+        say=lines.append,
+        warn=lambda text: lines.append("warning: " + text),
+        poll=0,
+        outage=60,
+    )
+    assert client.calls == 3
+    assert lines[0] == (
+        "warning: the Batch service is not answering (The server is busy.); "
+        "still waiting for the nodes of pool p for up to 60s"
+    )
+    assert lines[1].startswith("the Batch service answers again after ")
+    assert lines[2] == "pool p: 1 node(s) ready"
+
+
+def test_waiting_for_nodes_ends_when_the_outage_outlasts_the_limit() -> None:
+    client = FlakyNodes([busy() for _ in range(5)])
+    with pytest.raises(ServiceOutage, match=r"while waiting for the nodes of pool p \(The server"):
+        wait_for_nodes(
+            client,  # type: ignore[arg-type]
+            "p",
+            1,
+            timeout=60,
+            say=lambda _: None,
+            poll=0.01,
+            outage=0,
+        )
+    assert client.calls == 2

@@ -15,7 +15,7 @@ import pytest
 from azure.batch import BatchClient
 
 from batchspec import targets
-from batchspec.apply import monitor
+from batchspec.apply import service_faults
 from batchspec.apply.journal import Journal
 
 from .conftest import SecretCheck, azure_env
@@ -84,7 +84,8 @@ def test_transient_faults_change_nothing_and_a_lost_add_creates_no_duplicate(
     # The pool and the job are created, and the answers lost.
     proxy.add("POST", r"^/pools$", "lose", times=1)
     proxy.add("POST", r"^/jobs$", "lose", times=1)
-    proxy.add("GET", r"^/pools/flaky-pool/nodes$", "busy", times=2)
+    # Two node polls fail (azure-core sends each four times): the wait rides it out.
+    proxy.add("GET", r"^/pools/flaky-pool/nodes$", "busy", times=8)
     proxy.add("GET", r"^/pools/flaky-pool$", "busy", times=2)
     proxy.add("GET", TASK_COUNTS, "busy", times=2)
     proxy.add("GET", TASK_COUNTS, "drop", times=1)
@@ -95,6 +96,11 @@ def test_transient_faults_change_nothing_and_a_lost_add_creates_no_duplicate(
     assert result.exit_code == 0, result.output
     assert f"tasks: {tasks} succeeded, 0 failed" in result.output
     assert all(rule.hits == rule.times for rule in proxy.rules), proxy.rules
+    assert (
+        "warning: the Batch service is not answering (ServerBusy: The server is currently "
+        "unable to receive requests. Please retry your request.); still waiting for the "
+        "nodes of pool flaky-pool for up to 120s"
+    ) in result.output
     state = Journal(home, spec, "azure").load()
     assert state is not None and state.finished and state.exit_code == 0
     _check_squares(batch_client, state.job_id, tmp_path / "specs" / "out", tasks)
@@ -182,7 +188,7 @@ def test_an_outage_while_watching_ends_apply_and_the_next_apply_only_watches(
     secret_check: SecretCheck,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(monitor, "OUTAGE_SECONDS", 3.0)
+    monkeypatch.setattr(service_faults, "OUTAGE_SECONDS", 3.0)
     tasks = 10
     spec = squares_spec(tmp_path / "specs", "dark", tasks=tasks, sleep=0.5)
     home = tmp_path / "home"
@@ -222,7 +228,7 @@ def test_a_service_that_stops_answering_ends_apply_in_bounded_time(
 ) -> None:
     # The same mechanism as the 60 s read timeout, in seconds rather than minutes.
     monkeypatch.setitem(targets.BATCH_CLIENT_OPTIONS, "read_timeout", 2)
-    monkeypatch.setattr(monitor, "OUTAGE_SECONDS", 3.0)
+    monkeypatch.setattr(service_faults, "OUTAGE_SECONDS", 3.0)
     tasks = 10
     spec = squares_spec(tmp_path / "specs", "silent", tasks=tasks, sleep=0.5)
     home = tmp_path / "home"

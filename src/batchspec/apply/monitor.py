@@ -16,15 +16,11 @@ from azure.batch import models as bm
 from azure.core.exceptions import AzureError
 
 from batchspec.apply.console import Reporter
-from batchspec.apply.service_faults import is_transient
+from batchspec.apply.service_faults import OUTAGE_SECONDS, OutageWindow
 from batchspec.apply.tails import task_file_tail
-from batchspec.redact import describe_error
 
 FAILED_FILTER = "executionInfo/result eq 'failure'"
 MAX_REPORTED_FAILURES = 20
-OUTAGE_SECONDS = 120.0
-"""How long watching rides out a Batch service that does not answer. The tasks run on
-without apply; a long job should not lose its watch (and its downloads) to a short outage."""
 # Termination reasons of a job that ended because its work was done.
 NORMAL_ENDS = ("AllTasksComplete", "ApplyComplete")
 _END_HINTS = {
@@ -35,10 +31,6 @@ _END_HINTS = {
 
 class MonitorTimeout(Exception):
     """The tasks did not all complete in time."""
-
-
-class ServiceOutage(MonitorTimeout):
-    """The Batch service did not answer task-count polls for longer than the outage limit."""
 
 
 @dataclass(frozen=True)
@@ -87,35 +79,26 @@ def watch(
     """Poll task counts until `total` tasks have completed; show progress while waiting.
 
     Polls the service answers as busy or unreachable are waited out for up to `outage`
-    seconds in a row, then ServiceOutage is raised.
+    seconds in a row, then service_faults.ServiceOutage is raised.
     """
     deadline = None if timeout is None else clock() + timeout
-    down_since: float | None = None
+    window = OutageWindow(
+        f"watching job {job_id}",
+        outage,
+        reporter.step,
+        reporter.warn,
+        meanwhile="its tasks go on without apply",
+        clock=clock,
+    )
     with reporter.progress(total, f"job {job_id}") as progress:
         while True:
             try:
                 counts = task_counts(client, job_id)
             except AzureError as exc:
-                if not is_transient(exc):
-                    raise
-                now = clock()
-                if down_since is None:
-                    down_since = now
-                    reporter.warn(
-                        f"the Batch service is not answering ({describe_error(exc)}); "
-                        f"still watching job {job_id} for up to {outage:.0f}s"
-                    )
-                elif now - down_since > outage:
-                    raise ServiceOutage(
-                        f"the Batch service did not answer for {now - down_since:.0f}s while "
-                        f"watching job {job_id} ({describe_error(exc)}); its tasks go on "
-                        f"without apply"
-                    ) from None
+                window.failed(exc)
                 sleep(poll)
                 continue
-            if down_since is not None:
-                reporter.step(f"the Batch service answers again after {clock() - down_since:.0f}s")
-                down_since = None
+            window.answered()
             progress.update(counts.completed, counts.detail())
             if counts.completed >= total:
                 return counts

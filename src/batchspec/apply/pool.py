@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from azure.batch import BatchClient
 from azure.batch import models as bm
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
-from batchspec.apply.service_faults import RESEND_IF_UNANSWERED
+from batchspec.apply.service_faults import OUTAGE_SECONDS, RESEND_IF_UNANSWERED, OutageWindow
 from batchspec.apply.tails import node_file_tail
 
 READY_STATES = (bm.BatchNodeState.IDLE, bm.BatchNodeState.RUNNING)
@@ -126,24 +126,43 @@ def wait_for_nodes(
     *,
     timeout: float,
     say: Callable[[str], None],
+    warn: Callable[[str], None] | None = None,
     poll: float = 1.0,
+    outage: float = OUTAGE_SECONDS,
 ) -> None:
-    """Return once `count` nodes are idle or running; raise at the first StartTask failure."""
+    """Return once `count` nodes are idle or running; raise at the first StartTask failure.
+
+    Polls the service answers as busy or unreachable are waited out for up to `outage`
+    seconds in a row, then service_faults.ServiceOutage is raised.
+    """
     deadline = time.monotonic() + timeout
     last_summary = ""
+    window = OutageWindow(
+        f"waiting for the nodes of pool {pool_id}",
+        outage,
+        say,
+        warn or say,
+        meanwhile="the pool is left as it is",
+    )
     while True:
-        nodes = list(client.list_nodes(pool_id))
+        try:
+            nodes = list(client.list_nodes(pool_id))
+            ready = sum(1 for n in nodes if n.state in READY_STATES)
+            pool = client.get_pool(pool_id) if ready < count else None
+        except AzureError as exc:
+            window.failed(exc)
+            time.sleep(poll)
+            continue
+        window.answered()
         for node in nodes:
             if node.state == bm.BatchNodeState.START_TASK_FAILED:
                 raise _start_task_failure(client, pool_id, node)
             if node.state in BROKEN_STATES:
                 errors = "; ".join(f"{e.code}: {e.message}" for e in node.errors or [])
                 raise PoolError(f"node {node.id} of pool {pool_id} is unusable: {errors or '?'}")
-        ready = sum(1 for n in nodes if n.state in READY_STATES)
-        if ready >= count:
+        if pool is None:
             say(f"pool {pool_id}: {ready} node(s) ready")
             return
-        pool = client.get_pool(pool_id)
         if pool.resize_errors and pool.allocation_state == bm.AllocationState.STEADY:
             errors = "; ".join(f"{e.code}: {e.message}" for e in pool.resize_errors)
             raise PoolError(f"pool {pool_id} could not allocate its nodes: {errors}")

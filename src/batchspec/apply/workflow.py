@@ -21,7 +21,7 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from batchspec.apply import job as jobs
-from batchspec.apply import monitor
+from batchspec.apply import monitor, service_faults
 from batchspec.apply.batch_models import BatchModels
 from batchspec.apply.console import Reporter
 from batchspec.apply.downloads import download_outputs
@@ -89,7 +89,13 @@ class Workflow:
                 code = self._steps()
             except KeyboardInterrupt:
                 return self._interrupted()
-            except (PoolError, jobs.JobError, SubmitError, monitor.MonitorTimeout) as exc:
+            except (
+                PoolError,
+                jobs.JobError,
+                SubmitError,
+                monitor.MonitorTimeout,
+                service_faults.ServiceOutage,
+            ) as exc:
                 self.out.error(str(exc))
                 if isinstance(exc, StartTaskFailed):
                     self.out.step("  StartTask stderr (last lines):")
@@ -145,7 +151,9 @@ class Workflow:
             plan.pool.dedicated_nodes + plan.pool.spot_nodes,
             timeout=NODE_WAIT_SECONDS,
             say=out.step,
+            warn=out.warn,
             poll=min(self.options.poll_seconds, 1.0),
+            outage=service_faults.OUTAGE_SECONDS,
         )
 
         jobs.ensure_job(self.batch, models.job(), say=out.step)
@@ -172,7 +180,7 @@ class Workflow:
             out,
             poll=self.options.poll_seconds,
             timeout=None if timeout is None else timeout + MONITOR_MARGIN_SECONDS,
-            outage=monitor.OUTAGE_SECONDS,
+            outage=service_faults.OUTAGE_SECONDS,
         )
         self._save(step="monitor")
         out.step(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
