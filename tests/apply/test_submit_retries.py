@@ -59,7 +59,9 @@ class ScriptedAdds:
         return result(task_id, "success")
 
 
-def submit_with(client: ScriptedAdds, tmp_path: Path, n: int) -> submit.SubmitSummary:
+def submit_with(
+    client: ScriptedAdds, tmp_path: Path, n: int, warned: list[str] | None = None
+) -> submit.SubmitSummary:
     models = BatchModels(topn_like_plan(tmp_path, prefix="r", tasks=0), RecordingSigner())
     tasks = [TaskPlan(id=f"t{i}", command_line="/bin/true") for i in range(n)]
     return submit.submit_tasks(
@@ -69,13 +71,20 @@ def submit_with(client: ScriptedAdds, tmp_path: Path, n: int) -> submit.SubmitSu
         models,
         concurrency=1,
         sleep=lambda _: None,
+        warn=None if warned is None else warned.append,
     )
 
 
 def test_a_lost_answer_is_resent_and_counted_once(tmp_path: Path) -> None:
     client = ScriptedAdds(["lose", busy()])
-    summary = submit_with(client, tmp_path, 3)
+    warned: list[str] = []
+    summary = submit_with(client, tmp_path, 3, warned)
     assert (summary.added, summary.existing) == (3, 0)
+    assert warned == [
+        "the Batch service did not take a task collection "
+        "(ServiceResponseError: Connection aborted.); "
+        f"sending it again, up to {submit.ATTEMPTS} times in all"
+    ]
     assert client.sent == [["t0", "t1", "t2"]] * 3
     assert client.job == {"t0", "t1", "t2"}
 

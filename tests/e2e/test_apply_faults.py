@@ -136,6 +136,7 @@ def test_a_service_outage_ends_apply_with_one_line_and_the_next_apply_finishes_t
         "(ServerBusy: The server is currently unable to receive requests."
     ), errors[0]
     assert "run apply again" in down.output
+    assert down.output.count("warning: the Batch service did not take a task collection") == 1
     assert took < 120, f"apply took {took:.0f}s to give up"
     journal = Journal(home, spec, "azure")
     state = journal.load()

@@ -14,6 +14,7 @@ fault is sent again a bounded number of times, then the run stops with the servi
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -71,11 +72,14 @@ def submit_tasks(
     concurrency: int = 4,
     on_wave: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    warn: Callable[[str], None] | None = None,
 ) -> SubmitSummary:
     """Add `tasks[start:]` to the job; `on_wave(n)` is called once the first n tasks are in.
 
+    `warn` is told, once, that a collection met a service fault and is being sent again.
     Raises SubmitError when the service refuses a task, or keeps failing a collection.
     """
+    retrying = _Once(warn)
     added = existing = 0
     total = len(tasks)
     for first in range(start, total, WAVE):
@@ -84,7 +88,7 @@ def submit_tasks(
         chunks = [wave[i : i + COLLECTION] for i in range(0, len(wave), COLLECTION)]
         threads = min(concurrency, math.ceil(len(wave) / COLLECTION))
         with ThreadPoolExecutor(threads, thread_name_prefix="add-tasks") as pool:
-            outcomes = list(pool.map(lambda c: _add(client, job_id, c, sleep), chunks))
+            outcomes = list(pool.map(lambda c: _add(client, job_id, c, sleep, retrying), chunks))
         failures = [f for o in outcomes for f in o.failures]
         errors = [e for o in outcomes for e in o.errors]
         if errors and not failures and all(is_transient(e) for e in errors):
@@ -110,6 +114,7 @@ def _add(
     job_id: str,
     tasks: list[bm.BatchTaskCreateOptions],
     sleep: Callable[[float], None],
+    retrying: Callable[[str], None],
 ) -> _Outcome:
     """Add one collection, sending it again (only the tasks still pending) through faults."""
     outcome = _Outcome()
@@ -117,6 +122,11 @@ def _add(
     last: Exception | list[bm.BatchTaskCreateResult] = []
     for attempt in range(ATTEMPTS):
         if attempt:
+            reason = describe_error(last) if isinstance(last, Exception) else "server errors"
+            retrying(
+                f"the Batch service did not take a task collection ({reason}); "
+                f"sending it again, up to {ATTEMPTS} times in all"
+            )
             sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
         try:
             result = client.create_task_collection(job_id, bm.BatchTaskGroup(task_values=pending))
@@ -126,7 +136,7 @@ def _add(
                 # Tasks with large command lines or many resource files: halve the collection.
                 half = len(pending) // 2
                 for part in (pending[:half], pending[half:]):
-                    _merge(outcome, _add(client, job_id, part, sleep))
+                    _merge(outcome, _add(client, job_id, part, sleep, retrying))
                 return outcome
             if not is_transient(exc):
                 outcome.errors.append(exc)
@@ -169,6 +179,20 @@ def _add(
             outcome.errors.append(RuntimeError(f"no answer for {unanswered} task(s)"))
     outcome.unsent = pending
     return outcome
+
+
+class _Once:
+    """Passes on the first message only (collections are added from several threads)."""
+
+    def __init__(self, say: Callable[[str], None] | None) -> None:
+        self._say, self._lock, self._said = say, threading.Lock(), False
+
+    def __call__(self, message: str) -> None:
+        with self._lock:
+            if self._said or self._say is None:
+                return
+            self._said = True
+        self._say(message)
 
 
 def _merge(into: _Outcome, part: _Outcome) -> None:

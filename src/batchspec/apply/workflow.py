@@ -167,6 +167,7 @@ class Workflow:
                 models,
                 start=self.state.tasks_submitted,
                 on_wave=lambda n: self._save(tasks_submitted=n),
+                warn=out.warn,
             )
             again = f", {summary.existing} were already there" if summary.existing else ""
             out.step(f"tasks: {summary.added} added{again} ({total} planned)")
