@@ -3,6 +3,7 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from batchspec.plan.model import (
 )
 from batchspec.plan.tasks import LazyTasks
 from batchspec.plan.variables import coerce
+from batchspec.spec.render import Renderer
 from plan_helpers import RUN, loaded_from, messages, plan_of, problems_of, write_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -185,6 +187,41 @@ def test_a_large_job_is_planned_lazily_with_the_same_tasks(tmp_path: Path) -> No
     assert listed == list(tasks)  # re-iterable, same result
     assert [listed[i] for i in (0, 1234, 6000)] == [tasks[i] for i in (0, 1234, 6000)]
     assert list(tasks[10:12]) == listed[10:12]
+
+
+def test_reading_a_lazy_plan_renders_neither_ids_nor_dependencies_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("batchspec.plan.tasklist.MATERIALIZE_LIMIT", 3)
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {items: [a, b, c, d]}
+          id: "t-{{ item }}"
+          command: "echo {{ index }}"
+          depends_on: ["{{ 'fir' if index >= 0 }}*"]
+        - {id: first, command: echo}
+        """,
+    )
+    tasks = plan_of(path).tasks
+    assert isinstance(tasks, LazyTasks)
+    renders: list[str] = []
+    original = Renderer._render
+
+    def counted(self: Renderer, compiled: Any, *args: Any) -> str | None:
+        renders.append(compiled.source)
+        return original(self, compiled, *args)
+
+    monkeypatch.setattr(Renderer, "_render", counted)
+    listed = list(tasks)
+    assert [(t.id, t.command_line, t.depends_on) for t in listed] == [
+        ("t-a", "echo 0", ("first",)),
+        ("t-b", "echo 1", ("first",)),
+        ("t-c", "echo 2", ("first",)),
+        ("t-d", "echo 3", ("first",)),
+        ("first", "echo", ()),
+    ]
+    assert renders == ["echo {{ index }}"] * 4  # only what is not kept from planning
 
 
 @pytest.mark.parametrize("spec", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)

@@ -176,7 +176,7 @@ def plan_tasks(
         return tuple(
             replace(p, depends_on=resolved[i]) if i in resolved else p for i, p in enumerate(plans)
         )
-    return LazyTasks(renderer, compiled, base, retries, resolved)
+    return LazyTasks(renderer, compiled, base, retries, resolved, ids)
 
 
 def _template_of(compiled: Sequence[CompiledTask], position: int) -> tuple[CompiledTask, int]:

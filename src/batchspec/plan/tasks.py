@@ -2,7 +2,7 @@
 
 Rendering is deterministic (the sandbox offers no randomness and `run` is fixed), so a large
 job's tasks are rendered once to check them and again, on demand, when the plan is read:
-only the ids and dependencies are kept in between.
+only the ids and dependencies are kept in between, and they are not rendered again.
 """
 
 from __future__ import annotations
@@ -173,9 +173,18 @@ def file_path_problem(path: str) -> str | None:
 
 
 def render_task(
-    renderer: Renderer, task: CompiledTask, context: Mapping[str, Any], what: str, retries: int
+    renderer: Renderer,
+    task: CompiledTask,
+    context: Mapping[str, Any],
+    what: str,
+    retries: int,
+    known_id: str | None = None,
 ) -> tuple[TaskPlan, tuple[str, ...]] | None:
-    """One TaskPlan (dependencies not yet expanded) and its rendered `depends_on` entries."""
+    """One TaskPlan (dependencies not yet expanded) and its rendered `depends_on` entries.
+
+    `known_id`: the task's id as an earlier render of it gave; then neither the id nor the
+    `depends_on` entries (already resolved) are rendered again.
+    """
     failed = False
 
     def render(compiled: Compiled) -> str:
@@ -186,14 +195,14 @@ def render_task(
             return ""
         return value
 
-    task_id = render(task.id)
+    task_id = render(task.id) if known_id is None else known_id
     lines = [render(c) for c in task.commands]
     environment = tuple((k, render(c)) for k, c in task.environment)
     outputs = tuple(
         OutputPlan(render(p), o.container, render(q) or None, o.when)
         for (p, q), o in zip(task.outputs, task.template.outputs, strict=True)
     )
-    depends = tuple(render(d) for d in task.depends_on)
+    depends = tuple(render(d) for d in task.depends_on) if known_id is None else ()
     files = render_resource_files(renderer, task.resource_files, context, what)
     if failed or files is None:
         return None
@@ -221,8 +230,11 @@ class LazyTasks(Sequence[TaskPlan]):
         base: Mapping[str, Any],
         retries: int,
         depends: Mapping[int, tuple[str, ...]],
+        ids: Sequence[str],
     ) -> None:
         self._renderer = renderer
+        self._ids = ids
+        """Every task's id, from planning: the id is not rendered again."""
         self._tasks = tuple(tasks)
         self._base = base
         self._retries = retries
@@ -238,8 +250,9 @@ class LazyTasks(Sequence[TaskPlan]):
         return self._len
 
     def _make(self, position: int, task: CompiledTask, index: int) -> TaskPlan:
+        context = task_context(self._base, task, index)
         rendered = render_task(
-            self._renderer, task, task_context(self._base, task, index), "", self._retries
+            self._renderer, task, context, "", self._retries, known_id=self._ids[position]
         )
         if rendered is None:  # rendering is deterministic and was checked when planning
             raise RuntimeError(f"task {position} no longer renders")
