@@ -5,6 +5,7 @@ local service cannot serve."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 from emulator_helpers import job_options, pool_options, unique, wait_task_done, wait_until
+
+from batchspec.emulator.auth import sign, string_to_sign
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -364,3 +367,28 @@ def test_writes_answer_with_the_entity_headers_the_sdk_reads(batch_client: Batch
         assert found["request-id"]
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_an_announced_oversized_body_is_refused_without_waiting_for_it(
+    batch_service: Any,
+) -> None:
+    # A client announcing a body of 2 MB that it sends slowly (or never) gets its 413 at once,
+    # rather than the service waiting for, and holding, the whole body first.
+    path, query = "/pools", "api-version=2025-06-01"
+    headers = {
+        "ocp-date": "Mon, 01 Jan 2024 00:00:00 GMT",
+        "content-type": "application/json",
+        "content-length": str(2_000_000),
+    }
+    text = string_to_sign("POST", path, query, headers, batch_service.account, "0")
+    headers["authorization"] = f"SharedKey {batch_service.account}:{sign(batch_service.key, text)}"
+    host, port = batch_service.endpoint.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        conn.sendall(f"POST {path}?{query} HTTP/1.1\r\nhost: {host}\r\n{head}\r\n{{".encode())
+        answer = b""
+        while b'"code"' not in answer and (chunk := conn.recv(65536)):
+            answer += chunk
+    status_line, _, rest = answer.decode("latin-1").partition("\r\n")
+    assert status_line.split()[1] == "413"
+    assert '"code":"RequestBodyTooLarge"' in rest.replace(" ", "")

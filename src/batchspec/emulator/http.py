@@ -93,16 +93,32 @@ def route(handler: Handler, live: Live) -> Callable[[Request], Awaitable[Respons
     return endpoint
 
 
+def _too_large() -> BatchError:
+    return BatchError(
+        413,
+        "RequestBodyTooLarge",
+        "The request body is too large and exceeds the maximum permissible limit.",
+        [("MaxLimit", str(MAX_BODY))],
+    )
+
+
 async def read_json(request: Request) -> Any:
-    """The request body as JSON, refusing bodies Batch would refuse."""
-    raw = await request.body()
-    if len(raw) >= MAX_BODY:
-        raise BatchError(
-            413,
-            "RequestBodyTooLarge",
-            "The request body is too large and exceeds the maximum permissible limit.",
-            [("MaxLimit", str(MAX_BODY))],
-        )
+    """The request body as JSON, refusing bodies Batch would refuse.
+
+    An announced or received length of 1 MiB or more is refused as soon as it is known: the
+    body is neither waited for nor held in memory.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) >= MAX_BODY:
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size >= MAX_BODY:
+            raise _too_large()
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         return json.loads(raw or b"{}")
     except ValueError:
