@@ -392,3 +392,19 @@ def test_an_announced_oversized_body_is_refused_without_waiting_for_it(
     status_line, _, rest = answer.decode("latin-1").partition("\r\n")
     assert status_line.split()[1] == "413"
     assert '"code":"RequestBodyTooLarge"' in rest.replace(" ", "")
+
+
+def test_files_of_a_task_that_never_ran(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("norun"), unique("norun")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line="true"))
+    with pytest.raises(HttpResponseError) as queued:
+        list(batch_client.list_task_files(job_id, "t"))
+    assert (queued.value.status_code, queued.value.error.code) == (409, "TaskNotYetStarted")
+    batch_client.terminate_task(job_id, "t")
+    with pytest.raises(HttpResponseError) as never:
+        list(batch_client.list_task_files(job_id, "t"))
+    assert (never.value.status_code, never.value.error.code) == (409, "TaskFilesUnavailable")
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

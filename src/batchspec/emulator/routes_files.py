@@ -32,10 +32,16 @@ def _task_base(live: Live, request: Request) -> tuple[Path, str]:
     task = get_task_doc(live, job_id, task_id)
     node_id = (task.get("nodeInfo") or {}).get("nodeId")
     if not node_id:
+        if task["state"] == "active":
+            raise BatchError(
+                409,
+                "TaskNotYetStarted",
+                "The task has not been scheduled to a node yet, so it has no files.",
+            )
+        # Completed without ever running (terminated while queued): Batch's code for a task
+        # whose files cannot be had.
         raise BatchError(
-            409,
-            "TaskNotYetStarted" if task["state"] == "active" else "FileNotFound",
-            "The task has not been scheduled to a node yet, so it has no files.",
+            409, "TaskFilesUnavailable", "The files of the specified task are unavailable."
         )
     job = live.store.get_job(job_id) or {"id": job_id}
     base = node_dirs(live.data_dir, node_id).task_dir(job["id"], task["id"])
