@@ -408,3 +408,17 @@ def test_files_of_a_task_that_never_ran(batch_client: BatchClient) -> None:
     assert (never.value.status_code, never.value.error.code) == (409, "TaskFilesUnavailable")
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_pool_exists_answers_with_the_pool_etag(batch_client: BatchClient) -> None:
+    pool_id = unique("exists")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    pool = batch_client.get_pool(pool_id)
+
+    def headers(_response: Any, _body: Any, found: dict[str, Any]) -> dict[str, Any]:
+        return found
+
+    found = batch_client.pool_exists(pool_id, cls=headers)
+    assert found["ETag"] == pool.etag
+    assert found["Last-Modified"] == pool.last_modified.replace(microsecond=0)
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

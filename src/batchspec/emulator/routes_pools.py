@@ -12,6 +12,7 @@ from batchspec.emulator.http import (
     check_conditions,
     created,
     entity,
+    entity_headers,
     page,
     read_json,
     skiptoken,
@@ -60,7 +61,8 @@ async def get_pool(request: Request, live: Live) -> Response:
     """GET /pools/{pool}, and HEAD for pool_exists."""
     pool = _pool(live, request.path_params["pool_id"])
     if request.method == "HEAD":
-        return Response(status_code=200)
+        check_conditions(request, pool)
+        return Response(status_code=200, headers=entity_headers(pool))
     return entity(request, pool, "pools", live)
 
 
