@@ -126,23 +126,23 @@ def test_syntax_errors_are_located(tmp_path: Path, text: str, expected: str) -> 
         ("a: 1\n---\nb: 2\n", "2:1: $: the file holds more than one YAML document; a spec is one"),
         ("a: *nowhere\n", "1:4: $: the alias *nowhere refers to no anchor &nowhere before it"),
         ("a: &x [*x]\n", "1:8: $: the alias *x refers to no anchor &x before it"),
-        ("a: !!int twelve\n", "1:4: $: 'twelve' cannot be read as int"),
+        ("a: !!int twelve\n", "1:4: $.a: 'twelve' cannot be read as int"),
         (
             "a: !!python/object/apply:os.system [ls]\n",
-            "1:4: $: the YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' "
+            "1:4: $.a: the YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' "
             "is not supported in a spec",
         ),
         (
             "a: !!set {x}\n",
-            "1:4: $: the YAML tag 'tag:yaml.org,2002:set' is not supported in a spec",
+            "1:4: $.a: the YAML tag 'tag:yaml.org,2002:set' is not supported in a spec",
         ),
         ("? [a]\n: 1\n", "1:3: $: a mapping key must be a plain string, not a mapping or a list"),
         ("a: &k b\n*k : 1\n", "2:1: $: an alias cannot be a mapping key"),
-        ("a:\n  <<: 5\n", "2:3: $: a merge key '<<' takes a mapping or a list of mappings"),
+        ("a:\n  <<: 5\n", "2:3: $.a: a merge key '<<' takes a mapping or a list of mappings"),
         (
             "nodes: " + "9" * 5000 + "\n",
-            "1:8: $: '99999999999999999999999999999999'... (5,000 characters) cannot be read as "
-            "int: integers of more than 4,300 digits are refused",
+            "1:8: $.nodes: '99999999999999999999999999999999'... (5,000 characters) cannot be "
+            "read as int: integers of more than 4,300 digits are refused",
         ),
         (
             "a: x\x07y\n",

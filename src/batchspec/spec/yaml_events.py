@@ -36,10 +36,12 @@ Mark = tuple[int, int]
 class _Fatal(Exception):
     """Stops reading: the rest of the document cannot be trusted."""
 
-    def __init__(self, mark: Mark, message: str) -> None:
+    def __init__(self, mark: Mark, message: str, path: JsonPath | None = None) -> None:
         super().__init__(message)
         self.mark = mark
         self.message = message
+        self.path = path
+        """Where in the document, when the problem is a value's."""
 
 
 class _Frame:
@@ -133,7 +135,8 @@ class _Builder:
         try:
             self._run()
         except _Fatal as fatal:
-            self.problems.append(diag(self.name, fatal.mark, fatal.message))
+            at = "$" if fatal.path is None else json_path(fatal.path)
+            self.problems.append(diag(self.name, fatal.mark, fatal.message, at))
             return sorted(self.problems)
         except yaml.MarkedYAMLError as exc:
             self.problems.append(_syntax_error(self.name, exc, text))
@@ -223,20 +226,20 @@ class _Builder:
         if self._expecting_key():
             self._key(event, mark)
             return
-        self._slot(mark)
-        value = self._construct(event, mark)
+        path = self._slot(mark)
+        value = self._construct(event, mark, path)
         if event.anchor is not None:
             self.anchors[event.anchor] = (value, 1)
         self._attach(value, 1)
 
-    def _construct(self, event: Any, mark: Mark) -> Any:
+    def _construct(self, event: Any, mark: Mark, path: JsonPath | None) -> Any:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == _TIMESTAMP:
             return event.value  # JSON has no dates: keep what was written
         if tag not in _SCALAR_TAGS:
-            raise _Fatal(mark, f"the YAML tag {tag!r} is not supported in a spec")
+            raise _Fatal(mark, f"the YAML tag {tag!r} is not supported in a spec", path)
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
@@ -251,7 +254,7 @@ class _Builder:
                 reason = (
                     f": integers of more than {sys.get_int_max_str_digits():,} digits are refused"
                 )
-            raise _Fatal(mark, f"{shown} cannot be read as {short}{reason}") from None
+            raise _Fatal(mark, f"{shown} cannot be read as {short}{reason}", path) from None
 
     def _key(self, event: Any, mark: Mark) -> None:
         top = self.stack[-1]
@@ -283,13 +286,13 @@ class _Builder:
             raise _Fatal(mark, "a mapping key must be a plain string, not a mapping or a list")
         is_map = isinstance(event, yaml.MappingStartEvent)
         expected = _TAG + ("map" if is_map else "seq")
-        if event.tag not in (None, "!", expected):
-            raise _Fatal(mark, f"the YAML tag {event.tag!r} is not supported in a spec")
         if len(self.stack) >= MAX_DEPTH:
             raise _Fatal(
                 mark, f"the document is nested more than {MAX_DEPTH} levels deep; a spec is not"
             )
         path = self._slot(mark)
+        if event.tag not in (None, "!", expected):
+            raise _Fatal(mark, f"the YAML tag {event.tag!r} is not supported in a spec", path)
         container: dict[str, Any] | list[Any] = {} if is_map else []
         self.stack.append(_Frame(container, path, mark, event.anchor))
 
@@ -311,7 +314,9 @@ class _Builder:
             sources = source if isinstance(source, list) else [source]
             for item in sources:
                 if not isinstance(item, dict):
-                    raise _Fatal(mark, "a merge key '<<' takes a mapping or a list of mappings")
+                    raise _Fatal(
+                        mark, "a merge key '<<' takes a mapping or a list of mappings", frame.path
+                    )
                 for key, val in item.items():
                     if key not in merged and key not in explicit:
                         merged[key] = val
