@@ -285,10 +285,11 @@ def test_task_file_ranges_outside_the_file_or_malformed_are_refused(
     read = batch_client.download_task_file
     assert b"".join(read(job_id, "t", "stdout.txt", ocp_range="bytes=1-2")) == b"23"
     assert b"".join(read(job_id, "t", "stdout.txt", ocp_range="bytes=3-")) == b"45\n"
-    with pytest.raises(HttpResponseError) as beyond:
-        b"".join(read(job_id, "t", "stdout.txt", ocp_range="bytes=100-200"))
-    assert beyond.value.status_code == 416
+    # Errors through send_request: the SDK leaves an errored streamed download's socket open.
     url = f"/jobs/{job_id}/tasks/t/files/stdout.txt?api-version=2025-06-01"
+    with pytest.raises(HttpResponseError) as beyond:
+        batch_client.send_request(HttpRequest("GET", url, headers={"ocp-range": "bytes=100-200"}))
+    assert (beyond.value.status_code, beyond.value.error.code) == (416, "InvalidRange")
     with pytest.raises(HttpResponseError) as malformed:
         batch_client.send_request(HttpRequest("GET", url, headers={"ocp-range": "bytes=x-y"}))
     assert malformed.value.status_code == 400
@@ -421,4 +422,25 @@ def test_pool_exists_answers_with_the_pool_etag(batch_client: BatchClient) -> No
     found = batch_client.pool_exists(pool_id, cls=headers)
     assert found["ETag"] == pool.etag
     assert found["Last-Modified"] == pool.last_modified.replace(microsecond=0)
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_left_by_a_task_is_not_read(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("fifo"), unique("fifo")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    batch_client.create_job(job_options(job_id, pool_id))
+    line = "/bin/bash -c 'mkfifo pipe && echo 0123456789'"
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line=line))
+    wait_task_done(batch_client, job_id, "t")
+    names = [f.name for f in batch_client.list_task_files(job_id, "t", recursive=True)]
+    assert "wd/pipe" in names
+    url = f"/jobs/{job_id}/tasks/t/files/wd/pipe?api-version=2025-06-01"
+    with pytest.raises(ResourceNotFoundError) as info:
+        batch_client.send_request(HttpRequest("GET", url))
+    assert info.value.error.code == "FileNotFound"
+    read = batch_client.download_task_file
+    assert b"".join(read(job_id, "t", "stdout.txt")) == b"0123456789\n"
+    assert b"".join(read(job_id, "t", "stdout.txt", ocp_range="bytes=8-100")) == b"89\n"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

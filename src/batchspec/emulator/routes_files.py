@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from batchspec.emulator.http import page, skiptoken
 from batchspec.emulator.node import node_dirs
@@ -156,6 +156,9 @@ def _file(request: Request, base: Path, url: str) -> Response:
         else:
             path.unlink()
         return Response(status_code=200)
+    if not path.is_file() and not path.is_dir():
+        # A FIFO, socket or device a task left: reading it could block for ever.
+        raise _file_not_found()
     props = _props(path)
     st = path.stat()
     headers = {
@@ -170,12 +173,31 @@ def _file(request: Request, base: Path, url: str) -> Response:
     if request.method == "HEAD" or path.is_dir():
         headers["Content-Length"] = str(props["contentLength"])
         return Response(status_code=200, headers=headers, media_type=media)
-    data = path.read_bytes()
+    start, end = 0, st.st_size - 1
     ranged = request.headers.get("ocp-range")
     if ranged:
-        start, end = _byte_range(ranged, len(data))
-        data = data[start : end + 1]
-    return Response(content=data, status_code=200, headers=headers, media_type=media)
+        start, end = _byte_range(ranged, st.st_size)
+    length = max(0, min(end, st.st_size - 1) - start + 1)
+    headers["Content-Length"] = str(length)
+    # Read in chunks off the event loop (Starlette iterates a sync generator in a thread): a
+    # large stdout.txt neither sits in memory whole nor stalls the other requests.
+    return StreamingResponse(
+        _chunks(path, start, length), status_code=200, headers=headers, media_type=media
+    )
+
+
+def _chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = length
+        while left > 0:
+            chunk = f.read(min(1 << 20, left))
+            if not chunk:
+                # The file shrank since its size was read: the answer ends short and the
+                # client sees an incomplete read rather than made-up bytes.
+                return
+            left -= len(chunk)
+            yield chunk
 
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
