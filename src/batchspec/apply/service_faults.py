@@ -3,8 +3,9 @@
 azure-core's retry policy already retries each request a few times (about five seconds in all
 by default) on 408, 429 and 5xx answers and, for idempotent methods, on dropped connections.
 What lies beyond that is decided here and by the callers: adding tasks sends a collection
-again a bounded number of times, watching rides out an outage for a bounded time, and every
-other step stops with the service's reason (the next apply continues the run).
+again a bounded number of times, the waits for nodes and for tasks ride out an outage for a
+bounded time, and every other step stops with the service's reason (the next apply continues
+the run).
 """
 
 from __future__ import annotations
