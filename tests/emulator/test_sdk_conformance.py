@@ -12,7 +12,11 @@ import pytest
 from azure.batch import BatchClient
 from azure.batch import models as m
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
 from azure.core.rest import HttpRequest
 from emulator_helpers import job_options, pool_options, unique, wait_task_done, wait_until
 
@@ -442,5 +446,28 @@ def test_a_fifo_left_by_a_task_is_not_read(batch_client: BatchClient) -> None:
     read = batch_client.download_task_file
     assert b"".join(read(job_id, "t", "stdout.txt")) == b"0123456789\n"
     assert b"".join(read(job_id, "t", "stdout.txt", ocp_range="bytes=8-100")) == b"89\n"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_file_reads_honour_modification_conditions(
+    batch_client: BatchClient,
+) -> None:
+    pool_id, job_id = unique("fcond"), unique("fcond")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    batch_client.create_job(job_options(job_id, pool_id))
+    line = "/bin/bash -c 'mkdir empty full && touch full/x && echo hi'"
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line=line))
+    wait_task_done(batch_client, job_id, "t")
+    props = batch_client.get_task_file_properties
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    long_ago = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
+    assert props(job_id, "t", "stdout.txt", if_modified_since=long_ago).content_length == 3
+    with pytest.raises(ResourceModifiedError) as unchanged:
+        props(job_id, "t", "stdout.txt", if_modified_since=later)
+    assert unchanged.value.status_code == 304
+    with pytest.raises(HttpResponseError) as changed:
+        props(job_id, "t", "stdout.txt", if_unmodified_since=long_ago)
+    assert changed.value.status_code == 412
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from batchspec.emulator.http import page, skiptoken
+from batchspec.emulator.http import check_conditions, page, skiptoken
 from batchspec.emulator.node import node_dirs
 from batchspec.emulator.routes_tasks import get_task_doc
 from batchspec.emulator.state import Live
@@ -161,6 +161,7 @@ def _file(request: Request, base: Path, url: str) -> Response:
         raise _file_not_found()
     props = _props(path)
     st = path.stat()
+    check_conditions(request, {"lastModified": props["lastModified"]})
     headers = {
         "ocp-creation-time": rfc1123(dt.datetime.fromtimestamp(st.st_ctime, dt.UTC)),
         "ocp-batch-file-isdirectory": "true" if path.is_dir() else "false",
