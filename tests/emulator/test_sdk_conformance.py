@@ -14,6 +14,7 @@ from azure.batch import models as m
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     HttpResponseError,
+    ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
@@ -469,5 +470,23 @@ def test_file_reads_honour_modification_conditions(
     with pytest.raises(HttpResponseError) as changed:
         props(job_id, "t", "stdout.txt", if_unmodified_since=long_ago)
     assert changed.value.status_code == 412
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_an_empty_directory_deletes_without_recursive(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("rmdir"), unique("rmdir")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    batch_client.create_job(job_options(job_id, pool_id))
+    line = "/bin/bash -c 'mkdir empty full && touch full/x'"
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line=line))
+    wait_task_done(batch_client, job_id, "t")
+    batch_client.delete_task_file(job_id, "t", "wd/empty")
+    with pytest.raises(ResourceExistsError) as full:
+        batch_client.delete_task_file(job_id, "t", "wd/full")
+    assert full.value.error.code == "DirectoryNotEmpty"
+    batch_client.delete_task_file(job_id, "t", "wd/full", recursive=True)
+    names = [f.name for f in batch_client.list_task_files(job_id, "t", recursive=True)]
+    assert not [n for n in names if n.startswith(("wd/empty", "wd/full"))]
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -148,7 +148,8 @@ def _file(request: Request, base: Path, url: str) -> Response:
     if request.method == "DELETE":
         recursive = request.query_params.get("recursive", "false").lower() == "true"
         if path.is_dir():
-            if not recursive:
+            # As on Batch: without recursive, only an empty directory can be deleted.
+            if not recursive and any(path.iterdir()):
                 raise BatchError(
                     409, "DirectoryNotEmpty", "The directory is not empty; use recursive."
                 )
