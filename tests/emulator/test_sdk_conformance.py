@@ -490,3 +490,19 @@ def test_an_empty_directory_deletes_without_recursive(batch_client: BatchClient)
     assert not [n for n in names if n.startswith(("wd/empty", "wd/full"))]
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_a_symbolic_link_loop_is_listed_and_not_found(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("loop"), unique("loop")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    batch_client.create_job(job_options(job_id, pool_id))
+    line = "/bin/bash -c 'ln -s loop loop'"
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line=line))
+    wait_task_done(batch_client, job_id, "t")
+    names = [f.name for f in batch_client.list_task_files(job_id, "t", recursive=True)]
+    assert "wd/loop" in names
+    with pytest.raises(ResourceNotFoundError) as info:
+        batch_client.delete_task_file(job_id, "t", "wd/loop", retry_total=0)
+    assert info.value.error.code == "FileNotFound"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

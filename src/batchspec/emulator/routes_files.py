@@ -66,7 +66,8 @@ def _resolve(base: Path, relative: str) -> Path:
             raise _file_not_found()
         if not target.exists():
             raise _file_not_found()
-    except OSError:  # a name too long for the file system, a loop of links...
+    except (OSError, RuntimeError):  # a name too long for the file system; a loop of links
+        # (Path.resolve reports a loop as RuntimeError)
         raise _file_not_found() from None
     return target
 
