@@ -506,3 +506,37 @@ def test_a_symbolic_link_loop_is_listed_and_not_found(batch_client: BatchClient)
     assert info.value.error.code == "FileNotFound"
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_wrongly_typed_properties_are_refused_at_create_time(batch_client: BatchClient) -> None:
+    # The models do not check types, so a program passing a string where a list belongs sends
+    # it; the service refuses it then, not when a node boots or the task runs.
+    pool_id, job_id = unique("types"), unique("types")
+    bad_start = m.BatchStartTask(command_line="true", environment_settings="X=1")  # type: ignore[arg-type]
+    with pytest.raises(HttpResponseError) as pool:
+        batch_client.create_pool(pool_options(pool_id, nodes=1, start_task=bad_start))
+    assert pool.value.error.code == "InvalidPropertyValue"
+    assert pool.value.error.details[0].message == "startTask.environmentSettings"
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id, uses_task_dependencies=True))
+    for name, task in (
+        ("commandLine", m.BatchTaskCreateOptions(id="a", command_line=5)),  # type: ignore[arg-type]
+        (
+            "userIdentity",
+            m.BatchTaskCreateOptions(id="b", command_line="true", user_identity="admin"),  # type: ignore[arg-type]
+        ),
+        (
+            "dependsOn.taskIds",
+            m.BatchTaskCreateOptions(
+                id="c",
+                command_line="true",
+                depends_on=m.BatchTaskDependencies(task_ids="a"),  # type: ignore[arg-type]
+            ),
+        ),
+    ):
+        with pytest.raises(HttpResponseError) as info:
+            batch_client.create_task(job_id, task)
+        assert info.value.status_code == 400
+        assert info.value.error.details[0].message == name
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchspec.emulator import shapes
 from batchspec.emulator.images import check_image
 from batchspec.emulator.wire import (
     BatchError,
@@ -40,6 +41,7 @@ def _unsupported(body: Doc, names: tuple[str, ...]) -> None:
 def _check_start_task(start: Doc | None) -> None:
     if start:
         _require(start, "commandLine", "startTask.")
+        shapes.check_start_task(start)
         _check_resource_files(start.get("resourceFiles"), "startTask.")
 
 
@@ -134,6 +136,7 @@ def new_job(body: Doc, base_url: str) -> Doc:
             "Auto pools are not supported by the local Batch service.",
         )
     _require(info, "poolId", "poolInfo.")
+    shapes.check_job(body)
     _unsupported(body, ("jobManagerTask", "jobPreparationTask", "jobReleaseTask"))
     for name, allowed in (
         ("onAllTasksComplete", ("noaction", "terminatejob")),
@@ -195,6 +198,7 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
         )
     task_id = check_id(body)
     _require(body, "commandLine")
+    shapes.check_task(body)
     _unsupported(
         body, ("multiInstanceSettings", "containerSettings", "applicationPackageReferences")
     )

@@ -8,6 +8,7 @@ import shutil
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from batchspec.emulator import shapes
 from batchspec.emulator.execution import complete_job, note_job_deadline
 from batchspec.emulator.http import (
     accepted,
@@ -85,6 +86,7 @@ async def update_job(request: Request, live: Live) -> Response:
             "JobCompleted" if job["state"] == "completed" else "JobBeingDeleted",
             f"The specified job is in the {job['state']} state.",
         )
+    shapes.check_job(body)
     if request.method == "PUT":
         # Replace: every updatable property the body omits goes back to its default (Batch:
         # "if constraints is not specified with this request, the existing constraints are
