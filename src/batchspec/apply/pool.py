@@ -80,6 +80,10 @@ def ensure_pool(
                 target_low_priority_nodes=wanted.target_low_priority_nodes,
             )
             _refresh_start_task(client, wanted)
+            if existing.allocation_state != bm.AllocationState.STEADY:
+                # Batch refuses a resize while one is under way (409 PoolBeingResized).
+                say(f"pool {wanted.id}: waiting for its current resize to finish first")
+                _wait_steady(client, wanted.id)
             client.begin_resize_pool(wanted.id, resize, polling_interval=1)
             return False
         listed = "; ".join(differences)
@@ -215,6 +219,25 @@ def _wait_deleted(client: BatchClient, pool_id: str, timeout: float = 900.0) -> 
         if time.monotonic() > deadline:
             raise PoolError(f"pool {pool_id} is still being deleted after {timeout:.0f}s")
         time.sleep(1.0)
+
+
+def _wait_steady(
+    client: BatchClient, pool_id: str, timeout: float = 900.0, poll: float = 2.0
+) -> None:
+    """Wait until the pool's allocation state is steady (Batch's default resize timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pool = _get_pool(client, pool_id)
+        if pool is None:
+            raise PoolError(f"pool {pool_id} was deleted while apply waited to resize it")
+        if pool.allocation_state == bm.AllocationState.STEADY:
+            return
+        if time.monotonic() > deadline:
+            raise PoolError(
+                f"pool {pool_id} is still resizing after {timeout:.0f}s; stop that resize "
+                "(az batch pool resize --abort) or wait, then run apply again"
+            )
+        time.sleep(poll)
 
 
 def _start_task_differences(
