@@ -166,6 +166,8 @@ def test_a_file_gone_before_upload_is_one_error_line_and_resumable(
     assert len(errors) == 1 and "in0.txt" in errors[0], outcome.output
     assert "Traceback" not in outcome.output
     assert "run apply again to continue run r1" in outcome.output
+    # It stopped before the pool: nothing of Batch's is left in place, and none is claimed.
+    assert "left in place" not in outcome.output
 
 
 def test_a_job_past_its_timeout_is_reported_with_the_reason(

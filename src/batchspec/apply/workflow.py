@@ -244,10 +244,14 @@ class Workflow:
         return EXIT_INTERRUPTED
 
     def _left_in_place(self) -> None:
-        self.out.step(
-            f"left in place for a re-run: pool {self.plan.pool.id}, job {self.plan.job.id}; "
-            f"run apply again to continue run {self.plan.run.id}"
-        )
+        """Say what this run created and keeps for the next apply (only what it got to)."""
+        kept = [
+            f"{step} {ident}"
+            for step, ident in (("pool", self.plan.pool.id), ("job", self.plan.job.id))
+            if self.state.done(step)
+        ]
+        again = f"run apply again to continue run {self.plan.run.id}"
+        self.out.step(f"left in place for a re-run: {', '.join(kept)}; {again}" if kept else again)
 
     def _write_traceback(self) -> Path:
         path = self.journal.path.with_suffix(".error.log")
