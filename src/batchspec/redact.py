@@ -76,8 +76,20 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# urllib3's text for a connection that failed, inside azure-core's ServiceRequestError
+# (nothing was sent) or ServiceResponseError (no answer came back).
+_CONNECTION_TO = re.compile(r"host='(?P<host>[^']+)', port=(?P<port>\d+)\)")
+_NO_CONNECTION = {
+    "ServiceRequestError": "could not reach",
+    "ServiceResponseError": "no answer from",
+}
+
+
 def describe_error(exc: BaseException) -> str:
     """One redacted line for an exception; Azure service errors read `Code: message`."""
+    connection = _connection_problem(exc)
+    if connection is not None:
+        return redact(connection)
     code, message = _azure_code_and_message(exc)
     if code is None and message is None:
         message = str(exc)
@@ -85,6 +97,18 @@ def describe_error(exc: BaseException) -> str:
             message = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     line = f"{code}: {message}" if code else str(message)
     return redact(" ".join(line.split()))
+
+
+def _connection_problem(exc: BaseException) -> str | None:
+    """`could not reach HOST:PORT: reason` for a connection that failed, else None."""
+    verb = _NO_CONNECTION.get(type(exc).__name__)
+    text = " ".join(str(exc).split())
+    where = _CONNECTION_TO.search(text)
+    if verb is None or where is None:
+        return None
+    # The reason is what follows the errno ("[Errno 111] Connection refused") or the last colon.
+    reason = text.rsplit("] ", 1)[-1] if "] " in text else text.rsplit(": ", 1)[-1]
+    return f"{verb} {where['host']}:{where['port']}: {reason}"
 
 
 def _azure_code_and_message(exc: BaseException) -> tuple[str | None, str | None]:

@@ -7,7 +7,12 @@ import logging
 from urllib.parse import quote
 
 import pytest
-from azure.core.exceptions import HttpResponseError, ODataV4Format, ServiceRequestError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ODataV4Format,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 
 from batchspec.redact import RedactingFilter, describe_error, redact, register_secret
 
@@ -152,6 +157,31 @@ def test_describe_error_redacts_urls_in_sdk_exception_text() -> None:
     assert "AbCd" not in line
     assert "sig=REDACTED" in line
     assert line.startswith("ServiceRequestError: ")
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            ServiceRequestError(
+                "HTTPConnection(host='127.0.0.1', port=10): Failed to establish a new "
+                "connection: [Errno 111] Connection refused"
+            ),
+            "could not reach 127.0.0.1:10: Connection refused",
+        ),
+        (
+            ServiceResponseError(
+                "HTTPConnectionPool(host='acct.westeurope.batch.azure.com', port=443): "
+                "Read timed out. (read timeout=60)"
+            ),
+            "no answer from acct.westeurope.batch.azure.com:443: Read timed out. (read timeout=60)",
+        ),
+    ],
+)
+def test_a_connection_that_failed_names_the_host_and_the_reason(
+    error: Exception, line: str
+) -> None:
+    assert describe_error(error) == line
 
 
 @pytest.mark.parametrize(
