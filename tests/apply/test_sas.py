@@ -10,6 +10,8 @@ import pytest
 from azure.storage.blob import UserDelegationKey
 
 from batchspec.apply.sas import SasError, SasIssuer
+from batchspec.apply.workflow import SAS_MARGIN, SAS_WITHOUT_TIMEOUT, sas_expiry
+from batchspec.plan.build import MAX_DURATION_DAYS
 from batchspec.redact import redact
 
 KEY = base64.b64encode(b"k" * 32).decode()
@@ -103,3 +105,12 @@ def test_exactly_one_way_of_signing(kwargs: dict[str, object]) -> None:
 def test_expiry_must_be_timezone_aware() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         SasIssuer("acct", ENDPOINT, datetime(2030, 1, 1), account_key=KEY)
+
+
+def test_sas_expiry_is_the_job_timeout_plus_a_margin_and_never_past_year_9999() -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    assert sas_expiry(20 * 60, now) == now + timedelta(minutes=20) + SAS_MARGIN
+    assert sas_expiry(None, now) == now + SAS_WITHOUT_TIMEOUT + SAS_MARGIN
+    # The longest time limit validate accepts (Batch's own) reaches past datetime's range.
+    longest = MAX_DURATION_DAYS * 24 * 3600
+    assert sas_expiry(longest, now) == datetime.max.replace(tzinfo=UTC)

@@ -65,6 +65,23 @@ def new_run_state(plan: Plan, target: Target) -> RunState:
     )
 
 
+def sas_expiry(timeout_seconds: int | None, now: datetime.datetime) -> datetime.datetime:
+    """When a run's SAS tokens expire: the job's timeout plus a margin from `now`.
+
+    Batch takes timeouts up to about 10.7 million days, past datetime's last year; such a
+    job's tokens expire at the end of the year 9999, the latest time Storage can be told.
+    """
+    try:
+        life = (
+            SAS_WITHOUT_TIMEOUT
+            if timeout_seconds is None
+            else datetime.timedelta(seconds=timeout_seconds)
+        )
+        return now + life + SAS_MARGIN
+    except OverflowError:
+        return datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
 class Workflow:
     """One run of one Plan on one target, recorded in a journal."""
 
@@ -259,9 +276,7 @@ class Workflow:
         return path
 
     def _sas_expiry(self) -> datetime.datetime:
-        timeout = self.plan.job.timeout_seconds
-        life = SAS_WITHOUT_TIMEOUT if timeout is None else datetime.timedelta(seconds=timeout)
-        return datetime.datetime.now(datetime.UTC) + life + SAS_MARGIN
+        return sas_expiry(self.plan.job.timeout_seconds, datetime.datetime.now(datetime.UTC))
 
     def _save(self, step: str | None = None, **changes: object) -> None:
         state = dataclasses.replace(self.state, **changes)  # type: ignore[arg-type]
