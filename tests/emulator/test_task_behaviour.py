@@ -253,6 +253,19 @@ def test_job_wall_clock_terminates_the_job(batch_client: BatchClient, pool: str)
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
 
 
+def test_the_longest_job_time_limit_batch_takes_is_kept(
+    batch_client: BatchClient, pool: str
+) -> None:
+    job_id = unique("jobforever")
+    # 10,675,199 days: the largest .NET TimeSpan, beyond the end of datetime's calendar.
+    constraints = m.BatchJobConstraints(max_wall_clock_time="P10675199D")
+    batch_client.create_job(job_options(job_id, pool, constraints=constraints))
+    _add(batch_client, job_id, "quick", "/bin/true")
+    assert wait_task_done(batch_client, job_id, "quick").execution_info.exit_code == 0
+    assert batch_client.get_job(job_id).state == m.BatchJobState.ACTIVE
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+
+
 def test_job_action_needs_perform_exit_options(batch_client: BatchClient, job: str) -> None:
     exit_conditions = m.ExitConditions(default=m.ExitOptions(job_action="terminate"))
     with pytest.raises(HttpResponseError) as info:
