@@ -83,9 +83,21 @@ def read_document(
     """The mapping in `text` and the 1-based position of each value, or located diagnostics."""
     builder = _Builder(name)
     result = builder.build(text)
+    if _Loader is not yaml.SafeLoader and _hit_libyaml_depth_limit(result):
+        # Newer libyaml stops at its own nesting limit while scanning ahead, before the
+        # parser hands over the level past MAX_DEPTH; the Python parser gives the same
+        # message and position whichever libyaml is installed.
+        builder = _Builder(name, yaml.SafeLoader)
+        result = builder.build(text)
     if isinstance(result, list):
         return result
     return result, builder.positions
+
+
+def _hit_libyaml_depth_limit(result: dict[str, Any] | list[Diagnostic]) -> bool:
+    return isinstance(result, list) and any(
+        "maximum nesting depth" in problem.message for problem in result
+    )
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -118,8 +130,9 @@ def offset_mark(raw: bytes, offset: int) -> Mark:
 class _Builder:
     """Turns YAML parser events into plain data, recording positions as it goes."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, loader: type[Any] = _Loader) -> None:
         self.name = name
+        self.loader_class = loader
         self.positions: dict[JsonPath, Mark] = {}
         self.problems: list[Diagnostic] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
@@ -131,7 +144,7 @@ class _Builder:
         self.loader: Any = None
 
     def build(self, text: str) -> dict[str, Any] | list[Diagnostic]:
-        self.loader = _Loader(text)
+        self.loader = self.loader_class(text)
         try:
             self._run()
         except _Fatal as fatal:
