@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml package.json package-lock.json
+$(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
