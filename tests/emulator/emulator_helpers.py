@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from azure.batch import BatchClient
@@ -61,3 +65,23 @@ def wait_task_done(client: BatchClient, job_id: str, task_id: str, timeout: floa
 def stdout_of(client: BatchClient, job_id: str, task_id: str, name: str = "stdout.txt") -> str:
     """A task file's content, downloaded through the SDK."""
     return b"".join(client.download_task_file(job_id, task_id, name)).decode()
+
+
+def run_ported_program(
+    script: Path, batch_service: Any, storage: Any, pool_id: str, job_id: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a program written for azure-batch, configured only by its environment variables."""
+    env = {
+        **os.environ,
+        "BATCH_ACCOUNT_URL": batch_service.endpoint,
+        "BATCH_ACCOUNT_NAME": batch_service.account,
+        "BATCH_ACCOUNT_KEY": batch_service.key,
+        "STORAGE_ACCOUNT_URL": storage.blob_endpoint,
+        "STORAGE_ACCOUNT_NAME": storage.account_name,
+        "STORAGE_ACCOUNT_KEY": storage.account_key,
+        "POOL_ID": pool_id,
+        "JOB_ID": job_id,
+    }
+    return subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=200
+    )

@@ -3,14 +3,11 @@ the official Python quickstart's shape, ported to 15.x, configured only by envir
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_helpers import unique
+from emulator_helpers import run_ported_program, unique
 
 from conftest import start_azurite
 
@@ -24,19 +21,8 @@ def test_quickstart_runs_with_only_endpoint_and_credentials_changed(
 ) -> None:
     # Its own Azurite: the quickstart uses the fixed container name "input".
     with start_azurite(tmp_path / "azurite") as storage:
-        env = {
-            **os.environ,
-            "BATCH_ACCOUNT_URL": batch_service.endpoint,
-            "BATCH_ACCOUNT_NAME": batch_service.account,
-            "BATCH_ACCOUNT_KEY": batch_service.key,
-            "STORAGE_ACCOUNT_URL": storage.blob_endpoint,
-            "STORAGE_ACCOUNT_NAME": storage.account_name,
-            "STORAGE_ACCOUNT_KEY": storage.account_key,
-            "POOL_ID": unique("QuickstartPool"),
-            "JOB_ID": unique("QuickstartJob"),
-        }
-        run = subprocess.run(
-            [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=200
+        run = run_ported_program(
+            SCRIPT, batch_service, storage, unique("QuickstartPool"), unique("QuickstartJob")
         )
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
