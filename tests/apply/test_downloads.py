@@ -26,15 +26,6 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def blobs(azurite: Any) -> Iterator[BlobServiceClient]:
-    client = BlobServiceClient.from_connection_string(azurite.connection_string)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture
 def plan(tmp_path: Path, blobs: BlobServiceClient) -> Iterator[Plan]:
     made = topn_like_plan(tmp_path / "spec", prefix=f"d{uuid.uuid4().hex[:10]}", tasks=1)
     made = dataclasses.replace(made, downloads=(DownloadPlan("output", tmp_path / "out"),))
