@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 from batchspec.diagnostics import Diagnostic
@@ -31,6 +32,26 @@ def load_spec(path: Path) -> LoadedSpec | list[Diagnostic]:
         return [diag(name, (1, 1), f"cannot read the file: {exc.strerror or exc}")]
     if pipe and not raw:
         return [diag(name, (1, 1), "the file is a named pipe that no program is writing to")]
+    return _parse(path, raw)
+
+
+STDIN_NAME = "<stdin>"
+
+
+def load_stdin() -> LoadedSpec | list[Diagnostic]:
+    """Read a spec from standard input; it is named `<stdin>` and sits in the current directory."""
+    path = Path(STDIN_NAME)
+    try:
+        raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+    except (OSError, AttributeError, ValueError) as exc:
+        return [diag(STDIN_NAME, (1, 1), f"cannot read standard input: {exc}")]
+    if len(raw) > MAX_BYTES:
+        return [diag(STDIN_NAME, (1, 1), _too_large(len(raw)))]
+    return _parse(path, raw)
+
+
+def _parse(path: Path, raw: bytes) -> LoadedSpec | list[Diagnostic]:
+    name = str(path)
     text = _decode(name, raw)
     if isinstance(text, Diagnostic):
         return [text]
