@@ -62,13 +62,18 @@ def _parse(path: Path, raw: bytes) -> LoadedSpec | list[Diagnostic]:
     return LoadedSpec(path=path, raw=raw, data=data, positions=positions)
 
 
+_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
+
+
 def _read(path: Path) -> tuple[bytes, bool]:
     """At most MAX_BYTES + 1 bytes of `path`, and whether it is a named pipe."""
     # Opening a named pipe waits until some program opens it for writing, forever if none
-    # does; opened without blocking, a pipe with no writer reads as empty instead.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    # does; opened without blocking, a pipe with no writer reads as empty instead. Windows has
+    # no O_NONBLOCK (nor such pipes), and needs O_BINARY for the bytes as they are.
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0))
     try:
-        os.set_blocking(fd, True)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
         pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
         with open(fd, "rb", closefd=False) as fh:
             return fh.read(MAX_BYTES + 1), pipe
