@@ -126,6 +126,10 @@ def run(
     except ConfigError as exc:
         reporter.error(str(exc))
         return EXIT_USAGE
+    problem = _container_problem(plan, target)
+    if problem is not None:
+        reporter.error(problem)
+        return EXIT_USAGE
 
     journal = Journal(home, plan.spec_path, target.name)
     try:
@@ -206,6 +210,21 @@ def _load(
         reporter.error(f"{spec}: {len(result)} problem(s); nothing was created")
         return None
     return result
+
+
+def _container_problem(plan: Plan, target: Target) -> str | None:
+    """A container plan's missing registry password or missing local engine, before any change."""
+    from batchspec.apply.containers import container_problem
+
+    if plan.pool.container_configuration is None:
+        return None
+    if target.name != "local":
+        return container_problem(plan, None)
+    client = target.batch_client()
+    try:
+        return container_problem(plan, client)
+    finally:
+        client.close()
 
 
 def _parse_vars(variables: tuple[str, ...]) -> dict[str, str] | str:

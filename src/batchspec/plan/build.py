@@ -20,6 +20,12 @@ from typing import Any
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.plan.commandline import wrap_commands
+from batchspec.plan.containers import (
+    check_containers,
+    compile_container,
+    plan_container_configuration,
+    render_container,
+)
 from batchspec.plan.model import (
     CleanupPlan,
     ContainerPlan,
@@ -95,6 +101,7 @@ def _build(
     spec_dir = Path(os.path.abspath(loaded.path)).parent
     uploads = plan_uploads(renderer, spec, spec_dir)
     pool = _pool(renderer, spec, base)
+    check_containers(renderer, spec)
     _check_durations(renderer, spec)
     for download in spec.downloads:
         if "\0" in download.to:
@@ -251,7 +258,11 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
             if compiled_files is None
             else render_resource_files(renderer, compiled_files, context)
         )
+        container = compile_container(renderer, start.container_settings)
+        settings = None if container is None else render_container(renderer, container, context)
         if command is None or files is None:
+            return None
+        if start.container_settings is not None and settings is None:
             return None
         start_plan = StartTaskPlan(
             command_line=command,
@@ -260,6 +271,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
             elevated=start.elevated,
             wait_for_success=start.wait_for_success,
             max_retries=start.retries,
+            container_settings=settings,
         )
     image = pool.image
     return PoolPlan(
@@ -270,4 +282,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
         image=ImagePlan(image.publisher, image.offer, image.sku, image.version, image.node_agent),
         task_slots_per_node=pool.task_slots_per_node,
         start_task=start_plan,
+        container_configuration=plan_container_configuration(
+            renderer, pool.container_configuration, context
+        ),
     )
