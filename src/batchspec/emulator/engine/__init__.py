@@ -1,1 +1,1 @@
-"""The engine of the local Batch service: what runs tasks on this machine."""
+"""What runs: the scheduler, node processes and StartTasks, blob transfers, recovery."""
