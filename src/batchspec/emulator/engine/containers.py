@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import os
 import shlex
@@ -293,6 +294,12 @@ def _last_line(path: Path) -> str:
         return ""
     found = [line.strip() for line in lines if line.strip()]
     return found[-1] if found else ""
+
+
+@functools.cache
+def configured_engine() -> Engine | NoEngine:
+    """The engine of this service process, found once from its environment."""
+    return find_engine()
 
 
 def normalize_image(image: str) -> str:
