@@ -11,23 +11,15 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from batchspec.emulator.engine.containers import NoEngine, configured_engine
 from batchspec.emulator.service.errors import invalid_property, missing_property
 from batchspec.emulator.service.images import supports_containers
+from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import Doc
 
 TYPES = ("dockerCompatible", "criCompatible")
 WORKING_DIRECTORIES = ("taskWorkingDirectory", "containerImageDefault")
 MOUNT_SOURCES = ("Shared", "Startup", "VfsMounts", "Task", "JobPrep", "Applications")
 _CONFIG = "virtualMachineConfiguration.containerConfiguration"
-
-
-def engine_problem() -> str | None:
-    """Why this service cannot run containers (with how to fix it), or None."""
-    found = configured_engine()
-    if isinstance(found, NoEngine):
-        return f"The local Batch service cannot run containers: {found.message()}."
-    return None
 
 
 def check_pool(vm: Doc) -> None:
@@ -58,7 +50,14 @@ def check_pool(vm: Doc) -> None:
             f"The image {image.get('publisher')}/{image.get('offer')}/{image.get('sku')} has no "
             "container support; use one whose supported image lists DockerCompatible.",
         )
-    problem = engine_problem()
+
+
+def check_engine(live: Live, pool: Doc) -> None:
+    """A container pool needs a container engine on this machine (the message says how)."""
+    vm = pool.get("virtualMachineConfiguration") or {}
+    if vm.get("containerConfiguration") is None:
+        return
+    problem = live.container_problem()
     if problem is not None:
         raise invalid_property(_CONFIG, "set", problem)
 

@@ -8,7 +8,6 @@ service has a container engine to run them with (see service/containers.py).
 
 from __future__ import annotations
 
-from batchspec.emulator.engine.containers import Engine, configured_engine
 from batchspec.emulator.service.values import Doc
 
 CONTAINER_CAPABILITY = "DockerCompatible"
@@ -31,9 +30,8 @@ _IMAGES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def supported_images() -> list[Doc]:
-    """The images as `GET /supportedimages` returns them."""
-    containers = isinstance(configured_engine(), Engine)
+def supported_images(containers: bool = False) -> list[Doc]:
+    """The images as `GET /supportedimages` returns them; `containers`: an engine is here."""
     return [
         {
             "nodeAgentSKUId": agent,
