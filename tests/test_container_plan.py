@@ -194,3 +194,12 @@ def test_the_container_example_validates_and_plans_for_azure() -> None:
     data = json.loads(shown.output)
     assert data["pool"]["container_configuration"]["container_image_names"] == ["python:3.12-slim"]
     assert {t["container_settings"]["image_name"] for t in data["tasks"]} == {"python:3.12-slim"}
+
+
+def test_plan_and_local_service_agree_on_which_images_run_containers() -> None:
+    from batchspec.emulator.service.images import listed_images
+    from batchspec.plan.containers import CONTAINER_IMAGES, IMAGES_WITHOUT_CONTAINERS
+
+    for publisher, offer, containers in listed_images():
+        known = CONTAINER_IMAGES if containers else IMAGES_WITHOUT_CONTAINERS
+        assert (publisher, offer) in known, (publisher, offer)

@@ -268,6 +268,16 @@ def test_a_wall_clock_limit_kills_the_container(
     client.begin_delete_pool(pool_id)
 
 
+def test_with_an_engine_apply_finds_nothing_in_the_way(tmp_path: Path, client: BatchClient) -> None:
+    assert container_problem(_container_plan(tmp_path), client, {}) is None
+    images = {
+        (i.image_reference.offer, tuple(i.capabilities or []))
+        for i in client.list_supported_images()
+    }
+    assert ("ubuntu-hpc", ("DockerCompatible",)) in images
+    assert ("ubuntu-24_04-lts", ()) in images
+
+
 def test_without_an_engine_a_container_pool_is_refused_before_anything_is_made(
     tmp_path: Path,
 ) -> None:
