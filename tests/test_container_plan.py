@@ -180,8 +180,8 @@ def test_a_registry_signs_in_one_way_only(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert (
-        "give either 'username' with 'password_env' (the environment variable holding the "
-        "password) or 'identity', not both"
+        "sign in with 'username' and 'password_env' (the environment variable holding the "
+        "password), or with 'identity' alone"
     ) in result.output
 
 
