@@ -243,6 +243,59 @@ def test_a_prefetch_that_fails_makes_the_node_unusable(
     client.begin_delete_pool(pool_id)
 
 
+def test_a_start_task_in_a_container_and_chosen_mounts(
+    client: BatchClient, test_images: ImageSet
+) -> None:
+    image = test_images.busybox
+    pool_id = f"c-{uuid.uuid4().hex[:8]}"
+    in_container = bm.BatchTaskContainerSettings(image_name=image)
+    client.create_pool(
+        bm.BatchPoolCreateOptions(
+            id=pool_id,
+            vm_size="standard_d2s_v3",
+            virtual_machine_configuration=bm.VirtualMachineConfiguration(
+                image_reference=IMAGE,
+                node_agent_sku_id=AGENT,
+                container_configuration=bm.BatchContainerConfiguration(
+                    type=bm.ContainerType.DOCKER_COMPATIBLE, container_image_names=[image]
+                ),
+            ),
+            target_dedicated_nodes=1,
+            start_task=bm.BatchStartTask(
+                command_line="/bin/sh -c 'echo staged > $AZ_BATCH_NODE_SHARED_DIR/note.txt'",
+                container_settings=in_container,
+                wait_for_success=True,
+            ),
+        )
+    )
+    mounts = [
+        bm.ContainerHostBatchBindMountEntry(
+            source=bm.ContainerHostDataPath.SHARED, is_read_only=True
+        )
+    ]
+    script = (
+        "cat $AZ_BATCH_NODE_SHARED_DIR/note.txt;"
+        " touch $AZ_BATCH_NODE_SHARED_DIR/x 2>/dev/null || echo shared is read-only;"
+        " ls $AZ_BATCH_NODE_STARTUP_DIR 2>/dev/null || echo no startup dir"
+    )
+    task = _run_one(
+        client,
+        pool_id,
+        bm.BatchTaskCreateOptions(
+            id="reader",
+            command_line=f"/bin/sh -c '{script}'",
+            container_settings=bm.BatchTaskContainerSettings(
+                image_name=image, container_host_batch_bind_mounts=mounts
+            ),
+        ),
+    )
+    assert task.execution_info.exit_code == 0, task.execution_info
+    job_id = task.url.split("/jobs/")[1].split("/")[0]
+    out = b"".join(client.download_task_file(job_id, "reader", "stdout.txt")).decode()
+    assert out == "staged\nshared is read-only\nno startup dir\n"
+    client.begin_delete_pool(pool_id)
+
+
 def test_a_wall_clock_limit_kills_the_container(
     client: BatchClient, engine: Engine, test_images: ImageSet
 ) -> None:

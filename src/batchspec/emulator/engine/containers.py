@@ -143,7 +143,9 @@ class Engine:
 
     def remove(self, name: str) -> None:
         """Stop and remove a container, if it exists (after a kill or a wall-clock limit)."""
-        _quiet(self.command("rm", "--force", name), PROBE_SECONDS)
+        # Podman's `rm --force` first waits 10 s for the container to stop; Docker kills at once.
+        wait = ["--time", "0"] if self.kind == "podman" else []
+        _quiet(self.command("rm", "--force", *wait, name), PROBE_SECONDS)
 
     def _tls_args(self, image: str) -> list[str]:
         # Docker treats registries on 127.0.0.0/8 as insecure (plain HTTP) by default; Podman
