@@ -7,7 +7,9 @@ through azure-batch as on Azure, pointed at it by the az-CLI variables.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -329,6 +331,37 @@ def test_with_an_engine_apply_finds_nothing_in_the_way(tmp_path: Path, client: B
     }
     assert ("ubuntu-hpc", ("DockerCompatible",)) in images
     assert ("ubuntu-24_04-lts", ()) in images
+
+
+def test_a_restart_after_a_crash_removes_the_containers_left_running(
+    tmp_path: Path, engine: Engine, test_images: ImageSet
+) -> None:
+    def names() -> str:
+        argv = engine.command("ps", "--all", "--format", "{{.Names}}")
+        return subprocess.run(argv, capture_output=True, text=True).stdout
+
+    data = tmp_path / "data"
+    with start_batch_service(data, env=ENGINE_ENV) as svc:
+        batch = BatchClient(svc.endpoint, AzureNamedKeyCredential(svc.account, svc.key))
+        pool_id = _pool(batch, [test_images.busybox])
+        job_id = "crash"
+        batch.create_job(
+            bm.BatchJobCreateOptions(id=job_id, pool_info=bm.BatchPoolInfo(pool_id=pool_id))
+        )
+        settings = bm.BatchTaskContainerSettings(image_name=test_images.busybox)
+        batch.create_task(
+            job_id,
+            bm.BatchTaskCreateOptions(
+                id="left-behind", command_line="sleep 600", container_settings=settings
+            ),
+        )
+        _wait("the container", lambda: "batchspec-left-behind-" in names())
+        batch.close()
+        os.kill(svc.pid, signal.SIGKILL)
+        time.sleep(0.5)
+        assert "batchspec-left-behind-" in names()  # the crash left it running
+    with start_batch_service(data, env=ENGINE_ENV):
+        _wait("the leftover removed", lambda: "batchspec-left-behind-" not in names() or None)
 
 
 def test_without_an_engine_a_container_pool_is_refused_before_anything_is_made(

@@ -36,6 +36,7 @@ from batchspec.emulator.service.values import Doc
 _HOST_ONLY = frozenset({"PATH", "HOME", "LANG"})
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 PULL_FAILED = "ContainerInvalidImage"
+NODES_LABEL = "batchspec.nodes"
 
 
 def _credentials(pool: Doc, settings: Doc | None) -> list[Credential]:
@@ -150,6 +151,7 @@ async def run_in_container(
         mounts=tuple(_mounts(settings, dirs, task_dir)),
         workdir=str(cwd) if own_dir else None,
         options=tuple(options),
+        labels=((NODES_LABEL, str(dirs.node_dir.parent)),),
     )
 
     def started(proc: asyncio.subprocess.Process) -> None:
@@ -181,3 +183,14 @@ async def run_in_container(
         timed_out=result.timed_out,
         killed_reason=handle.killed_reason,
     )
+
+
+def remove_leftovers(live_pools: list[Doc], nodes_dir: Path) -> None:
+    """After a crash: remove the containers this service's nodes left running (a reboot)."""
+    uses = any(
+        (p.get("virtualMachineConfiguration") or {}).get("containerConfiguration")
+        for p in live_pools
+    )
+    engine = configured_engine() if uses else None
+    if isinstance(engine, Engine):
+        engine.remove_labelled(NODES_LABEL, str(nodes_dir))

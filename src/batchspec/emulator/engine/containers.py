@@ -78,6 +78,8 @@ class ContainerRun:
     """None keeps the image's working directory (Batch's `containerImageDefault`)."""
     options: tuple[str, ...] = ()
     """The task's containerRunOptions, split."""
+    labels: tuple[tuple[str, str], ...] = ()
+    """Engine labels, to find the service's containers after a crash."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,8 @@ class Engine:
         for mount in run.mounts:
             spec = f"{mount.source}:{mount.target}" + (":ro" if mount.read_only else "")
             args += ["--volume", spec]
+        for key, value in run.labels:
+            args += ["--label", f"{key}={value}"]
         for name in run.env_names:
             args += ["--env", name]
         if run.workdir is not None:
@@ -146,6 +150,18 @@ class Engine:
         # Podman's `rm --force` first waits 10 s for the container to stop; Docker kills at once.
         wait = ["--time", "0"] if self.kind == "podman" else []
         _quiet(self.command("rm", "--force", *wait, name), PROBE_SECONDS)
+
+    def remove_labelled(self, key: str, value: str) -> None:
+        """Remove every container with this label (what a crashed service left running)."""
+        listing = self.command("ps", "--all", "--quiet", "--filter", f"label={key}={value}")
+        try:
+            found = subprocess.run(
+                listing, capture_output=True, text=True, timeout=PROBE_SECONDS, check=False
+            ).stdout.split()
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        for container in found:
+            self.remove(container)
 
     def _tls_args(self, image: str) -> list[str]:
         # Docker treats registries on 127.0.0.0/8 as insecure (plain HTTP) by default; Podman
