@@ -385,6 +385,38 @@ def test_without_an_engine_a_container_pool_is_refused_before_anything_is_made(
             batch.close()
 
 
+def test_apply_on_a_local_target_without_an_engine_stops_before_creating_anything(
+    tmp_path: Path,
+) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    from batchspec.local.services import ensure_running, stop
+
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    home = tmp_path / "home"
+    env = {"AZURE_BATCH_ENDPOINT": "", "BATCHSPEC_CONTAINER_ENGINE": "none"}
+    args = ["apply", str(specs / "topn-container.yaml"), "--yes", "--data-dir", str(home)]
+    try:
+        result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+        assert result.exit_code == 2, result.output
+        assert "the local Batch service has no container engine" in result.output
+        assert "apt-get install podman runc" in result.output
+        assert "containers:" not in result.output
+        endpoints = ensure_running(home)
+        blobs = BlobServiceClient(
+            endpoints.blob_endpoint,
+            credential={
+                "account_name": endpoints.storage_account,
+                "account_key": endpoints.storage_key,
+            },
+        )
+        with blobs:
+            assert list(blobs.list_containers()) == []
+    finally:
+        stop(home)
+
+
 def _container_plan(root: Path) -> Any:
     import dataclasses
 
