@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from batchspec.emulator.engine.containers import Credential, Engine, NoEngine, find_engine
+from batchspec.emulator.engine.container_engines import NoEngine, find_engine
+from batchspec.emulator.engine.containers import Credential, Engine
 
 from .images import ImageSet, ensure_images, push
 

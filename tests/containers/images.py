@@ -65,8 +65,8 @@ def ensure_images(engine: Engine) -> ImageSet:
 def push(engine: Engine, image: str, target: str, credential: Credential) -> None:
     """Tag `image` as `target` and push it to its registry, signed in with `credential`."""
     subprocess.run(engine.command("tag", image, target), check=True, capture_output=True)
-    with engine._auth([credential]) as (args, env):  # the driver's private auth file
-        tls = engine._tls_args(target)
+    with engine.signed_in([credential]) as (args, env):
+        tls = engine.tls_args(target)
         argv = engine.command("push", *args, *tls, target)
         subprocess.run(argv, check=True, capture_output=True, env=env, timeout=120)
 

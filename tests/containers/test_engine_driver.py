@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from batchspec.emulator.engine.container_engines import INSTALL_HINT, NoEngine, find_engine
 from batchspec.emulator.engine.containers import (
-    INSTALL_HINT,
     ContainerRun,
     Credential,
     Engine,
     Mount,
-    NoEngine,
-    find_engine,
     normalize_image,
     registry_of,
     run_container,

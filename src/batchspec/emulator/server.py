@@ -16,7 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
-from batchspec.emulator.engine.containers import engine_problem
+from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store

@@ -17,6 +17,7 @@ from batchspec.plan.model import (
     ContainerConfigurationPlan,
     ContainerSettingsPlan,
     MountPlan,
+    MountSource,
     RegistryPlan,
 )
 from batchspec.spec.model import (
@@ -54,7 +55,7 @@ GPU_SIZE = re.compile(r"(?i)^standard_n[cdgv]")
 GPU_SIZES_TEXT = "the N-series: standard_nc*, standard_nd*, standard_ng*, standard_nv*"
 _GPU_OPTIONS = ("--gpus", "--runtime=nvidia", "nvidia.com/gpu")
 
-_MOUNT_SOURCES = {
+_MOUNT_SOURCES: dict[str, MountSource] = {
     "shared": "Shared",
     "startup": "Startup",
     "task": "Task",
@@ -154,7 +155,7 @@ def render_container(
         mounts=None
         if spec.mounts is None
         else tuple(
-            MountPlan(source=_mount_source(m.source), read_only=m.read_only) for m in spec.mounts
+            MountPlan(source=_MOUNT_SOURCES[m.source], read_only=m.read_only) for m in spec.mounts
         ),
     )
 
@@ -198,10 +199,6 @@ def _check_gpu_options(renderer: Renderer, pool: PoolSpec, settings: ContainerSe
         (*settings.where, "run_options"),
         f"GPU options need a VM size with GPUs ({GPU_SIZES_TEXT}); {pool.vm_size} has none",
     )
-
-
-def _mount_source(source: str) -> Any:
-    return _MOUNT_SOURCES[source]
 
 
 def describe_registry(registry: RegistryPlan) -> str:

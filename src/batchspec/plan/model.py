@@ -101,9 +101,12 @@ class ContainerConfigurationPlan:
     registries: tuple[RegistryPlan, ...] = ()
 
 
+MountSource = Literal["Shared", "Startup", "Task", "JobPrep", "Applications", "VfsMounts"]
+
+
 @dataclass(frozen=True, slots=True)
 class MountPlan:
-    source: Literal["Shared", "Startup", "Task", "JobPrep", "Applications", "VfsMounts"]
+    source: MountSource
     read_only: bool = False
 
 

@@ -17,13 +17,12 @@ import uuid
 from pathlib import Path
 
 from batchspec.emulator.engine.cmdline import CommandLineError, split_command_line
+from batchspec.emulator.engine.container_engines import NoEngine, configured_engine
 from batchspec.emulator.engine.containers import (
     ContainerRun,
     Credential,
     Engine,
     Mount,
-    NoEngine,
-    configured_engine,
     normalize_image,
     registry_of,
     run_container,

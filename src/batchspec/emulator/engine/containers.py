@@ -1,28 +1,19 @@
-"""The container engine of the local Batch service: Docker when its daemon answers, else Podman.
+"""Driving a container engine as a Batch node drives Docker: pulls, runs, removals.
 
 Batch nodes run container tasks with Docker (Moby): `docker pull` for the pool's images when a
 node starts and for a task's image when it is missing, then `docker create`/`start` with the
 node's Batch directories mounted at their own paths, the task's environment passed in and the
-command line as the container's command. This module does the same with the engine found on
-this machine, through its command-line client, so any Docker-compatible engine works.
-
-Configuration of the local service (never of a spec), from its environment:
-- BATCHSPEC_CONTAINER_ENGINE: `docker`, `podman`, a path to either client, or `none`;
-  found automatically when unset (Docker if `docker info` answers, else Podman).
-- BATCHSPEC_CONTAINER_RUNTIME: the OCI runtime (`--runtime`), e.g. `runc`.
-- BATCHSPEC_CONTAINER_RUN_OPTIONS: options added to every container run, e.g.
-  `--ulimit nofile=1024:1024` where the engine's default limits cannot be set.
+command line as the container's command. This module does the same through an engine's
+command-line client (Docker's or Podman's); which engine, and its options, is the local
+service's configuration (see container_engines.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import json
 import os
-import shlex
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,13 +23,6 @@ from pathlib import Path
 from typing import Literal
 
 EngineKind = Literal["docker", "podman"]
-ENGINE_ENV = "BATCHSPEC_CONTAINER_ENGINE"
-RUNTIME_ENV = "BATCHSPEC_CONTAINER_RUNTIME"
-RUN_OPTIONS_ENV = "BATCHSPEC_CONTAINER_RUN_OPTIONS"
-INSTALL_HINT = (
-    "install Podman (Debian/Ubuntu: `apt-get install podman runc`) or Docker, "
-    "then restart the local services (`batchspec local down && batchspec local up`)"
-)
 # `docker run`/`podman run` exit with 125 when the engine itself failed (bad options, no image),
 # 126 when the command cannot be run and 127 when it is not found in the image.
 ENGINE_FAILED = 125
@@ -104,13 +88,13 @@ class Engine:
     def has_image(self, image: str) -> bool:
         """Whether the image is in the engine's image store."""
         probe = self.command("image", "inspect", "--format", "{{.Id}}", normalize_image(image))
-        return _quiet(probe, PROBE_SECONDS) == 0
+        return quiet(probe, PROBE_SECONDS) == 0
 
     def pull(self, image: str, credentials: Sequence[Credential] = ()) -> PullResult:
         """Pull an image, signed in to the registries given (and no others)."""
         name = normalize_image(image)
-        with self._auth(credentials) as (args, env):
-            argv = self.command("pull", *args, *self._tls_args(name), name)
+        with self.signed_in(credentials) as (args, env):
+            argv = self.command("pull", *args, *self.tls_args(name), name)
             try:
                 done = subprocess.run(
                     argv,
@@ -149,7 +133,7 @@ class Engine:
         """Stop and remove a container, if it exists (after a kill or a wall-clock limit)."""
         # Podman's `rm --force` first waits 10 s for the container to stop; Docker kills at once.
         wait = ["--time", "0"] if self.kind == "podman" else []
-        _quiet(self.command("rm", "--force", *wait, name), PROBE_SECONDS)
+        quiet(self.command("rm", "--force", *wait, name), PROBE_SECONDS)
 
     def remove_labelled(self, key: str, value: str) -> None:
         """Remove every container with this label (what a crashed service left running)."""
@@ -163,7 +147,8 @@ class Engine:
         for container in found:
             self.remove(container)
 
-    def _tls_args(self, image: str) -> list[str]:
+    def tls_args(self, image: str) -> list[str]:
+        """Options a pull or push of `image` needs for its registry's transport."""
         # Docker treats registries on 127.0.0.0/8 as insecure (plain HTTP) by default; Podman
         # needs telling, for those hosts only.
         host = image.split("/", 1)[0].split(":", 1)[0]
@@ -172,7 +157,7 @@ class Engine:
         return []
 
     @contextmanager
-    def _auth(
+    def signed_in(
         self, credentials: Sequence[Credential]
     ) -> Iterator[tuple[list[str], dict[str, str]]]:
         """A private auth file holding only these credentials, removed afterwards.
@@ -195,58 +180,6 @@ class Engine:
                 yield [], env
             else:
                 yield ["--authfile", str(path)], env
-
-
-@dataclass(frozen=True, slots=True)
-class NoEngine:
-    """Why there is no container engine, with how to get one."""
-
-    reason: str
-
-    def message(self) -> str:
-        return f"{self.reason}; {INSTALL_HINT}"
-
-
-def find_engine(environ: Mapping[str, str] | None = None) -> Engine | NoEngine:
-    """The engine the local service uses, per its configuration, or why there is none."""
-    env = os.environ if environ is None else environ
-    choice = env.get(ENGINE_ENV, "").strip()
-    runtime = env.get(RUNTIME_ENV, "").strip()
-    try:
-        run_args = tuple(shlex.split(env.get(RUN_OPTIONS_ENV, "")))
-    except ValueError as exc:
-        return NoEngine(f"{RUN_OPTIONS_ENV} does not split into options ({exc})")
-    if choice.lower() == "none":
-        return NoEngine(f"container engines are turned off ({ENGINE_ENV}=none)")
-    candidates: list[tuple[EngineKind, str]] = []
-    if choice:
-        program = shutil.which(choice, path=env.get("PATH"))
-        if program is None:
-            return NoEngine(f"{ENGINE_ENV}={choice} is not a program on PATH")
-        kind: EngineKind = "podman" if "podman" in Path(program).name else "docker"
-        candidates.append((kind, program))
-    else:
-        for kind in ("docker", "podman"):
-            found = shutil.which(kind, path=env.get("PATH"))
-            if found is not None:
-                candidates.append((kind, found))
-    for kind, program in candidates:
-        global_args: tuple[str, ...] = ()
-        engine_run_args = run_args
-        if runtime:
-            # Podman takes the runtime as a global option; Docker as an option of `run`.
-            if kind == "podman":
-                global_args = ("--runtime", runtime)
-            else:
-                engine_run_args = ("--runtime", runtime, *run_args)
-        engine = Engine(kind, program, global_args, engine_run_args)
-        # `version` asks the daemon too (Docker's fails without one) and is quicker than `info`.
-        if _quiet(engine.command("version"), PROBE_SECONDS) == 0:
-            return engine
-    if not candidates:
-        return NoEngine("no container engine (docker or podman) was found on PATH")
-    names = ", ".join(f"{p} ({k})" for k, p in candidates)
-    return NoEngine(f"no container engine answered `version`: {names}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,20 +248,6 @@ def _last_line(path: Path) -> str:
     return found[-1] if found else ""
 
 
-@functools.cache
-def configured_engine() -> Engine | NoEngine:
-    """The engine of this service process, found once from its environment."""
-    return find_engine()
-
-
-def engine_problem() -> str | None:
-    """Why this service cannot run containers (with how to fix it), or None."""
-    found = configured_engine()
-    if isinstance(found, NoEngine):
-        return f"The local Batch service cannot run containers: {found.message()}."
-    return None
-
-
 def normalize_image(image: str) -> str:
     """The full reference `docker pull` would use: a registry, and the tag `latest` if none."""
     name = image.strip()
@@ -347,7 +266,7 @@ def registry_of(image: str) -> str:
     return normalize_image(image).split("/", 1)[0]
 
 
-def _quiet(argv: Sequence[str], timeout: float) -> int:
+def quiet(argv: Sequence[str], timeout: float) -> int:
     try:
         return subprocess.run(
             list(argv),
