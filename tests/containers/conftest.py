@@ -118,6 +118,8 @@ def registry(engine: Engine, test_images: ImageSet) -> Iterator[Registry]:
             subprocess.run(engine.command("rmi", "--force", private), capture_output=True)
             yield Registry(server, credential, private)
         finally:
+            # The tag names this session's port: no later session can use it.
+            subprocess.run(engine.command("rmi", "--force", private), capture_output=True)
             proc.terminate()
             try:
                 proc.wait(timeout=10)
