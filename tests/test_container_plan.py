@@ -179,10 +179,7 @@ def test_a_registry_signs_in_one_way_only(tmp_path: Path) -> None:
         main, ["validate", str(container_spec(tmp_path, pool_containers=pool))]
     )
     assert result.exit_code == 1
-    assert (
-        "sign in with 'username' and 'password_env' (the environment variable holding the "
-        "password), or with 'identity' alone"
-    ) in result.output
+    assert "'identity' and 'username' cannot be used together; choose one" in result.output
 
 
 def test_the_container_example_validates_and_plans_for_azure() -> None:
@@ -191,7 +188,7 @@ def test_the_container_example_validates_and_plans_for_azure() -> None:
     assert result.exit_code == 0, result.output
     shown = CliRunner().invoke(main, ["plan", "--format", "json", str(spec)])
     assert shown.exit_code == 0, shown.output
-    data = json.loads(shown.output)
+    data = json.loads(shown.stdout)
     assert data["pool"]["container_configuration"]["container_image_names"] == ["python:3.12-slim"]
     assert {t["container_settings"]["image_name"] for t in data["tasks"]} == {"python:3.12-slim"}
 
