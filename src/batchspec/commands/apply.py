@@ -134,6 +134,8 @@ def run(
             if isinstance(chosen, int):
                 return chosen
             plan, state, resuming = chosen
+            if not _fit_for_target(plan, target, spec, resuming, recreate_pool, reporter):
+                return EXIT_USAGE
             if not resuming and not confirm(_summary(plan) + " Proceed?"):
                 reporter.step("nothing done")
                 return 0
@@ -149,6 +151,21 @@ def run(
     except KeyboardInterrupt:
         reporter.error("interrupted")
         return 130
+
+
+def _fit_for_target(
+    plan: Plan, target: Target, spec: Path, resuming: bool, recreate: bool, reporter: Reporter
+) -> bool:
+    """The checks before anything is created (`batchspec.live.preflight`); False if any fails."""
+    from batchspec.live.preflight import Expectation, check_target
+
+    expect = Expectation(resuming=resuming, recreate_pool=recreate)
+    problems = check_target(plan, target, spec, expect)
+    for problem in problems:
+        reporter.console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        reporter.error(f"{spec}: {len(problems)} problem(s) on {target.name}; nothing was created")
+    return not problems
 
 
 def _choose_run(
