@@ -42,10 +42,17 @@ cleanup: {containers: keep, job: keep, pool: keep}
 """
 
 
-def write_spec(root: Path, prefix: str, body: str, *, name: str = "spec") -> Path:
-    """A spec named `name` whose PREFIX placeholders (ids, names) become `prefix`."""
+def write_spec(
+    root: Path, prefix: str, body: str, *, name: str = "spec", pool: str = "", slots: int = 4
+) -> Path:
+    """A spec named `name` whose PREFIX placeholders (ids, names) become `prefix`.
+
+    `pool` names its pool (default PREFIX-pool); `slots` is its task slots per node.
+    """
     root.mkdir(parents=True, exist_ok=True)
     path = root / f"{name}.yaml"
-    text = f"batchspec: 1\nname: {prefix}\n" + POOL + textwrap.dedent(body)
+    pool_text = POOL.replace("PREFIX-pool", pool) if pool else POOL
+    pool_text = pool_text.replace("task_slots_per_node: 4", f"task_slots_per_node: {slots}")
+    text = f"batchspec: 1\nname: {prefix}\n" + pool_text + textwrap.dedent(body)
     path.write_text(text.replace("PREFIX", prefix))
     return path

@@ -15,6 +15,7 @@ import pytest
 from azure.batch import BatchClient
 from azure.batch import models as bm
 
+from batchspec.apply.job import terminate_job
 from batchspec.apply.journal import Journal
 
 from .conftest import SecretCheck
@@ -132,3 +133,50 @@ def test_status_after_a_failure_names_the_failed_task_and_exits_1(tmp_path: Path
     text = cli("status", str(spec))
     assert text.exit_code == 1
     assert "  failed: bad: exit code 3" in text.stdout
+
+
+def test_status_says_tasks_wait_because_another_job_holds_the_pool(
+    tmp_path: Path, cli: Cli, batch_client: BatchClient, secret_check: SecretCheck
+) -> None:
+    holder = write_spec(
+        tmp_path / "a", "stholder", TALKER.replace("LINES", "300"), pool="stbusy-pool", slots=1
+    )
+    waiter = write_spec(tmp_path / "b", "stwaiter", CHATTY, pool="stbusy-pool", slots=1)
+    first = _start_apply(cli, holder)
+    second, holder_job = None, ""
+    try:
+        holder_job = _wait_for_task(
+            Journal(cli.home, holder, "azure"),
+            batch_client,
+            "talk",
+            bm.BatchTaskState.RUNNING,
+            first,
+        )
+        second = _start_apply(cli, waiter)
+        _wait_for_task(
+            Journal(cli.home, waiter, "azure"),
+            batch_client,
+            "ok",
+            bm.BatchTaskState.ACTIVE,
+            second,
+        )
+        result = cli("status", str(waiter), "--format", "json")
+        text = cli("status", str(waiter))
+    finally:
+        if holder_job:
+            terminate_job(batch_client, holder_job)
+        else:
+            first.kill()
+        secret_check.add("holder", first.communicate(timeout=180)[0])
+        if second is not None:
+            secret_check.add("waiter", second.communicate(timeout=180)[0])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["run"]["state"] == "running"
+    assert doc["tasks"]["active"] == 2
+    assert doc["waiting"] == [
+        f"every task slot of pool stbusy-pool is busy with other jobs: job {holder_job} (1 running)"
+    ]
+    assert "  waiting: every task slot of pool stbusy-pool is busy with other jobs: job " in (
+        text.stdout
+    )
