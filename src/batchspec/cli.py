@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("batchspec.commands.plan", "Show everything apply would create, upload and run."),
     "apply": ("batchspec.commands.apply", "Run a spec on Azure Batch or the local target."),
     "logs": ("batchspec.commands.logs", "Show the output of a run's tasks (or --follow it)."),
+    "runs": ("batchspec.commands.runs", "List the runs recorded in the data directory."),
     "status": ("batchspec.commands.status", "Show a run: pool, job, task counts, failures."),
     "local": ("batchspec.commands.local", "Manage the local target (Batch service + Azurite)."),
     "emulator": ("batchspec.commands.emulator", "Serve the local Azure Batch service."),

@@ -25,6 +25,7 @@ from batchspec.live.context import (
     guarded,
     open_run,
 )
+from batchspec.live.runs import RUNNING, STOPPED, SUCCEEDED, state_word
 
 if TYPE_CHECKING:
     from batchspec.apply.journal import RunState
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 HELP_EPILOG = """\
 \b
 Exit codes:
-  0    the run is under way, or it succeeded
+  0    the run is under way (or stopped, for apply to continue), or it succeeded
   1    the run failed or was interrupted, or a service could not be reached
   2    the spec, a --var or the target configuration is wrong
   3    no run of the spec on this target in this data directory
@@ -68,16 +69,8 @@ def command(
             click.echo(json.dumps(report, indent=2))
         else:
             click.echo(status_text(report))
-        ctx.exit(EXIT_OK if report["run"]["state"] in ("running", "succeeded") else EXIT_FAILED)
-
-
-def run_state_word(state: RunState) -> str:
-    """succeeded, failed, interrupted (finished runs), running or stopped (unfinished)."""
-    if not state.finished:
-        return "running"
-    if state.exit_code == 0:
-        return "succeeded"
-    return "interrupted" if state.exit_code == 130 else "failed"
+        ok = report["run"]["state"] in (RUNNING, STOPPED, SUCCEEDED)
+        ctx.exit(EXIT_OK if ok else EXIT_FAILED)
 
 
 def status_document(run: RunContext, state: RunState, view: BatchView) -> dict[str, Any]:
@@ -88,7 +81,7 @@ def status_document(run: RunContext, state: RunState, view: BatchView) -> dict[s
         "target": run.target.name,
         "run": {
             "id": state.run_id,
-            "state": run_state_word(state),
+            "state": state_word(state.finished, state.exit_code, run.journal.path),
             "started_at": state.started_at,
             "updated_at": state.updated_at,
             "finished": state.finished,
