@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from batchspec.live.logs import LogFile
 
+MAX_FOLLOWED = 20
 HELP_EPILOG = """\
 \b
 Exit codes:
@@ -135,6 +136,12 @@ def _show(
         click.echo("no failed task" if failed else f"job {job_id} has no task", err=True)
         return 0
     names_shown = files or logs.STD_FILES
+    if follow and len(tasks) > MAX_FOLLOWED:
+        raise LiveError(
+            f"--follow reads each task's files at every poll: name at most {MAX_FOLLOWED} "
+            f"tasks (this selects {len(tasks)})",
+            EXIT_USAGE,
+        )
     if not follow:
         return _print(logs.read_task_files(batch, job_id, tasks, names_shown), "task", fmt)
     several_tasks = len(tasks) > 1

@@ -118,22 +118,33 @@ class Follower:
     say: Callable[[str], None]
     poll: float = 1.0
     _files: list[_Followed] = field(default_factory=list)
+    _failed: set[str] = field(default_factory=set)
 
     def follow(self, task_ids: Sequence[str], names: Sequence[str]) -> str:
         """Stream until every task has completed and been read out; returns why it ended."""
         self._files = [_Followed(t, n) for t in task_ids for n in names]
         open_tasks = list(dict.fromkeys(task_ids))
+        never: list[str] = []
         while True:
             # The state is read before the files: a task seen completed has written its last byte.
             finished: set[str] = set()
             for task_id in open_tasks:
                 try:
-                    task = self.batch.get_task(self.job_id, task_id, select=["id", "state"])
+                    task = self.batch.get_task(
+                        self.job_id, task_id, select=["id", "state", "dependsOn"]
+                    )
                 except ResourceNotFoundError:
                     self._drain(task_id)
                     return f"task {task_id} is gone (its job was deleted?)"
                 if task.state == bm.BatchTaskState.COMPLETED:
                     finished.add(task_id)
+                elif task.state == bm.BatchTaskState.ACTIVE:
+                    blocker = self._failed_dependency(task)
+                    if blocker:
+                        never.append(
+                            f"task {task_id} can never run: it depends on failed {blocker}"
+                        )
+                        finished.add(task_id)
             for followed in self._files:
                 if followed.task_id in open_tasks:
                     self._read_more(followed)
@@ -141,7 +152,7 @@ class Follower:
                 self._drain(task_id)
             open_tasks = [t for t in open_tasks if t not in finished]
             if not open_tasks:
-                return "every task followed has completed"
+                return "; ".join(never) or "every task followed has completed"
             ended = self._job_ended()
             if ended:
                 for task_id in open_tasks:
@@ -181,6 +192,21 @@ class Follower:
             if followed.pending:
                 self.write(followed.task_id, followed.name, _text(followed.pending))
                 followed.pending = b""
+
+    def _failed_dependency(self, task: bm.BatchTask) -> str:
+        """The first task `task` depends on that failed (Batch then blocks it), or ''."""
+        needs = (task.depends_on.task_ids if task.depends_on else None) or []
+        for need in needs:
+            if need in self._failed:
+                return f"task {need}"
+            try:
+                other = self.batch.get_task(self.job_id, need, select=["id", "executionInfo"])
+            except ResourceNotFoundError:
+                continue
+            if is_failed(other):
+                self._failed.add(need)
+                return f"task {need}"
+        return ""
 
     def _job_ended(self) -> str:
         try:
