@@ -99,13 +99,9 @@ class RunContext:
         return self.state.pool_id if self.state is not None else self.plan.pool.id
 
     def require_run(self) -> RunState:
-        """The journal's run, or LiveError (exit 3) when there is none."""
+        """The journal's run (`open_run` with `need_run` has made sure there is one)."""
         if self.state is None:
-            raise LiveError(
-                f"no run of {self.spec} on {self.target.name} in {self.journal.directory.parent} "
-                "(apply has not run it here)",
-                EXIT_NO_RUN,
-            )
+            raise LiveError(f"no run of {self.spec} on {self.target.name}", EXIT_NO_RUN)
         return self.state
 
 
@@ -129,21 +125,36 @@ def load_plan_or_fail(spec: Path, variables: tuple[str, ...]) -> Plan:
 
 
 def open_run(
-    spec: Path, variables: tuple[str, ...], target_name: str | None, data_dir: Path | None
+    spec: Path,
+    variables: tuple[str, ...],
+    target_name: str | None,
+    data_dir: Path | None,
+    *,
+    need_run: bool = True,
 ) -> RunContext:
-    """Load and plan the spec, resolve the target, read the journal (no request is sent)."""
+    """Load and plan the spec, read the journal, resolve the target (no request is sent).
+
+    With `need_run`, no journal run is LiveError (exit 3), found before the local target's
+    services would be started for nothing.
+    """
     from batchspec.apply.journal import Journal
     from batchspec.local import data_home
-    from batchspec.targets import ConfigError, resolve_target
+    from batchspec.targets import ConfigError, default_target_name, resolve_target
 
     plan = load_plan_or_fail(spec, variables)
     home = data_home(data_dir)
+    journal = Journal(home, plan.spec_path, target_name or default_target_name())
+    state = journal.load()
+    if need_run and state is None:
+        name = target_name or default_target_name()
+        raise LiveError(
+            f"no run of {spec} on {name} in {home} (apply has not run it here)", EXIT_NO_RUN
+        )
     try:
         target = resolve_target(target_name, home)
     except ConfigError as exc:
         raise LiveError(str(exc), EXIT_USAGE) from None
-    journal = Journal(home, plan.spec_path, target.name)
-    return RunContext(spec, plan, target, journal, journal.load())
+    return RunContext(spec, plan, target, journal, state)
 
 
 @contextmanager
