@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from batchspec.errors import EXIT_NO_RUN, EXIT_USAGE
 from batchspec.live.context import (
     DATA_DIR_OPTION,
-    EXIT_NO_RUN,
-    EXIT_USAGE,
     SPEC_ARGUMENT,
     TARGET_OPTION,
     VAR_OPTION,

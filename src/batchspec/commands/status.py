@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from batchspec.errors import EXIT_FAILED, EXIT_OK
 from batchspec.live.context import (
     DATA_DIR_OPTION,
-    EXIT_FAILED,
-    EXIT_OK,
     SPEC_ARGUMENT,
     TARGET_OPTION,
     VAR_OPTION,

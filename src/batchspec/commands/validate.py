@@ -7,15 +7,14 @@ an unknown format). Nothing here imports the Azure SDKs, so the command starts q
 
 from __future__ import annotations
 
-import dataclasses
 import glob
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from batchspec.commands._load import check_loaded, load, parse_vars
 from batchspec.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
@@ -23,21 +22,6 @@ if TYPE_CHECKING:
 from batchspec.report import REPORTERS
 
 _SPEC_SUFFIXES = (".yaml", ".yml")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def parse_vars(pairs: Iterable[str]) -> dict[str, str]:
-    """`["n=3", "label=a=b"]` -> `{"n": "3", "label": "a=b"}`; a bad pair is a usage error."""
-    overrides: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not _VAR_NAME.fullmatch(name):
-            raise click.UsageError(
-                f"--var {pair!r}: expected NAME=VALUE, NAME a letter or underscore, "
-                "then letters, digits or underscores"
-            )
-        overrides[name] = value
-    return overrides
 
 
 def find_specs(arguments: Sequence[str]) -> tuple[list[Path], list[str]]:
@@ -81,40 +65,6 @@ def check_spec(path: Path, overrides: Mapping[str, str]) -> list[Diagnostic]:
     return check_loaded(path, load(path), overrides)
 
 
-def load(path: Path) -> LoadedSpec | list[Diagnostic]:
-    """One spec file read into data with positions, or its YAML problems."""
-    from batchspec.spec.load import load_spec
-
-    try:
-        return load_spec(path)
-    except Exception as exc:  # no input may end in a traceback: report the file instead
-        return _internal_error(path, exc)
-
-
-def check_loaded(
-    path: Path, loaded: LoadedSpec | list[Diagnostic], overrides: Mapping[str, str]
-) -> list[Diagnostic]:
-    """The schema, then the references and templates, of a spec `load` has read."""
-    from batchspec.plan.build import build_plan
-    from batchspec.spec.schema import schema_diagnostics
-
-    if isinstance(loaded, list):
-        return loaded
-    try:
-        problems = schema_diagnostics(loaded)
-        if problems:
-            return problems  # the semantic checks assume the shape the schema guarantees
-        plan = build_plan(loaded, overrides)
-        return plan if isinstance(plan, list) else []
-    except Exception as exc:  # no input may end in a traceback: report the file instead
-        return _internal_error(path, exc)
-
-
-def _internal_error(path: Path, exc: Exception) -> list[Diagnostic]:
-    message = f"internal error while checking this file ({type(exc).__name__}: {exc})"
-    return [Diagnostic(str(path), 1, 1, "$", message)]
-
-
 def var_names(loaded: LoadedSpec | list[Diagnostic]) -> frozenset[str]:
     """The names under a spec's `vars:` (none when the file could not be read)."""
     if isinstance(loaded, list):
@@ -133,18 +83,6 @@ def overrides_for(
     each spec reports it (a misspelt name must not pass silently).
     """
     return {k: v for k, v in overrides.items() if k in names or k not in anywhere}
-
-
-def without_secrets(diagnostic: Diagnostic) -> Diagnostic:
-    """`diagnostic` with any SAS signature or account key in its path or message redacted.
-
-    Messages quote the values they complain about, and a value may be a signed URL.
-    """
-    from batchspec.redact import redact  # only once there is something to report
-
-    return dataclasses.replace(
-        diagnostic, path=redact(diagnostic.path), message=redact(diagnostic.message)
-    )
 
 
 def _summary(files: int, problems: int) -> str:
@@ -201,7 +139,7 @@ def command(
     for path in paths:
         mine = overrides_for(overrides, names.get(path, frozenset()), anywhere)
         spec = kept.pop(path) if path in kept else load(path)
-        diagnostics.extend(map(without_secrets, check_loaded(path, spec, mine)))
+        diagnostics.extend(check_loaded(path, spec, mine))
     diagnostics.sort()
     click.echo(REPORTERS[fmt](diagnostics), nl=False)
     click.echo(_summary(len(paths), len(diagnostics)), err=True)

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from batchspec.plan.model import Plan
+from batchspec.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NO_RUN,
+    BatchspecError,
+    RunFailed,
+)
+from batchspec.plan.model import Plan, RunInfo
 
 if TYPE_CHECKING:
     from azure.batch import BatchClient
@@ -26,16 +33,6 @@ if TYPE_CHECKING:
     from batchspec.targets import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_RUN = 0, 1, 2, 3
-
-EXIT_CODES_HELP = """\
-\b
-Exit codes:
-  0    done
-  1    the operation failed (a service could not be reached or refused a request)
-  2    the spec, a --var or the target configuration is wrong; nothing was done
-  3    no run of the spec on this target in this data directory
-"""
 
 TARGET_OPTION = click.option(
     "--target",
@@ -67,12 +64,11 @@ def format_option(default: str = "text") -> Callable[[F], F]:
     )
 
 
-class LiveError(Exception):
-    """A day-two verb cannot go on: its lines go to stderr and it exits with `exit_code`."""
+class LiveError(BatchspecError):
+    """A day-two verb cannot go on: `lines` (if any) then `error: message` on stderr."""
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILED, lines: tuple[str, ...] = ()):
-        super().__init__(message)
-        self.message, self.exit_code = message, exit_code
+        super().__init__(message, exit_code)
         self.extra = lines
 
     def lines(self) -> list[str]:
@@ -105,25 +101,6 @@ class RunContext:
         return self.state
 
 
-def load_plan_or_fail(spec: Path, variables: tuple[str, ...]) -> Plan:
-    """The spec's plan; a bad --var or a spec with problems is LiveError (exit 2)."""
-    from batchspec.commands.validate import parse_vars, without_secrets
-    from batchspec.plan.build import load_plan
-
-    try:
-        overrides = parse_vars(variables)
-    except click.UsageError as exc:
-        raise LiveError(exc.message, EXIT_USAGE) from None
-    try:
-        result = load_plan(spec, overrides)
-    except Exception as exc:  # no input may end in a traceback
-        raise LiveError(f"{spec}: internal error while planning ({exc})", EXIT_USAGE) from None
-    if isinstance(result, list):
-        shown = tuple(str(without_secrets(d)) for d in sorted(result))
-        raise LiveError(f"{spec}: {len(result)} error(s); nothing done", EXIT_USAGE, shown)
-    return result
-
-
 def open_run(
     spec: Path,
     variables: tuple[str, ...],
@@ -138,10 +115,12 @@ def open_run(
     services would be started for nothing.
     """
     from batchspec.apply.journal import Journal
+    from batchspec.commands._load import parse_vars, plan_spec
     from batchspec.local import data_home
-    from batchspec.targets import ConfigError, default_target_name, resolve_target
+    from batchspec.targets import default_target_name, resolve_target
 
-    plan = load_plan_or_fail(spec, variables)
+    overrides = parse_vars(variables)
+    plan = plan_spec(spec, overrides, outcome="nothing done")
     home = data_home(data_dir)
     journal = Journal(home, plan.spec_path, target_name or default_target_name())
     state = journal.load()
@@ -150,10 +129,12 @@ def open_run(
         raise LiveError(
             f"no run of {spec} on {name} in {home} (apply has not run it here)", EXIT_NO_RUN
         )
-    try:
-        target = resolve_target(target_name, home)
-    except ConfigError as exc:
-        raise LiveError(str(exc), EXIT_USAGE) from None
+    target = resolve_target(target_name, home)
+    if state is not None and state.spec_digest == plan.spec_digest:
+        # The run's own plan: ids and names that template `run.id` are the run's.
+        plan = plan_spec(
+            spec, overrides, RunInfo(state.run_id, state.run_date), outcome="nothing done"
+        )
     return RunContext(spec, plan, target, journal, state)
 
 
@@ -170,23 +151,19 @@ def clients(target: Target) -> Iterator[tuple[BatchClient, BlobServiceClient]]:
 
 @contextmanager
 def guarded(ctx: click.Context) -> Iterator[None]:
-    """Turn a LiveError, a service error or Ctrl-C into its message and exit code."""
+    """A service error becomes one line (exit 1), Ctrl-C exit 130; BatchspecError goes to the
+    CLI, which prints it and exits with its code."""
     from azure.core.exceptions import AzureError
 
-    from batchspec.redact import describe_error, redact
+    from batchspec.redact import describe_error
 
     # azure-batch logs a traceback when an answer without a body (a 404 to a HEAD, as for a
     # task that has no stderr.txt) cannot be read, then carries on: nothing for the user.
     logging.getLogger("azure.batch._utils.model_base").setLevel(logging.ERROR)
     try:
         yield
-    except LiveError as exc:
-        for line in exc.lines():
-            click.echo(redact(line), err=True)
-        ctx.exit(exc.exit_code)
     except AzureError as exc:
-        click.echo(f"error: {describe_error(exc)}", err=True)
-        ctx.exit(EXIT_FAILED)
+        raise RunFailed(describe_error(exc)) from None
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
-        ctx.exit(130)
+        ctx.exit(EXIT_INTERRUPTED)

@@ -17,7 +17,7 @@ Only read requests are sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -25,17 +25,19 @@ from urllib.parse import quote
 
 from azure.batch import BatchClient
 from azure.batch import models as bm
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from batchspec.apply.ownership import read_batch_mark
 from batchspec.diagnostics import Diagnostic
+from batchspec.errors import RunFailed, SpecError
 from batchspec.live.vm_sizes import parse_vm_size, unsupported_reason
 from batchspec.plan.model import ImagePlan, Plan
+from batchspec.redact import describe_error
 from batchspec.spec.document import JsonPath, format_json_path
 from batchspec.targets import Target
 
 T = TypeVar("T")
-OWNER_METADATA = "batchspec_owner"
 
 
 @dataclass(frozen=True)
@@ -188,13 +190,12 @@ def job_problems(plan: Plan, batch: BatchClient, expect: Expectation) -> list[Pr
     existing = _get(lambda: batch.get_job(plan.job.id))
     if existing is None:
         return []
-    marks = {m.name: m.value for m in existing.metadata or []}
-    owner = marks.get(OWNER_METADATA)
-    if expect.resuming and (owner is None or owner == expect.owner):
+    mark = read_batch_mark(existing.metadata)
+    if expect.resuming and (mark is None or mark.owner == expect.owner):
         return []
-    if expect.owner is not None and owner == expect.owner:
+    if expect.owner is not None and mark is not None and mark.owner == expect.owner:
         return []
-    whose = f"run {marks.get('batchspec_run', '?')} of another checkout" if owner else "no run here"
+    whose = f"made by {mark.describe()}" if mark else "not made by batchspec"
     return [
         Problem(
             ("job", "id"),
@@ -255,11 +256,30 @@ def _value(state: object) -> str:
     return str(getattr(state, "value", state))
 
 
-def check_target(plan: Plan, target: Target, spec: Path, expect: Expectation) -> list[Diagnostic]:
-    """`check` on a target's own clients, as located diagnostics against `spec`."""
+def refuse_unfit(plan: Plan, target: Target, spec: Path, expect: Expectation) -> None:
+    """Run `check` on the target's own clients; raise PreflightFailed (exit 2) on a problem."""
     batch, blobs = target.batch_client(), target.blob_service()
     try:
-        return located(spec, check(plan, batch, blobs, expect))
+        problems = located(spec, check(plan, batch, blobs, expect))
+    except AzureError as exc:
+        what = f"checking {target.name} before creating anything"
+        raise RunFailed(f"{what}: {describe_error(exc)}") from None
     finally:
         batch.close()
         blobs.close()
+    if problems:
+        raise PreflightFailed(spec, target.name, problems)
+
+
+class PreflightFailed(SpecError):
+    """The target would refuse the plan: one located line per problem, then a summary."""
+
+    def __init__(self, spec: Path, target: str, problems: Sequence[Diagnostic]) -> None:
+        count = len(problems)
+        super().__init__(
+            f"{spec}: {count} problem{'s' if count != 1 else ''} on {target}; nothing was created"
+        )
+        self.problems = tuple(problems)
+
+    def lines(self) -> list[str]:
+        return [*map(str, self.problems), f"error: {self.message}"]

@@ -114,6 +114,8 @@ def write_text(plan: Plan, out: TextIO) -> None:
     cleanup = plan.cleanup
     heading("\nClean-up")
     line(f"  containers: {cleanup.containers}; job: {cleanup.job}; pool: {cleanup.pool}")
+    failed = cleanup.on_failure
+    line(f"  on failure: containers: {failed.containers}; job: {failed.job}; pool: {failed.pool}")
 
 
 def _start_task_lines(plan: Plan, start: StartTaskPlan) -> Iterator[str]:
@@ -269,6 +271,11 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "containers": plan.cleanup.containers,
             "job": plan.cleanup.job,
             "pool": plan.cleanup.pool,
+            "on_failure": {
+                "containers": plan.cleanup.on_failure.containers,
+                "job": plan.cleanup.on_failure.job,
+                "pool": plan.cleanup.on_failure.pool,
+            },
         },
         "task_count": len(plan.tasks),
     }
