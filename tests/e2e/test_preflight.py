@@ -34,7 +34,7 @@ def test_an_image_with_another_images_node_agent_is_refused_before_any_container
         "does not go with image 'canonical ubuntu-24_04-lts server': use "
         "'batch.node.ubuntu 24.04'"
     ) in result.output
-    assert "1 problem(s) on azure; nothing was created" in result.output
+    assert "1 problem on azure; nothing was created" in result.output
     with pytest.raises(ResourceNotFoundError):
         blobs.get_container_client("pfimage-out").get_container_properties()
     with pytest.raises(ResourceNotFoundError):

@@ -95,6 +95,11 @@ def test_status_during_and_after_a_run(
     assert doc["failed_tasks"] == []
     assert doc["waiting"] == []
     assert doc["planned_tasks"] == 1
+    assert doc["resources"] == [
+        {"kind": "container", "name": "stlive-out", "status": "created"},
+        {"kind": "pool", "name": "stlive-pool", "status": "created"},
+        {"kind": "job", "name": job_id, "status": "created"},
+    ]
 
     after = cli("status", str(spec), "--format", "json")
     assert after.exit_code == 0, after.output
@@ -113,6 +118,9 @@ def test_status_during_and_after_a_run(
         f"run {run.run_id} of stlive on azure: succeeded, exit code 0 (started "
     )
     assert "tasks: 1 of 1 added: 0 waiting, 0 running, 1 completed (1 succeeded, 0 failed)" in (
+        text.stdout
+    )
+    assert f"this run created: container stlive-out, pool stlive-pool, job {job_id}" in (
         text.stdout
     )
 

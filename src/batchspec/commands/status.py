@@ -55,7 +55,8 @@ def command(
     data_dir: Path | None,
     fmt: str,
 ) -> None:
-    """Show SPEC's run: pool and nodes, job, task counts, failed tasks, why tasks wait."""
+    """Show SPEC's run: pool and nodes, job, task counts, failed tasks, why tasks wait, and
+    what the run created (and what it found existing)."""
     from batchspec.live.status import look
 
     with guarded(ctx):
@@ -89,6 +90,9 @@ def status_document(run: RunContext, state: RunState, view: BatchView) -> dict[s
         },
         **view.as_json(),
         "planned_tasks": len(run.plan.tasks),
+        "resources": [
+            {"kind": r.kind, "name": r.name, "status": r.status} for r in state.resources
+        ],
     }
 
 
@@ -129,4 +133,9 @@ def status_text(doc: dict[str, Any]) -> str:
         info = f"; {failed['failure']}" if failed["failure"] else ""
         lines.append(f"  failed: {failed['id']}: {code}{info}")
     lines += [f"  waiting: {reason}" for reason in doc["waiting"]]
+    owned = [f"{r['kind']} {r['name']}" for r in doc["resources"] if r["status"] != "found"]
+    found = [f"{r['kind']} {r['name']}" for r in doc["resources"] if r["status"] == "found"]
+    lines.append(f"this run created: {', '.join(owned) or 'nothing'}")
+    if found:
+        lines.append(f"found existing (never deleted by it): {', '.join(found)}")
     return "\n".join(lines)
