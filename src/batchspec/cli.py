@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("batchspec.commands.runs", "List the runs recorded in the data directory."),
     "status": ("batchspec.commands.status", "Show a run: pool, job, task counts, failures."),
     "local": ("batchspec.commands.local", "Manage the local target (Batch service + Azurite)."),
+    "destroy": ("batchspec.commands.destroy", "Delete what runs of a spec created, nothing else."),
     "emulator": ("batchspec.commands.emulator", "Serve the local Azure Batch service."),
 }
 
