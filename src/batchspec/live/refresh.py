@@ -177,7 +177,7 @@ def _job(plan: Plan, batch: BatchClient) -> list[Change]:
 
 def _cleanup(plan: Plan, owned: Owned, changes: Sequence[Change]) -> list[Change]:
     """What clean-up deletes after a successful run: of what this spec's runs create, only."""
-    actions = plan.cleanup.actions(True) if hasattr(plan.cleanup, "actions") else plan.cleanup
+    actions = plan.cleanup.actions(True)
     creating = {(c.kind, c.name) for c in changes if c.action == "+"}
 
     def mine(kind: str, name: str) -> bool:
