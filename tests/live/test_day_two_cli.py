@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from batchspec.cli import main
 
-VERBS = ["status", "logs"]
+VERBS = ["status", "logs", "destroy"]
 LOCAL = {"AZURE_BATCH_ENDPOINT": ""}
 GOOD = """\
 batchspec: 1
@@ -65,7 +65,7 @@ def test_a_malformed_var_is_exit_2(verb: str, var: str, tmp_path: Path) -> None:
     assert "expected NAME=VALUE" in result.output
 
 
-@pytest.mark.parametrize("verb", VERBS)
+@pytest.mark.parametrize("verb", ["status", "logs"])
 def test_no_run_is_exit_3_and_starts_nothing(verb: str, tmp_path: Path) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text(GOOD)
@@ -97,3 +97,18 @@ def test_follow_with_json_is_a_usage_error(tmp_path: Path) -> None:
     result = _run(["logs", str(spec), "--follow", "--format", "json"])
     assert result.exit_code == 2
     assert "--follow streams text lines" in result.output
+
+
+def test_plan_refresh_options_are_in_help_and_errors_are_1_with_detailed_exitcode(
+    tmp_path: Path,
+) -> None:
+    help_text = _run(["plan", "--help"]).output
+    assert "--refresh" in help_text and "--detailed-exitcode" in help_text
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(GOOD.replace("dedicated: 1", "dedicated: two"))
+    assert _run(["plan", str(spec), "--refresh"]).exit_code == 2
+    detailed = _run(["plan", str(spec), "--refresh", "--detailed-exitcode"])
+    assert detailed.exit_code == 1
+    assert "$.pool.nodes.dedicated" in detailed.output
+    bad_var = _run(["plan", str(spec), "--refresh", "--detailed-exitcode", "--var", "x"])
+    assert bad_var.exit_code == 1 and "Traceback" not in bad_var.output
