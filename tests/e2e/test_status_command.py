@@ -3,6 +3,7 @@ job of another spec holds the pool, and with no run; the JSON checked field by f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -187,4 +188,53 @@ def test_status_says_tasks_wait_because_another_job_holds_the_pool(
     ]
     assert "  waiting: every task slot of pool stbusy-pool is busy with other jobs: job " in (
         text.stdout
+    )
+
+
+def test_a_task_behind_a_failed_dependency_is_blocked_for_good(
+    tmp_path: Path, cli: Cli, batch_client: BatchClient
+) -> None:
+    # apply ends such a run at once and terminates its job; the journal is pointed at a job
+    # left active, as a job is after a kill or on a pool shared with another tool.
+    spec = write_spec(tmp_path, "stblocked", TALKER.replace("LINES", "1"))
+    assert cli("apply", str(spec), "--yes").exit_code == 0
+    journal = Journal(cli.home, spec, "azure")
+    state = journal.load()
+    assert state is not None
+    job_id = "stblocked-held"
+    batch_client.create_job(
+        bm.BatchJobCreateOptions(
+            id=job_id,
+            pool_info=bm.BatchPoolInfo(pool_id="stblocked-pool"),
+            uses_task_dependencies=True,
+        )
+    )
+    batch_client.create_task(
+        job_id, bm.BatchTaskCreateOptions(id="first", command_line="/bin/false")
+    )
+    batch_client.create_task(
+        job_id,
+        bm.BatchTaskCreateOptions(
+            id="second",
+            command_line="/bin/true",
+            depends_on=bm.BatchTaskDependencies(task_ids=["first"]),
+        ),
+    )
+    deadline = time.monotonic() + 60
+    while batch_client.get_task(job_id, "first").state != bm.BatchTaskState.COMPLETED:
+        assert time.monotonic() < deadline, "task first never completed"
+        time.sleep(0.1)
+    journal.save(dataclasses.replace(state, job_id=job_id, finished=False, exit_code=None))
+
+    result = cli("status", str(spec), "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["run"]["state"] == "stopped"
+    assert doc["tasks"] == {"active": 1, "running": 0, "completed": 1, "succeeded": 0, "failed": 1}
+    assert [(f["id"], f["exit_code"]) for f in doc["failed_tasks"]] == [("first", 1)]
+    assert doc["waiting"] == ["blocked for good, a task they depend on failed: second (on first)"]
+    follow = cli("logs", str(spec), "second", "--follow")
+    assert follow.exit_code == 0, follow.output
+    assert follow.stderr.strip() == (
+        "logs: task second can never run: it depends on failed task first"
     )
