@@ -87,7 +87,7 @@ def compare(run: RunContext, *, detailed: bool) -> Refreshed:
         headline = f"run {plan.run.id} of {where}: a new run (run {state.run_id} had other inputs)"
     with clients(run.target) as (batch, blobs):
         if not finished:
-            expect = preflight.Expectation(resuming=same, recreate_pool=True, owner=owner)
+            expect = preflight.Expectation(resuming=same, recreate_pool=True)
             problems = preflight.located(run.spec, preflight.check(plan, batch, blobs, expect))
             if problems:
                 raise LiveError(

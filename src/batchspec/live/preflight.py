@@ -56,8 +56,6 @@ class Expectation:
     """apply continues a run whose job may already exist."""
     recreate_pool: bool = False
     """apply may delete and recreate a pool with other settings."""
-    owner: str | None = None
-    """This checkout's ownership mark: a job carrying it belongs to a run of this spec here."""
 
 
 def check(
@@ -191,16 +189,17 @@ def job_problems(plan: Plan, batch: BatchClient, expect: Expectation) -> list[Pr
     if existing is None:
         return []
     mark = read_batch_mark(existing.metadata)
-    if expect.resuming and (mark is None or mark.owner == expect.owner):
+    if mark is not None:
+        # A job of this checkout is continued; one another checkout's run owns (the same spec
+        # content from elsewhere) is refused by apply.job with whose it is and what to do.
         return []
-    if expect.owner is not None and mark is not None and mark.owner == expect.owner:
-        return []
-    whose = f"made by {mark.describe()}" if mark else "not made by batchspec"
+    if expect.resuming:
+        return []  # made by this run before jobs carried a mark
     return [
         Problem(
             ("job", "id"),
-            f"job {plan.job.id} already exists ({whose}, state {_value(existing.state)}); "
-            "delete it, or change the job id",
+            f"job {plan.job.id} already exists and was not made by batchspec (state "
+            f"{_value(existing.state)}): delete it, or change the job id",
         )
     ]
 
