@@ -4,12 +4,20 @@ and Azurite, Terraform's way, and --detailed-exitcode for drift checks."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from azure.batch import BatchClient
 
+from batchspec.apply.journal import Journal
+
+from .conftest import SecretCheck
 from .live_cli import Cli, blobs, cli
-from .live_specs import write_spec
+from .live_specs import TALKER, write_spec
 
 __all__ = ["blobs", "cli"]  # fixtures
 pytestmark = pytest.mark.timeout(300)
@@ -106,3 +114,39 @@ def test_detailed_exitcode_is_1_for_any_error(tmp_path: Path, cli: Cli) -> None:
 def _job(result: object) -> str:
     line = next(x for x in result.stdout.splitlines() if x.startswith("+ job "))  # type: ignore[attr-defined]
     return line.removeprefix("+ job ")
+
+
+def test_an_unfinished_run_shows_its_tasks_as_added_and_waited_for(
+    tmp_path: Path, cli: Cli, batch_client: BatchClient, secret_check: SecretCheck
+) -> None:
+    spec = write_spec(tmp_path, "rfthree", TALKER.replace("LINES", "30"))
+    command = [sys.executable, "-m", "batchspec", "apply", str(spec), "--yes"]
+    command += ["--target", "azure", "--data-dir", str(cli.home)]
+    apply = subprocess.Popen(
+        command,
+        env={**os.environ, **cli.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    journal = Journal(cli.home, spec, "azure")
+    try:
+        deadline = time.monotonic() + 120
+        while (state := journal.load()) is None or "tasks" not in state.steps_done:
+            assert apply.poll() is None and time.monotonic() < deadline, "apply did not get far"
+            time.sleep(0.1)
+        result = cli("plan", str(spec), "--refresh", "--detailed-exitcode")
+    finally:
+        apply.kill()
+        secret_check.add("apply", apply.communicate(timeout=60)[0])
+    assert result.exit_code == 2, result.output
+    assert (
+        result.stdout.splitlines()[0]
+        == f"run {state.run_id} of rfthree on azure: unfinished, continued"
+    )
+    assert f"= job {state.job_id}: exists (the run apply continues)" in result.stdout
+    assert (
+        f"~ tasks {state.job_id}: all 1 added, 0 completed (0 succeeded, 0 failed); "
+        "apply waits for the rest" in result.stdout
+    )
+    assert "= pool rfthree-pool: exists with the same settings (reused)" in result.stdout

@@ -168,10 +168,13 @@ def _job(plan: Plan, batch: BatchClient) -> list[Change]:
     added = counts.active + counts.running + counts.completed
     done = f"{counts.completed} completed ({counts.succeeded} succeeded, {counts.failed} failed)"
     out = [Change("=", "job", job_id, "exists (the run apply continues)")]
-    if added >= planned:
-        out.append(Change("=", "tasks", job_id, f"all {planned} added; {done}"))
-    else:
+    if added < planned:
         out.append(Change("+", "tasks", job_id, f"{planned - added} to add; {added} added, {done}"))
+    elif counts.completed < planned:
+        waits = f"all {planned} added, {done}; apply waits for the rest"
+        out.append(Change("~", "tasks", job_id, waits))
+    else:
+        out.append(Change("=", "tasks", job_id, f"all {planned} added; {done}"))
     return out
 
 
