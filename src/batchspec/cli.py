@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "local": ("batchspec.commands.local", "Manage the local target (Batch service + Azurite)."),
     "destroy": ("batchspec.commands.destroy", "Delete what runs of a spec created, nothing else."),
     "emulator": ("batchspec.commands.emulator", "Serve the local Azure Batch service."),
+    "schema": ("batchspec.commands.schema", "Print the spec's JSON Schema (or its --path)."),
 }
 
 
