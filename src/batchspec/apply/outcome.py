@@ -1,0 +1,88 @@
+"""A run's outcome: waiting for its tasks, reporting the failed and blocked ones, fetching the
+outputs. Split from the workflow so that the order of steps reads on one page there."""
+
+from __future__ import annotations
+
+import threading
+
+from azure.batch import BatchClient
+from azure.core.exceptions import AzureError
+from azure.storage.blob import BlobServiceClient
+
+from batchspec.apply import monitor, service_faults
+from batchspec.apply.console import Reporter
+from batchspec.apply.downloads import DownloadSummary, download_outputs
+from batchspec.errors import RunFailed
+from batchspec.plan.model import Plan
+from batchspec.redact import describe_error
+
+
+def watch(
+    batch: BatchClient, plan: Plan, out: Reporter, *, poll: float, margin: float
+) -> tuple[monitor.Counts, tuple[str, ...]]:
+    """Wait for the tasks; stop at once when what is left is blocked by failed tasks.
+
+    Returns the final counts and the ids of the blocked tasks (none when all completed).
+    """
+    timeout = plan.job.timeout_seconds
+    needed_by = monitor.dependants(plan.tasks) if plan.job.uses_task_dependencies else {}
+    try:
+        counts = monitor.watch(
+            batch,
+            plan.job.id,
+            len(plan.tasks),
+            out,
+            poll=poll,
+            timeout=None if timeout is None else timeout + margin,
+            outage=service_faults.OUTAGE_SECONDS,
+            stuck=monitor.blocked_check(batch, plan.job.id, needed_by) if needed_by else None,
+        )
+    except monitor.TasksBlocked as stuck:
+        out.error(str(stuck))
+        return stuck.counts, stuck.blocked
+    return counts, ()
+
+
+def report_tasks(
+    batch: BatchClient,
+    plan: Plan,
+    out: Reporter,
+    counts: monitor.Counts,
+    blocked: tuple[str, ...],
+) -> None:
+    """The counts, then the failed tasks (exit code, failure, stderr), then the blocked ones."""
+    out.step(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
+    if counts.failed:
+        ended = monitor.early_end(batch, plan.job.id)
+        if ended:
+            out.error(f"job {plan.job.id} ended early: {ended}")
+        failures = monitor.failed_tasks(batch, plan.job.id)
+        monitor.report_failures(out, failures, counts.failed)
+    if blocked:
+        monitor.report_blocked(out, blocked)
+
+
+def fetch(
+    blobs: BlobServiceClient,
+    plan: Plan,
+    out: Reporter,
+    written_before: tuple[tuple[str, str], ...],
+    cancel: threading.Event,
+) -> DownloadSummary:
+    """Download the outputs and say what happened; a storage fault stops the run (resumable)."""
+    try:
+        got = download_outputs(blobs, plan, written_before=dict(written_before), cancel=cancel)
+    except AzureError as exc:
+        raise RunFailed(
+            f"downloads stopped: {describe_error(exc)}; the outputs stay in their "
+            "container: run apply again to fetch them"
+        ) from None
+    refused = f", {len(got.refused)} refused" if got.refused else ""
+    out.step(
+        f"downloads: {len(got.written)} file(s) written, {len(got.skipped)} unchanged{refused}"
+    )
+    for path in got.written:
+        out.step(f"  {path}")
+    for reason in got.refused:
+        out.warn(f"not downloaded: {reason}")
+    return got
