@@ -163,7 +163,9 @@ class Workflow:
         out.step(f"run {plan.run.id} of {plan.name} on {self.target.describe()}")
         self._containers()
         self._save(step="containers")
-        sent = upload_files(self.blobs, plan, cancel=self.cancel)
+        sent = upload_files(
+            self.blobs, plan, cancel=self.cancel, on_stall=outcome.stall_notice("uploads", out)
+        )
         out.step(
             f"uploads: {sent.uploaded} file(s) sent ({sent.bytes_uploaded} bytes), "
             f"{sent.skipped} unchanged"
