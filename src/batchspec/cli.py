@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("batchspec.commands.apply", "Run a spec on Azure Batch or the local target."),
     "local": ("batchspec.commands.local", "Manage the local target (Batch service + Azurite)."),
     "emulator": ("batchspec.commands.emulator", "Serve the local Azure Batch service."),
+    "schema": ("batchspec.commands.schema", "Print the spec's JSON Schema (or its --path)."),
 }
 
 

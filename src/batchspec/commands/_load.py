@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from batchspec.spec.document import LoadedSpec
 
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+STDIN = Path("-")
+"""The argument `-`: one spec read from standard input, named `<stdin>` in messages."""
 
 
 def parse_vars(pairs: Iterable[str]) -> dict[str, str]:
@@ -39,11 +41,12 @@ def parse_vars(pairs: Iterable[str]) -> dict[str, str]:
 
 
 def load(path: Path) -> LoadedSpec | list[Diagnostic]:
-    """One spec file read into data with positions, or its YAML problems."""
-    from batchspec.spec.load import load_spec
+    """One spec file (or standard input, for `-`) read into data with positions, or its YAML
+    problems."""
+    from batchspec.spec.load import load_spec, load_stdin
 
     try:
-        return load_spec(path)
+        return load_stdin() if path == STDIN else load_spec(path)
     except Exception as exc:  # no input may end in a traceback: report the file instead
         return internal_error(path, exc)
 

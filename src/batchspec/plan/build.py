@@ -36,7 +36,7 @@ from batchspec.plan.model import (
 from batchspec.plan.tasklist import Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import check_commands, compile_resource_files, render_resource_files
 from batchspec.plan.uploads import plan_uploads
-from batchspec.plan.variables import resolve_vars, var_text
+from batchspec.plan.variables import resolve_vars
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
 from batchspec.spec.render import Renderer
@@ -127,7 +127,7 @@ def _build(
         spec_path=Path(os.path.abspath(loaded.path)),
         spec_digest=digest,
         run=run,
-        vars=tuple((k, var_text(v)) for k, v in values),
+        vars=tuple(values),
         containers=containers,
         uploads=uploads,
         pool=pool,

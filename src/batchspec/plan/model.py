@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from batchspec.spec.model import VarValue
+
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
 
@@ -178,7 +180,8 @@ class Plan:
     spec_digest: str
     """sha256 of the spec file's bytes, the variable values used and the uploaded files."""
     run: RunInfo
-    vars: tuple[tuple[str, str], ...]
+    vars: tuple[tuple[str, VarValue], ...]
+    """Each variable's value with its type (an override takes its default's type)."""
     containers: tuple[ContainerPlan, ...]
     uploads: tuple[UploadPlan, ...]
     pool: PoolPlan
