@@ -12,6 +12,7 @@ from azure.storage.blob import BlobServiceClient
 from batchspec.apply import monitor, service_faults
 from batchspec.apply.console import Reporter
 from batchspec.apply.downloads import DownloadSummary, download_outputs
+from batchspec.apply.storage import StallNotice
 from batchspec.errors import RunFailed
 from batchspec.plan.model import Plan
 from batchspec.redact import describe_error
@@ -71,7 +72,13 @@ def fetch(
 ) -> DownloadSummary:
     """Download the outputs and say what happened; a storage fault stops the run (resumable)."""
     try:
-        got = download_outputs(blobs, plan, written_before=dict(written_before), cancel=cancel)
+        got = download_outputs(
+            blobs,
+            plan,
+            written_before=dict(written_before),
+            cancel=cancel,
+            on_stall=stall_notice("downloads", out),
+        )
     except AzureError as exc:
         raise RunFailed(
             f"downloads stopped: {describe_error(exc)}; the outputs stay in their "
@@ -86,3 +93,15 @@ def fetch(
     for reason in got.refused:
         out.warn(f"not downloaded: {reason}")
     return got
+
+
+def stall_notice(step: str, out: Reporter) -> StallNotice:
+    """What a transfer step says when no file has finished for a while."""
+
+    def notice(seconds: float) -> None:
+        out.warn(
+            f"{step}: no file finished in the last {seconds:.0f}s (a large file, or storage not "
+            "answering; a request without an answer is given up after 30 s, and retried 3 times)"
+        )
+
+    return notice

@@ -38,7 +38,10 @@ from batchspec.apply.storage import Cancelled, container_metadata, create_contai
 from batchspec.apply.submit import submit_tasks
 from batchspec.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchspecError
 from batchspec.plan.model import Plan
+from batchspec.redact import describe_error, redact
+from batchspec.targets import Target
 
+# Re-exported: callers set up a Workflow and its SAS expiry from this one module.
 __all__ = [
     "SAS_MARGIN",
     "SAS_WITHOUT_TIMEOUT",
@@ -47,8 +50,6 @@ __all__ = [
     "new_run_state",
     "sas_expiry",
 ]
-from batchspec.redact import describe_error, redact
-from batchspec.targets import Target
 
 NODE_WAIT_SECONDS = 20 * 60.0
 MONITOR_MARGIN_SECONDS = 5 * 60.0
@@ -162,7 +163,9 @@ class Workflow:
         out.step(f"run {plan.run.id} of {plan.name} on {self.target.describe()}")
         self._containers()
         self._save(step="containers")
-        sent = upload_files(self.blobs, plan, cancel=self.cancel)
+        sent = upload_files(
+            self.blobs, plan, cancel=self.cancel, on_stall=outcome.stall_notice("uploads", out)
+        )
         out.step(
             f"uploads: {sent.uploaded} file(s) sent ({sent.bytes_uploaded} bytes), "
             f"{sent.skipped} unchanged"
