@@ -137,13 +137,34 @@ def test_shell_operators_in_a_plain_command_are_refused(command: str, operator: 
 
 
 @pytest.mark.parametrize(
+    ("command", "expansion"),
+    [
+        ("python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py", "$AZ_BATCH_NODE_SHARED_DIR"),
+        ("python3 x.py --n ${N}", "${N}"),
+        ("cat data/*.txt", "*"),
+        ("python3 x.py file?.csv", "?"),
+        ("python3 x.py part[12]", "["),
+        ("python3 ~/x.py", "~"),
+    ],
+)
+def test_shell_expansions_in_a_plain_command_are_refused(command: str, expansion: str) -> None:
+    # Batch passes a command line to the program without a shell: nothing is expanded.
+    assert command_problem(command, joined=False, last=True) == (
+        f"Batch runs `command` without a shell and expands nothing in it, so {expansion!r} "
+        "would reach the program as literal text; use `commands:` (run by bash) or start a "
+        "shell: /bin/bash -c '...'"
+    )
+    assert command_problem(command, joined=True, last=True) is None
+
+
+@pytest.mark.parametrize(
     "command",
     [
-        "python3 $AZ_BATCH_NODE_SHARED_DIR/x.py --n ${N}",
         "/bin/bash -c 'sort data | uniq > out.txt'",
         '/bin/bash -c "echo $HOME; date"',
         "python3 x.py --pattern '*.txt' --sep ';'",
         "echo a\\;b",
+        "echo a\\*b --cost $ --at=~",
         "python3 x.py {{ item.name | quote }}",
     ],
 )

@@ -47,8 +47,11 @@ async def _boot(live: Live, node_id: str, handle: Handle) -> None:
         return
     dirs = node_dirs(live.data_dir, node_id)
     await asyncio.to_thread(dirs.create)
+    node = store.get_node(node_id)
+    if node is None:
+        return
+    lifecycle.finish_boot(live, node)
     start = pool.get("startTask")
-    node["lastBootTime"] = iso()
     if not start or not start.get("commandLine"):
         set_node_state(node, "idle")
         store.put_node(pool["id"], node)

@@ -172,3 +172,20 @@ def upload_outputs(outputs: list[Doc], wd: Path, succeeded: bool) -> None:
             raise TransferError(
                 "FileUploadMiscError", f"Uploading to {redact(url)} failed: {type(exc).__name__}"
             ) from None
+
+
+def upload_files(container_url: str, files: list[tuple[Path, str]]) -> int:
+    """Upload (path, blob name) pairs to a container URL; how many were uploaded."""
+    from azure.core.exceptions import AzureError
+    from azure.storage.blob import ContainerClient
+
+    try:
+        with ContainerClient.from_container_url(container_url) as container:
+            for path, name in files:
+                with open(path, "rb") as data:
+                    container.upload_blob(name, data, overwrite=True)
+    except ValueError:  # not a container URL
+        return 0
+    except (AzureError, OSError):
+        return 0
+    return len(files)

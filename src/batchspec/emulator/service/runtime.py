@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +32,11 @@ class Live:
     account: str
     key: str
     endpoint: str = ""
+    # How long Batch's passing states last here (deleting, terminating, resizing, a node
+    # creating or rebooting...): short, but never zero, so clients meet them as on Batch.
+    delay: float = 0.5
+    # Uploads files to a blob container URL (engine.storage_io.upload_files, set by the server).
+    upload_files: Callable[[str, list[tuple[Path, str]]], int] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     # (job id, task id) -> the running task's process and node
     tasks: dict[tuple[str, str], tuple[Process, str]] = field(default_factory=dict)
@@ -50,6 +55,12 @@ class Live:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def due(self) -> str:
+        """The time a passing state that starts now ends (ISO 8601)."""
+        return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.delay)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%f0Z"
+        )
 
     def poke(self) -> None:
         """Ask the scheduler for a tick now."""
