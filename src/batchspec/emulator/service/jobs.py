@@ -20,6 +20,12 @@ def get(live: Live, job_id: str, conditions: Conditions = NONE) -> Doc:
     return doc
 
 
+def pool_of(job: Doc) -> str:
+    """The id of the pool a job's tasks run on (its auto pool's, for an auto pool job)."""
+    info = job.get("executionInfo") or {}
+    return str(info.get("poolId") or (job.get("poolInfo") or {}).get("poolId") or "")
+
+
 def get_open(live: Live, job_id: str) -> Doc:
     """The job, which must still take tasks (409 when completed, deleting or terminating)."""
     job = get(live, job_id)

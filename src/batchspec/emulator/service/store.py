@@ -143,7 +143,10 @@ class Store:
             "REPLACE INTO jobs (id, pool_id, state, doc) VALUES (?, ?, ?, ?)",
             (
                 doc["id"].lower(),
-                doc["poolInfo"].get("poolId", "").lower(),
+                str(
+                    (doc.get("executionInfo") or {}).get("poolId")
+                    or doc["poolInfo"].get("poolId", "")
+                ).lower(),
                 doc["state"],
                 json.dumps(doc),
             ),
