@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from batchspec.emulator.engine import timers
 from batchspec.emulator.engine.execution import run_task
@@ -22,6 +23,7 @@ from batchspec.emulator.service.values import Doc, iso, now
 
 # Passing states last `live.delay`: tick often enough to end them close to their time.
 _IDLE_POLL = 0.1
+log = logging.getLogger(__name__)
 
 
 class Scheduler:
@@ -42,7 +44,20 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(live.wake.wait(), _IDLE_POLL)
             live.wake.clear()
-            self.tick()
+            try:
+                self.retry_pending()
+                self.tick()
+            except Exception:
+                # A tick that cannot write (a full disk) must not stop the scheduler: the next
+                # one tries again, and recovers when space returns.
+                log.exception("scheduler tick failed; retrying")
+
+    def retry_pending(self) -> None:
+        """Commits a full disk refused, in order, until one fails again."""
+        live = self.live
+        while live.pending:
+            live.pending[0]()
+            live.pending.pop(0)
 
     def tick(self) -> None:
         """One pass: passing states that ran their time, dispatch, job completion."""

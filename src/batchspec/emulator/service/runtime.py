@@ -49,6 +49,8 @@ class Live:
     # job id -> when its maxWallClockTime runs out (None until the scheduler's first tick)
     timed_jobs: dict[str, dt.datetime] | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Commits that failed (a full disk) and are retried every tick until they succeed.
+    pending: list[Callable[[], None]] = field(default_factory=list)
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         """Run a coroutine in the background, keeping a reference until it ends."""
