@@ -160,3 +160,18 @@ def test_windows_images_are_a_documented_limit_of_the_local_service(
     assert info.value.status_code == 400
     assert info.value.error.code == "NotSupportedByLocalService"
     assert "docs/emulator.md" in str(info.value)
+
+
+def test_apply_waits_out_a_job_still_being_deleted(batch_client: BatchClient) -> None:
+    from batchspec.apply.job import ensure_job
+
+    pool_id, job_id = unique("rerun"), unique("rerun")
+    batch_client.create_pool(pool_options(pool_id, nodes=0))
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.begin_delete_job(job_id, polling_interval=0)  # a --rerun right after a delete
+    said: list[str] = []
+    assert ensure_job(batch_client, job_options(job_id, pool_id), say=said.append)
+    assert said[0] == f"job {job_id} is being deleted; waiting for that to finish"
+    assert batch_client.get_job(job_id).state == m.BatchJobState.ACTIVE
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

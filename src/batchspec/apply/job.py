@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 
 from azure.batch import BatchClient
@@ -28,10 +29,18 @@ class JobError(Exception):
 def ensure_job(
     client: BatchClient, wanted: bm.BatchJobCreateOptions, *, say: Callable[[str], None]
 ) -> bool:
-    """Create the job; accept an active job of the same id on the same pool. True if created."""
+    """Create the job; accept an active job of the same id on the same pool. True if created.
+
+    A job of that id still being deleted (a --rerun right after a delete: Batch answers 409
+    JobBeingDeleted meanwhile) is waited out, then the job is created.
+    """
     try:
         client.create_job(wanted, **RESEND_IF_UNANSWERED)
-    except ResourceExistsError:
+    except ResourceExistsError as exists:
+        if exists.error is not None and exists.error.code == "JobBeingDeleted":
+            say(f"job {wanted.id} is being deleted; waiting for that to finish")
+            _wait_deleted(client, wanted.id)
+            return ensure_job(client, wanted, say=say)
         existing = client.get_job(wanted.id)
         pool_id = existing.pool_info.pool_id if existing.pool_info else None
         if pool_id != wanted.pool_info.pool_id:
@@ -48,6 +57,18 @@ def ensure_job(
         return False
     say(f"job {wanted.id}: created on pool {wanted.pool_info.pool_id}")
     return True
+
+
+def _wait_deleted(client: BatchClient, job_id: str, timeout: float = 900.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.get_job(job_id)
+        except ResourceNotFoundError:
+            return
+        if time.monotonic() > deadline:
+            raise JobError(f"job {job_id} is still being deleted after {timeout:.0f}s")
+        time.sleep(1.0)
 
 
 def terminate_job(client: BatchClient, job_id: str) -> None:
