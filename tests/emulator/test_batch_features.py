@@ -235,3 +235,38 @@ def test_certificates_are_retired_and_subnets_must_be_in_the_account(
     with pytest.raises(HttpResponseError) as subnet:
         batch_client.create_pool(options)
     assert subnet.value.error.code == "InvalidPropertyValue"
+
+
+def test_job_preparation_and_release_tasks_run_on_each_node(batch_client: BatchClient) -> None:
+    pool_id, job_id = unique("prep"), unique("prep")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    shared = "$AZ_BATCH_NODE_SHARED_DIR"
+    options = job_options(
+        job_id,
+        pool_id,
+        job_preparation_task=m.BatchJobPreparationTask(
+            command_line=f"/bin/bash -c 'echo prepared > {shared}/{job_id}.prep'"
+        ),
+        job_release_task=m.BatchJobReleaseTask(
+            command_line=f"/bin/bash -c 'echo released > {shared}/{job_id}.rel'"
+        ),
+    )
+    batch_client.create_job(options)
+    job = batch_client.get_job(job_id)
+    assert job.job_preparation_task.id == "jobpreparation"
+    assert job.job_release_task.id == "jobrelease"
+    check = f"/bin/bash -c 'cat {shared}/{job_id}.prep'"
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line=check))
+    assert wait_task_done(batch_client, job_id, "t").execution_info.exit_code == 0
+    [status] = batch_client.list_job_preparation_and_release_task_status(job_id)
+    prep = status.job_preparation_task_execution_info
+    assert (prep.state, prep.exit_code, prep.result) == ("completed", 0, "success")
+    terminate: Any = {"terminateReason": "UserTerminate"}
+    batch_client.begin_terminate_job(job_id, terminate, polling_interval=0).result()
+    [status] = batch_client.list_job_preparation_and_release_task_status(job_id)
+    assert status.job_release_task_execution_info.exit_code == 0
+    node = status.node_id
+    released = batch_client.download_node_file(pool_id, node, f"shared/{job_id}.rel")
+    assert b"".join(released) == b"released\n"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

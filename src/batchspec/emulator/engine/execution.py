@@ -11,7 +11,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from batchspec.emulator.engine import environment
+from batchspec.emulator.engine import environment, job_tasks
 from batchspec.emulator.engine.runner import KILLED_EXIT_CODE, Handle, Outcome, run_command
 from batchspec.emulator.engine.storage_io import (
     TransferError,
@@ -103,6 +103,10 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
         code = "DiskFull" if exc.errno == errno.ENOSPC else "ResourceDirectoryCreateFailed"
         failed = {"result": "failure", "failureInfo": failure(code, str(exc), "servererror")}
         _record(live, job_id, task, failed, exit_options(task, None, "preprocessing"))
+        return 0
+    if job.get("jobPreparationTask") and not await job_tasks.prepare(live, job_id, node):
+        # Its preparation failed on this node: no task of the job runs here.
+        lifecycle.requeue_task(live, job_id, task)
         return 0
     try:
         if task.get("resourceFiles"):

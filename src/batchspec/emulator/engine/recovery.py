@@ -43,6 +43,8 @@ def recover(live: Live) -> None:
     # passing states from the stored end time).
     lifecycle.recount_blocked(live)
     for job in store.list_jobs():
+        if job.pop("_releasing", None):
+            store.put_job(job)  # a release cut short by the stop runs again
         live.dirty_jobs.add(job["id"])
     for pool, node in lifecycle.reboot_all(live, stamp):
         if pool["state"] == "active":

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 
-from batchspec.emulator.engine import timers
+from batchspec.emulator.engine import job_tasks, timers
 from batchspec.emulator.engine.execution import run_task
 from batchspec.emulator.engine.recovery import recover
 from batchspec.emulator.engine.runner import new_handle
@@ -97,12 +97,18 @@ class Scheduler:
                 picked = store.runnable(pool["id"], free, free if pack else 1)
                 if not picked:
                     return
+                assigned = False
                 for job_id, task in picked:
                     slots = int(task.get("requiredSlots") or 1)
                     if slots > per_node - live.used_slots.get(node["id"], 0):
                         break
+                    job = store.get_job(job_id)
+                    if job is None or job_tasks.prepared(job, node["id"]) is False:
+                        continue  # its preparation task failed on this node
                     self._assign(node, job_id, task, slots)
-                still.append(node)
+                    assigned = True
+                if assigned:
+                    still.append(node)
             ready = still
 
     def _assign(self, node: Doc, job_id: str, task: Doc, slots: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 
+from batchspec.emulator.engine import job_tasks
 from batchspec.emulator.engine.starttask import boot_node
 from batchspec.emulator.service import lifecycle
 from batchspec.emulator.service.layout import node_dirs
@@ -28,9 +29,13 @@ def end_job_states(live: Live) -> None:
     store = live.store
     for job in store.jobs_in_state("terminating"):
         if _over(job) and not any(jid == job["id"] for (jid, _t) in live.tasks):
+            if not _released(live, job):
+                continue
             lifecycle.finish_termination(live, job)
     for job in store.jobs_in_state("deleting"):
         if _over(job) and not any(jid == job["id"] for (jid, _t) in live.tasks):
+            if not _released(live, job):
+                continue
             dirs = [
                 node_dirs(live.data_dir, n["id"]).root / "workitems" / job["id"]
                 for p in store.list_pools()
@@ -38,6 +43,17 @@ def end_job_states(live: Live) -> None:
             ]
             lifecycle.finish_job_deletion(live, job)
             live.spawn(asyncio.to_thread(_remove_all, dirs))
+
+
+def _released(live: Live, job: Doc) -> bool:
+    """Whether the job's release tasks have run (starting them if not yet)."""
+    if not job_tasks.needs_release(job):
+        return True
+    if not job.get("_releasing"):
+        job["_releasing"] = True
+        live.store.put_job(job)
+        live.spawn(job_tasks.release(live, job["id"]))
+    return False
 
 
 def _remove_all(dirs: list[object]) -> None:

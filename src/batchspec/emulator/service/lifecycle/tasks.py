@@ -49,6 +49,12 @@ def requeue_on(live: Live, node_ids: set[str]) -> None:
                 store.put_task(job_id, task)
 
 
+def requeue_task(live: Live, job_id: str, task: Doc) -> None:
+    """One task back in the queue (its node could not run it)."""
+    _requeue(task, iso())
+    live.store.put_task(job_id, task)
+
+
 def requeue_in_flight(live: Live, stamp: str) -> None:
     """After a restart, every task that was preparing or running goes back to the queue."""
     store = live.store
