@@ -57,6 +57,9 @@ async def _serve(
     # body) meet the client's delayed ACK and every keep-alive request costs about 40 ms.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((HOST, port))
+    # Listen now: the ready signal goes out during startup, before uvicorn starts accepting,
+    # and a client that connects in between must be queued, not refused.
+    sock.listen(2048)
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
     live = Live(
