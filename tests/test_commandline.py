@@ -1,5 +1,7 @@
 import shlex
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +172,28 @@ def test_shell_expansions_in_a_plain_command_are_refused(command: str, expansion
 )
 def test_plain_commands_batch_can_split(command: str) -> None:
     assert command_problem(command, joined=False, last=True) is None
+
+
+def test_validate_refuses_the_topn_spec_with_a_command_relying_on_a_variable(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from batchspec.cli import main
+
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copytree(repo / "specs" / "topn", tmp_path / "topn")
+    text = (repo / "specs" / "topn.yaml").read_text()
+    old = "      commands:\n        - python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py"
+    assert old in text
+    spec = tmp_path / "topn.yaml"
+    spec.write_text(
+        text.replace(old, "      command: python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py")
+    )
+    result = CliRunner().invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    line = next(n for n, t in enumerate(spec.read_text().splitlines(), 1) if "command: " in t)
+    assert f"{spec}:{line}:7: $.job.tasks[0].command: Batch runs `command` without a shell" in (
+        result.output
+    )
+    assert "use `commands:`" in result.output
