@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
+from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.engine.storage_io import upload_files
 from batchspec.emulator.service.runtime import Live
@@ -71,6 +72,7 @@ async def _serve(
         delay=delay,
         upload_files=upload_files,
     )
+    live.container_problem = engine_problem
     app = build_app(live)
 
     @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ from batchspec.emulator.service.secrets import SECRET_KEYS
 from batchspec.emulator.service.values import Doc, parse_iso, rfc1123
 
 API_VERSION = "2025-06-01"
+# Where a registry password can be: a pool's container configuration, a (Start)Task's settings.
 JSON_TYPE = "application/json;odata=minimalmetadata"
 
 
@@ -75,7 +76,8 @@ def _answerable(value: Any) -> Any:
 
 def public(doc: Doc) -> Doc:
     """The document as Batch answers it: no private bookkeeping keys, no secret a client sent
-    (passwords, keys), and no empty lists (Batch leaves out a collection that has nothing)."""
+    (passwords, keys: registry passwords included), and no empty lists (Batch leaves out a
+    collection that has nothing)."""
     out: Doc = _answerable(doc)
     return out
 

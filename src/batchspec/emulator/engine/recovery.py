@@ -10,6 +10,7 @@ import os
 import signal
 from pathlib import Path
 
+from batchspec.emulator.engine.container_tasks import remove_leftovers
 from batchspec.emulator.service import lifecycle
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import iso
@@ -37,6 +38,7 @@ def recover(live: Live) -> None:
     store = live.store
     stamp = iso()
     kill_leftovers(live.data_dir, store.take_procs())
+    remove_leftovers(store.list_pools(), live.data_dir / "nodes")
     lifecycle.requeue_in_flight(live, stamp)
     # Dependants released by a commit this service made before a crash are recounted, and
     # every job is checked again for completion (terminating and deleting jobs resume their

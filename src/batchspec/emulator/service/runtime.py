@@ -51,6 +51,8 @@ class Live:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Commits that failed (a full disk) and are retried every tick until they succeed.
     pending: list[Callable[[], None]] = field(default_factory=list)
+    # Why containers cannot run here, or None: the engine layer's answer (asked when needed).
+    container_problem: Callable[[], str | None] = lambda: "no container engine is configured"
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         """Run a coroutine in the background, keeping a reference until it ends."""

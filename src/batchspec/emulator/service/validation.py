@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from batchspec.emulator.service import errors, job_docs, pool_docs, shapes
+from batchspec.emulator.service import containers, errors, job_docs, pool_docs, shapes
 from batchspec.emulator.service.errors import invalid_property, missing_property
 from batchspec.emulator.service.values import Doc, iso, new_etag, normalize_duration
 
@@ -46,6 +46,7 @@ def _check_start_task(start: Doc | None) -> None:
         _require(start, "commandLine", "startTask.")
         shapes.check_start_task(start)
         _check_resource_files(start.get("resourceFiles"), "startTask.")
+        containers.check_settings(start.get("containerSettings"), "startTask.")
 
 
 def _check_resource_files(files: list[Doc] | None, prefix: str) -> None:
@@ -82,6 +83,7 @@ def new_pool(body: Doc, base_url: str) -> Doc:
     _require(vm, "imageReference", "virtualMachineConfiguration.")
     _require(vm, "nodeAgentSKUId", "virtualMachineConfiguration.")
     pool_docs.check_pool_rules(body, vm)
+    containers.check_pool(vm)
     autoscale = bool(body.get("enableAutoScale"))
     if autoscale:
         _require(body, "autoScaleFormula")
@@ -202,10 +204,11 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
     task_id = check_id(body)
     _require(body, "commandLine")
     shapes.check_task(body)
-    for name in ("multiInstanceSettings", "containerSettings", "applicationPackageReferences"):
+    for name in ("multiInstanceSettings", "applicationPackageReferences"):
         if body.get(name):
             raise errors.local_limit(name, "set", "Not supported by the local Batch service.")
     _check_resource_files(body.get("resourceFiles"), "")
+    containers.check_settings(body.get("containerSettings"), "")
     if body.get("dependsOn") and not job.get("usesTaskDependencies"):
         raise errors.task_dependencies_not_specified()
     dependency_ids(body)
