@@ -1,5 +1,7 @@
 import shlex
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -137,15 +139,61 @@ def test_shell_operators_in_a_plain_command_are_refused(command: str, operator: 
 
 
 @pytest.mark.parametrize(
+    ("command", "expansion"),
+    [
+        ("python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py", "$AZ_BATCH_NODE_SHARED_DIR"),
+        ("python3 x.py --n ${N}", "${N}"),
+        ("cat data/*.txt", "*"),
+        ("python3 x.py file?.csv", "?"),
+        ("python3 x.py part[12]", "["),
+        ("python3 ~/x.py", "~"),
+    ],
+)
+def test_shell_expansions_in_a_plain_command_are_refused(command: str, expansion: str) -> None:
+    # Batch passes a command line to the program without a shell: nothing is expanded.
+    assert command_problem(command, joined=False, last=True) == (
+        f"Batch runs `command` without a shell and expands nothing in it, so {expansion!r} "
+        "would reach the program as literal text; use `commands:` (run by bash) or start a "
+        "shell: /bin/bash -c '...'"
+    )
+    assert command_problem(command, joined=True, last=True) is None
+
+
+@pytest.mark.parametrize(
     "command",
     [
-        "python3 $AZ_BATCH_NODE_SHARED_DIR/x.py --n ${N}",
         "/bin/bash -c 'sort data | uniq > out.txt'",
         '/bin/bash -c "echo $HOME; date"',
         "python3 x.py --pattern '*.txt' --sep ';'",
         "echo a\\;b",
+        "echo a\\*b --cost $ --at=~",
         "python3 x.py {{ item.name | quote }}",
     ],
 )
 def test_plain_commands_batch_can_split(command: str) -> None:
     assert command_problem(command, joined=False, last=True) is None
+
+
+def test_validate_refuses_the_topn_spec_with_a_command_relying_on_a_variable(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from batchspec.cli import main
+
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copytree(repo / "specs" / "topn", tmp_path / "topn")
+    text = (repo / "specs" / "topn.yaml").read_text()
+    old = "      commands:\n        - python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py"
+    assert old in text
+    spec = tmp_path / "topn.yaml"
+    spec.write_text(
+        text.replace(old, "      command: python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py")
+    )
+    result = CliRunner().invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    line = next(n for n, t in enumerate(spec.read_text().splitlines(), 1) if "command: " in t)
+    assert f"{spec}:{line}:7: $.job.tasks[0].command: Batch runs `command` without a shell" in (
+        result.output
+    )
+    assert "use `commands:`" in result.output

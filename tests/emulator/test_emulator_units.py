@@ -24,18 +24,19 @@ ENV = {"SHARED": "/n/shared", "SPACED": "a b", "EMPTY": ""}
 @pytest.mark.parametrize(
     ("line", "argv"),
     [
-        ("python3 $SHARED/task.py --n 3", ["python3", "/n/shared/task.py", "--n", "3"]),
-        ("echo ${SHARED}x", ["echo", "/n/sharedx"]),
+        ("python3 $SHARED/task.py --n 3", ["python3", "$SHARED/task.py", "--n", "3"]),
+        ("echo ${SHARED}x", ["echo", "${SHARED}x"]),
         ("/bin/bash -c 'echo $SHARED; ls *'", ["/bin/bash", "-c", "echo $SHARED; ls *"]),
-        ('echo "$SPACED" $SPACED', ["echo", "a b", "a b"]),
-        ("echo $UNSET end", ["echo", "end"]),
-        ('echo "$UNSET"', ["echo", ""]),
+        ('echo "$SPACED" $SPACED', ["echo", "$SPACED", "$SPACED"]),
+        ('echo ""', ["echo", ""]),
         (r"echo a\ b \$SHARED", ["echo", "a b", "$SHARED"]),
         ('echo "say \\"hi\\""', ["echo", 'say "hi"']),
-        ("cost $5", ["cost", "$5"]),
+        ("ls *.txt ~/x", ["ls", "*.txt", "~/x"]),
     ],
 )
-def test_command_lines_split_and_expand_like_the_node_agent(line: str, argv: list[str]) -> None:
+def test_command_lines_split_without_expansion_like_the_node_agent(
+    line: str, argv: list[str]
+) -> None:
     assert split_command_line(line, ENV) == argv
 
 

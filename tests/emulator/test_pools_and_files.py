@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from azure.batch import BatchClient
 from azure.batch import models as m
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 from emulator_helpers import (
     job_options,
     pool_options,
@@ -139,15 +139,6 @@ def test_bodies_and_routes_the_service_cannot_read(batch_service: Any) -> None:
     assert status == 200
     status, body = _raw(batch_service, "GET", "/jobschedulez", None)
     assert (status, body["code"]) == (400, "InvalidUri") and body["message"]["lang"] == "en-US"
-
-
-def test_unsupported_features_are_refused_not_ignored(batch_client: BatchClient) -> None:
-    options = pool_options(unique("auto"), nodes=0)
-    options.enable_auto_scale = True
-    options.auto_scale_formula = "$TargetDedicatedNodes = 1;"
-    with pytest.raises(HttpResponseError) as info:
-        batch_client.create_pool(options)
-    assert info.value.error.code == "InvalidPropertyValue"
 
 
 def test_pool_node_counts(batch_client: BatchClient) -> None:

@@ -106,34 +106,6 @@ def test_replace_pool_properties_replaces_start_task_and_metadata(
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
 
 
-def test_operations_not_implemented_say_so_instead_of_not_found(batch_client: BatchClient) -> None:
-    pool_id, job_id = unique("unsup"), unique("unsup")
-    batch_client.create_pool(pool_options(pool_id, nodes=0))
-    batch_client.create_job(job_options(job_id, pool_id))
-    calls = {
-        "DisableJob": lambda: batch_client.begin_disable_job(
-            job_id, m.BatchJobDisableOptions(disable_tasks="requeue"), polling_interval=0
-        ).result(),
-        "StopPoolResize": lambda: batch_client.begin_stop_pool_resize(
-            pool_id, polling_interval=0
-        ).result(),
-        "RemoveNodes": lambda: batch_client.begin_remove_nodes(
-            pool_id, m.BatchNodeRemoveOptions(node_ids=["n"]), polling_interval=0
-        ).result(),
-        "ListPoolUsageMetrics": lambda: list(batch_client.list_pool_usage_metrics()),
-    }
-    for operation, call in calls.items():
-        with pytest.raises(HttpResponseError) as info:
-            call()
-        assert not isinstance(info.value, ResourceNotFoundError), operation
-        assert info.value.status_code == 400
-        assert info.value.error.code == "UnsupportedOperation"
-        assert info.value.error.details[0].message == operation
-    assert batch_client.get_job(job_id).state == m.BatchJobState.ACTIVE
-    batch_client.begin_delete_job(job_id, polling_interval=0).result()
-    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
-
-
 def test_features_the_account_has_none_of_answer_as_for_an_account_without_them(
     batch_client: BatchClient,
 ) -> None:
@@ -156,7 +128,7 @@ def test_features_the_account_has_none_of_answer_as_for_an_account_without_them(
     with pytest.raises(HttpResponseError) as info:
         list(batch_client.list_job_preparation_and_release_task_status(job_id))
     assert info.value.status_code == 409
-    assert info.value.error.code == "JobPreparationTaskNotSpecified"
+    assert info.value.error.code == "JobPreparationTaskOrReleaseTaskNotSpecified"
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
 

@@ -121,7 +121,8 @@ def test_tutorial_workflow_on_two_nodes(azurite: Any, batch_service: Any) -> Non
         ]
         return m.BatchTaskCreateOptions(
             id=f"task{i}",
-            command_line=f"python3 $AZ_BATCH_NODE_SHARED_DIR/scripts/task.py {i}",
+            # Batch expands no $VAR in a command line: a shell does it.
+            command_line=f"/bin/bash -c 'python3 $AZ_BATCH_NODE_SHARED_DIR/scripts/task.py {i}'",
             resource_files=[m.ResourceFile(http_url=words_url, file_path="words.txt")],
             output_files=outputs if i % 50 == 0 else None,
         )

@@ -172,8 +172,10 @@ def add_tasks(
         tasks.append(
             batchmodels.BatchTaskCreateOptions(
                 id=f"Task{i}",
+                # As the tutorial does, a shell runs the command: Batch expands no $VAR itself.
                 command_line=(
-                    f"python3 $AZ_BATCH_NODE_SHARED_DIR/convert.py {resource.file_path} {out_name}"
+                    "/bin/bash -c 'python3 $AZ_BATCH_NODE_SHARED_DIR/convert.py "
+                    f"{resource.file_path} {out_name}'"
                 ),
                 resource_files=[resource],
                 output_files=[

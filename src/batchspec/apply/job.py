@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 
 from azure.batch import BatchClient
@@ -40,12 +41,18 @@ def ensure_job(
     With `mark`, the job is created carrying it, and an existing job is continued only if its
     mark names the same owner (or it has none and `unmarked_is_ours`, as the journal says for
     a job an older batchspec made): a job another checkout's run owns is never taken over.
+    A job of that id still being deleted (a --rerun right after a delete: Batch answers 409
+    JobBeingDeleted meanwhile) is waited out, then the job is created.
     """
     if mark is not None:
         wanted.metadata = mark.batch_metadata()
     try:
         client.create_job(wanted, **RESEND_IF_UNANSWERED)
-    except ResourceExistsError:
+    except ResourceExistsError as exists:
+        if exists.error is not None and exists.error.code == "JobBeingDeleted":
+            say(f"job {wanted.id} is being deleted; waiting for that to finish")
+            _wait_deleted(client, wanted.id)
+            return ensure_job(client, wanted, say=say, mark=mark, unmarked_is_ours=unmarked_is_ours)
         existing = client.get_job(wanted.id)
         if mark is not None:
             _check_owner(wanted.id, mark, read_batch_mark(existing.metadata), unmarked_is_ours)
@@ -64,6 +71,18 @@ def ensure_job(
         return False
     say(f"job {wanted.id}: created on pool {wanted.pool_info.pool_id}")
     return True
+
+
+def _wait_deleted(client: BatchClient, job_id: str, timeout: float = 900.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.get_job(job_id)
+        except ResourceNotFoundError:
+            return
+        if time.monotonic() > deadline:
+            raise JobError(f"job {job_id} is still being deleted after {timeout:.0f}s")
+        time.sleep(1.0)
 
 
 def _check_owner(job_id: str, mine: Mark, found: Mark | None, unmarked_is_ours: bool) -> None:

@@ -230,7 +230,9 @@ def early_end(client: BatchClient, job_id: str) -> str | None:
     """Why the job ended on its own (e.g. MaxWallClockTimeExpiry), or None if it did not."""
     job = client.get_job(job_id, select=["id", "state", "executionInfo"])
     reason = job.execution_info.termination_reason if job.execution_info else None
-    if job.state != bm.BatchJobState.COMPLETED or reason in (None, *NORMAL_ENDS):
+    # Batch shows the reason while the job is still terminating, before it is completed.
+    ended = (bm.BatchJobState.COMPLETED, bm.BatchJobState.TERMINATING)
+    if job.state not in ended or reason in (None, *NORMAL_ENDS):
         return None
     hint = _END_HINTS.get(reason)
     return f"{reason} ({hint})" if hint else reason

@@ -45,8 +45,21 @@ def _check_key(key: str) -> str:
     default=None,
     help='Once listening, write {"endpoint", "account", "pid"} here as JSON.',
 )
+@click.option(
+    "--lifecycle-delay",
+    type=click.FloatRange(min=0.01),
+    default=0.5,
+    show_default=True,
+    help="Seconds a passing state lasts (a job terminating or deleting, a pool resizing, a "
+    "node creating...). Never zero: Batch goes through these states too.",
+)
 def command(
-    port: int, data_dir: Path | None, account: str, key: str | None, ready_file: Path | None
+    port: int,
+    data_dir: Path | None,
+    account: str,
+    key: str | None,
+    ready_file: Path | None,
+    lifecycle_delay: float,
 ) -> None:
     """Serve the local Azure Batch service until Ctrl-C or SIGTERM."""
     from batchspec.emulator.server import serve, write_ready_file
@@ -74,7 +87,7 @@ def command(
             write_ready_file(ready_file, endpoint, account)
 
     try:
-        serve(port, data_dir, account, key, ready)
+        serve(port, data_dir, account, key, ready, delay=lifecycle_delay)
     except OSError as exc:
         raise click.ClickException(
             f"cannot serve on 127.0.0.1:{port} from {data_dir}: {exc.strerror or exc}"

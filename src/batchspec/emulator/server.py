@@ -18,10 +18,12 @@ from starlette.applications import Starlette
 from batchspec.emulator.api.app import build_app
 from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
+from batchspec.emulator.engine.storage_io import upload_files
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
 
 HOST = "127.0.0.1"  # loopback only, always
+DEFAULT_DELAY = 0.5  # seconds a passing state lasts (never zero: clients must meet them)
 
 
 class _Server(uvicorn.Server):
@@ -47,6 +49,7 @@ async def _serve(
     account: str,
     key: str,
     on_ready: Callable[[str], None],
+    delay: float,
 ) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -55,9 +58,20 @@ async def _serve(
     # body) meet the client's delayed ACK and every keep-alive request costs about 40 ms.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((HOST, port))
+    # Listen now: the ready signal goes out during startup, before uvicorn starts accepting,
+    # and a client that connects in between must be queued, not refused.
+    sock.listen(2048)
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
-    live = Live(store=store, data_dir=data_dir, account=account, key=key, endpoint=endpoint)
+    live = Live(
+        store=store,
+        data_dir=data_dir,
+        account=account,
+        key=key,
+        endpoint=endpoint,
+        delay=delay,
+        upload_files=upload_files,
+    )
     live.container_problem = engine_problem
     app = build_app(live)
 
@@ -93,11 +107,22 @@ async def _serve(
 
 
 def serve(
-    port: int, data_dir: Path, account: str, key: str, on_ready: Callable[[str], None]
+    port: int,
+    data_dir: Path,
+    account: str,
+    key: str,
+    on_ready: Callable[[str], None],
+    delay: float = DEFAULT_DELAY,
 ) -> None:
-    """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening."""
+    """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening.
+
+    `delay` is how long Batch's passing states (deleting, terminating, resizing, a node
+    creating...) last here; it must be above zero.
+    """
+    if delay <= 0:
+        raise ValueError("the lifecycle delay must be above zero")
     _use_pidfd_child_watcher()
-    asyncio.run(_serve(port, data_dir, account, key, on_ready))
+    asyncio.run(_serve(port, data_dir, account, key, on_ready, delay))
 
 
 def _use_pidfd_child_watcher() -> None:

@@ -36,9 +36,26 @@ _WORD_BREAK = frozenset(" \t\n;&|()<>")
 _OPERATORS = frozenset(";&|<>`")
 
 
-def _scan(text: str) -> tuple[list[str], bool, str | None]:
-    """Quoting contexts still open at the end of `text`, whether it ends in a comment, and the
-    first shell operator outside quotes.
+_NAME_START = re.compile(r"[A-Za-z_{]")
+
+
+def _expansion_at(text: str, i: int, previous: str) -> str | None:
+    """The shell expansion starting at text[i] outside quotes, as the user wrote it, or None."""
+    c = text[i]
+    if c == "$" and _NAME_START.match(text, i + 1):
+        m = re.match(r"\$(\{[^}]*\}?|[A-Za-z_][A-Za-z0-9_]*)", text[i:])
+        return m.group(0) if m else "$"
+    if c in "*?[":
+        return c
+    if c == "~" and (previous == "" or previous in " \t\n"):
+        return "~"
+    return None
+
+
+def _scan(text: str) -> tuple[list[str], bool, str | None, str | None]:
+    """Quoting contexts still open at the end of `text`, whether it ends in a comment, the
+    first shell operator outside quotes and the first shell expansion (`$VAR`, `${VAR}`, a
+    glob, `~`) outside quotes.
 
     A small model of bash's lexer: enough to see an unclosed quote and a `#` comment that runs
     to the end, without mistaking `$#`, `${#x}` or a quoted `#` for one.
@@ -46,6 +63,7 @@ def _scan(text: str) -> tuple[list[str], bool, str | None]:
     stack: list[str] = []
     comment = False
     operator: str | None = None
+    expansion: str | None = None
     i = 0
     previous = ""
     while i < len(text):
@@ -54,6 +72,8 @@ def _scan(text: str) -> tuple[list[str], bool, str | None]:
         at_top = operator is None and not stack and not comment
         if at_top and (c in _OPERATORS or text.startswith("$(", i)):
             operator = "$(" if c == "$" else c
+        if expansion is None and not stack and not comment and c != "\\":
+            expansion = _expansion_at(text, i, previous)
         if comment:
             comment = c != "\n"
         elif top == "'":
@@ -80,7 +100,7 @@ def _scan(text: str) -> tuple[list[str], bool, str | None]:
             comment = True
         previous = text[i] if i < len(text) else ""
         i += 1
-    return stack, comment, operator
+    return stack, comment, operator, expansion
 
 
 def command_problem(source: str, *, joined: bool, last: bool) -> str | None:
@@ -91,17 +111,23 @@ def command_problem(source: str, *, joined: bool, last: bool) -> str | None:
     one plain word: `| quote` makes every value that.
     """
     text = _JINJA.sub("X", source)
-    stack, comment, operator = _scan(text)
+    stack, comment, operator, expansion = _scan(text)
     if stack:
         opened = {"'": "a single quote", '"': "a double quote", "`": "a backquote"}
         what = opened.get(stack[-1], "a '$('")
         return f"the command has {what} that is never closed"
     if not joined and operator is not None:
-        # Batch expands $VAR in a command line but starts no shell for anything else.
+        # Batch starts no shell for a command line (and expands no $VAR in it).
         return (
             f"Batch runs `command` without a shell, so {operator!r} would reach the program as "
             "a plain argument; use `commands:` (run by bash) or start a shell: "
             "/bin/bash -c '...'"
+        )
+    if not joined and expansion is not None:
+        return (
+            f"Batch runs `command` without a shell and expands nothing in it, so {expansion!r} "
+            "would reach the program as literal text; use `commands:` (run by bash) or start a "
+            "shell: /bin/bash -c '...'"
         )
     if not joined or last:
         return None

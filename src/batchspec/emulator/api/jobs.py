@@ -54,3 +54,16 @@ async def delete_job(request: Request, live: Live) -> Response:
 async def task_counts(request: Request, live: Live) -> Response:
     """GET /jobs/{job}/taskcounts."""
     return JSONResponse(jobs.task_counts(live, request.path_params["job_id"]))
+
+
+async def disable_job(request: Request, live: Live) -> Response:
+    """POST /jobs/{job}/disable: 202."""
+    cond = conditions(request)
+    jobs.disable(live, request.path_params["job_id"], await read_json(request), cond)
+    return accepted(jobs.get(live, request.path_params["job_id"]))
+
+
+async def enable_job(request: Request, live: Live) -> Response:
+    """POST /jobs/{job}/enable: 202."""
+    jobs.enable(live, request.path_params["job_id"], conditions(request))
+    return accepted(jobs.get(live, request.path_params["job_id"]))

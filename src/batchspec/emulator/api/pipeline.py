@@ -85,6 +85,28 @@ async def read_json(request: Request) -> Any:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        return json.loads(raw or b"{}")
-    except ValueError:
+        body = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         raise errors.invalid_request_body() from None
+    if _depth(body) > MAX_DEPTH:
+        raise errors.invalid_request_body()
+    return body
+
+
+MAX_DEPTH = 64  # no Batch body comes near; deeper ones are refused before anything reads them
+
+
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests (iteratively: the body may be very deep)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return depth
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest

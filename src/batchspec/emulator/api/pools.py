@@ -13,6 +13,7 @@ from batchspec.emulator.api.responses import (
     entity,
     entity_headers,
     listed,
+    typed_json,
 )
 from batchspec.emulator.service import pools
 from batchspec.emulator.service.images import supported_images
@@ -80,3 +81,39 @@ async def list_images(request: Request, live: Live) -> Response:
 async def node_counts(request: Request, live: Live) -> Response:
     """GET /nodecounts: nodes per state, per pool, paged, with `$filter` (`poolId eq '...'`)."""
     return listed(request, live, "/nodecounts", "poolnodecounts", pools.node_counts(live))
+
+
+async def enable_autoscale(request: Request, live: Live) -> Response:
+    """POST /pools/{pool}/enableautoscale: 200."""
+    cond = conditions(request)
+    body = await read_json(request)
+    return accepted(pools.enable_autoscale(live, request.path_params["pool_id"], body, cond), 200)
+
+
+async def disable_autoscale(request: Request, live: Live) -> Response:
+    """POST /pools/{pool}/disableautoscale: 200."""
+    return accepted(pools.disable_autoscale(live, request.path_params["pool_id"]), 200)
+
+
+async def evaluate_autoscale(request: Request, live: Live) -> Response:
+    """POST /pools/{pool}/evaluateautoscale: the AutoScaleRun."""
+    body = await read_json(request)
+    run = pools.evaluate_autoscale(live, request.path_params["pool_id"], body)
+    return typed_json(live, "Microsoft.Azure.Batch.Protocol.Entities.AutoScaleRun", run)
+
+
+async def stop_resize(request: Request, live: Live) -> Response:
+    """POST /pools/{pool}/stopresize: 202."""
+    return accepted(pools.stop_resizing(live, request.path_params["pool_id"], conditions(request)))
+
+
+async def remove_nodes(request: Request, live: Live) -> Response:
+    """POST /pools/{pool}/removenodes: 202."""
+    cond = conditions(request)
+    body = await read_json(request)
+    return accepted(pools.remove_nodes(live, request.path_params["pool_id"], body, cond))
+
+
+async def usage_metrics(request: Request, live: Live) -> Response:
+    """GET /poolusagemetrics: no usage is metered locally (an empty list)."""
+    return listed(request, live, "/poolusagemetrics", "poolusagemetrics", [])

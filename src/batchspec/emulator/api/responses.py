@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -16,14 +17,13 @@ from starlette.responses import JSONResponse, Response
 from batchspec.emulator.api.odata import compile_filter
 from batchspec.emulator.service import errors
 from batchspec.emulator.service.conditions import Conditions
-from batchspec.emulator.service.containers import without_passwords
 from batchspec.emulator.service.errors import BatchError
 from batchspec.emulator.service.runtime import Live
+from batchspec.emulator.service.secrets import SECRET_KEYS
 from batchspec.emulator.service.values import Doc, parse_iso, rfc1123
 
 API_VERSION = "2025-06-01"
 # Where a registry password can be: a pool's container configuration, a (Start)Task's settings.
-_MAY_HOLD_PASSWORDS = ("virtualMachineConfiguration", "startTask", "containerSettings")
 JSON_TYPE = "application/json;odata=minimalmetadata"
 
 
@@ -62,12 +62,24 @@ def error_response(request: Request, live: Live, err: BatchError) -> Response:
     return JSONResponse(body, status_code=err.status, headers=headers, media_type=JSON_TYPE)
 
 
+def _answerable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _answerable(v)
+            for k, v in value.items()
+            if not k.startswith("_") and k not in SECRET_KEYS and v != []
+        }
+    if isinstance(value, list):
+        return [_answerable(v) for v in value]
+    return value
+
+
 def public(doc: Doc) -> Doc:
-    """The document without the service's private bookkeeping keys or registry passwords."""
-    kept = {k: v for k, v in doc.items() if not k.startswith("_")}
-    if any(k in kept for k in _MAY_HOLD_PASSWORDS):
-        kept = without_passwords(kept)
-    return kept
+    """The document as Batch answers it: no private bookkeeping keys, no secret a client sent
+    (passwords, keys: registry passwords included), and no empty lists (Batch leaves out a
+    collection that has nothing)."""
+    out: Doc = _answerable(doc)
+    return out
 
 
 def select(doc: Doc, fields: str | None) -> Doc:
@@ -115,6 +127,12 @@ def entity(request: Request, doc: Doc, metadata: str, live: Live) -> Response:
     body = select(public(doc), request.query_params.get("$select"))
     body = {"odata.metadata": f"{live.endpoint}/$metadata#{metadata}/@Element", **body}
     return JSONResponse(body, headers=entity_headers(doc), media_type=JSON_TYPE)
+
+
+def typed_json(live: Live, kind: str, body: Doc) -> Response:
+    """200 with a body of one Batch type (`odata.metadata` naming it, as Batch answers)."""
+    content = {"odata.metadata": f"{live.endpoint}/$metadata#{kind}", **public(body)}
+    return JSONResponse(content, media_type=JSON_TYPE)
 
 
 def created(doc: Doc, url: str) -> Response:

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 
 from batchspec.emulator.api.pipeline import read_json
 from batchspec.emulator.api.responses import (
+    JSON_TYPE,
     accepted,
     conditions,
     created,
@@ -32,7 +33,8 @@ async def create_task_collection(request: Request, live: Live) -> Response:
     """POST /jobs/{job}/addtaskcollection: per-task results."""
     body = await read_json(request)
     results = tasks.add_collection(live, request.path_params["job_id"], body)
-    return JSONResponse({"value": results})
+    kind = f"{live.endpoint}/$metadata#taskaddresult"
+    return JSONResponse({"odata.metadata": kind, "value": results}, media_type=JSON_TYPE)
 
 
 async def list_tasks(request: Request, live: Live) -> Response:

@@ -6,10 +6,12 @@ records it with what follows from it (dependants unblocked, exit-condition job a
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import sqlite3
 from typing import Any
 
-from batchspec.emulator.engine import environment
+from batchspec.emulator.engine import environment, job_tasks
 from batchspec.emulator.engine.container_tasks import run_in_container
 from batchspec.emulator.engine.runner import KILLED_EXIT_CODE, Handle, Outcome, run_command
 from batchspec.emulator.engine.storage_io import (
@@ -22,9 +24,29 @@ from batchspec.emulator.service.exit_conditions import exit_options
 from batchspec.emulator.service.layout import node_dirs
 from batchspec.emulator.service.lifecycle import failure
 from batchspec.emulator.service.runtime import Live
-from batchspec.emulator.service.values import iso, parse_duration
+from batchspec.emulator.service.values import Doc, iso, parse_duration
 
 log = logging.getLogger(__name__)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
+
+
+def _record(live: Live, job_id: str, task: Doc, outcome: dict[str, Any], options: Doc) -> None:
+    """Record a task's end; if the store cannot be written (a full disk), keep it and let the
+    scheduler retry until it can, so that the task never stays running for ever."""
+
+    def commit() -> None:
+        lifecycle.finish_task(live, job_id, task, outcome, options)
+
+    try:
+        commit()
+    except (sqlite3.Error, OSError):
+        log.exception("cannot record the end of task %s/%s yet; will retry", job_id, task["id"])
+        live.pending.append(commit)
 
 
 async def run_task(
@@ -38,21 +60,28 @@ async def run_task(
         # An emulator fault must not leave the task running forever: record it as Batch
         # records an internal error.
         log.exception("task %s/%s failed inside the emulator", job_id, task_id)
-        task = live.store.get_task(job_id, task_id)
+        try:
+            task = live.store.get_task(job_id, task_id)
+        except sqlite3.Error:
+            task = None
         if task is not None and task["state"] != "completed":
-            fault = failure(
-                "InternalError",
-                f"The local Batch service failed: {type(exc).__name__}",
-                "servererror",
-            )
-            lifecycle.finish_task(
-                live, job_id, task, {"result": "failure", "failureInfo": fault}, {}
-            )
+            if _is_disk_full(exc):
+                fault = failure("DiskFull", "The compute node disk ran out of space.")
+            else:
+                fault = failure(
+                    "InternalError",
+                    f"The local Batch service failed: {type(exc).__name__}",
+                    "servererror",
+                )
+            _record(live, job_id, task, {"result": "failure", "failureInfo": fault}, {})
     finally:
         if live.tasks.get((job_id, task_id), (None, ""))[0] is handle:
             live.tasks.pop((job_id, task_id), None)
         live.used_slots[node_id] = max(0, live.used_slots.get(node_id, 0) - slots)
-        lifecycle.set_node_load(live, node_id, succeeded=succeeded)
+        try:
+            lifecycle.set_node_load(live, node_id, succeeded=succeeded)
+        except (sqlite3.Error, OSError):
+            log.exception("cannot record the load of node %s", node_id)
         live.poke()
 
 
@@ -69,15 +98,23 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
     dirs = node_dirs(live.data_dir, node_id)
     task_dir = dirs.task_dir(job_id, task_id)
     wd = task_dir / "wd"
-    wd.mkdir(parents=True, exist_ok=True)
+    try:
+        wd.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        code = "DiskFull" if exc.errno == errno.ENOSPC else "ResourceDirectoryCreateFailed"
+        failed = {"result": "failure", "failureInfo": failure(code, str(exc), "servererror")}
+        _record(live, job_id, task, failed, exit_options(task, None, "preprocessing"))
+        return 0
+    if job.get("jobPreparationTask") and not await job_tasks.prepare(live, job_id, node):
+        # Its preparation failed on this node: no task of the job runs here.
+        lifecycle.requeue_task(live, job_id, task)
+        return 0
     try:
         if task.get("resourceFiles"):
             await asyncio.to_thread(fetch_resource_files, list(task["resourceFiles"]), wd)
     except TransferError as exc:
         outcome = {"result": "failure", "failureInfo": failure(exc.code, exc.message)}
-        lifecycle.finish_task(
-            live, job_id, task, outcome, exit_options(task, None, "preprocessing")
-        )
+        _record(live, job_id, task, outcome, exit_options(task, None, "preprocessing"))
         return 0
     env = environment.task_environment(
         environment.base_environment(live.account, live.endpoint, pool, node, dirs), job, task, dirs
@@ -91,9 +128,7 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
             return 0
         if handle.killed_reason == "terminate":  # ended before its process started
             ended = failure("TaskEnded", "Task Was Ended by User Request")
-            lifecycle.finish_task(
-                live, job_id, task, {"result": "failure", "failureInfo": ended}, {}
-            )
+            _record(live, job_id, task, {"result": "failure", "failureInfo": ended}, {})
             return 0
         if handle.killed_reason:
             return 0
@@ -129,9 +164,7 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
             and (max_retries == -1 or int(task["executionInfo"].get("retryCount", 0)) < max_retries)
         )
         if not retry:
-            lifecycle.finish_task(
-                live, job_id, task, outcome, exit_options(task, result.exit_code, kind)
-            )
+            _record(live, job_id, task, outcome, exit_options(task, result.exit_code, kind))
             return 1 if outcome["result"] == "success" else 0
         lifecycle.note_retry(task)
         store.put_task(job_id, task)

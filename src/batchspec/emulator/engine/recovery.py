@@ -1,5 +1,6 @@
 """After a (re)start every node reboots: the processes a crash left are killed, tasks that
-were running go back to the queue, jobs caught mid-termination complete, StartTasks run again.
+were running go back to the queue, what depends on finished tasks is recounted, StartTasks run
+again.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import signal
 from pathlib import Path
 
 from batchspec.emulator.engine.container_tasks import remove_leftovers
-from batchspec.emulator.engine.starttask import boot_node
 from batchspec.emulator.service import lifecycle
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import iso
@@ -40,14 +40,14 @@ def recover(live: Live) -> None:
     kill_leftovers(live.data_dir, store.take_procs())
     remove_leftovers(store.list_pools(), live.data_dir / "nodes")
     lifecycle.requeue_in_flight(live, stamp)
+    # Dependants released by a commit this service made before a crash are recounted, and
+    # every job is checked again for completion (terminating and deleting jobs resume their
+    # passing states from the stored end time).
+    lifecycle.recount_blocked(live)
     for job in store.list_jobs():
-        if job["state"] == "terminating":
-            lifecycle.complete_job(
-                live,
-                job["id"],
-                job.get("executionInfo", {}).get("terminateReason", "UserTerminate"),
-            )
+        if job.pop("_releasing", None):
+            store.put_job(job)  # a release cut short by the stop runs again
         live.dirty_jobs.add(job["id"])
     for pool, node in lifecycle.reboot_all(live, stamp):
         if pool["state"] == "active":
-            live.spawn(boot_node(live, node["id"]))
+            lifecycle.start_node_phase(live, node, "rebooting")

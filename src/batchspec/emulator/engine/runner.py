@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 from collections.abc import Callable
@@ -40,6 +41,14 @@ class Handle:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _launch_code(exc: OSError) -> str:
+    return "DiskFull" if exc.errno == errno.ENOSPC else "CommandLaunchFailed"
+
+
+def _launch_message(exc: OSError) -> str:
+    return f"Failed to launch the specified command line: {exc.strerror or exc}."
+
+
 def new_handle(live: Live) -> Handle:
     """A handle whose process group is recorded in the store while it runs."""
     return Handle(on_spawn=live.store.add_proc, on_exit=live.store.remove_proc)
@@ -71,7 +80,12 @@ async def run_command(
         return Outcome(None, start_error="CommandLineInvalid", start_message=str(exc))
     if not argv:
         return Outcome(None, start_error="CommandLineInvalid", start_message="empty command line")
-    with open(task_dir / "stdout.txt", "wb") as out, open(task_dir / "stderr.txt", "wb") as err:
+    try:
+        out_file = open(task_dir / "stdout.txt", "wb")  # noqa: SIM115 - closed below
+        err_file = open(task_dir / "stderr.txt", "wb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        return Outcome(None, start_error=_launch_code(exc), start_message=_launch_message(exc))
+    with out_file as out, err_file as err:
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -94,6 +108,10 @@ async def run_command(
                 start_error="CommandProgramNotFound",
                 start_message=f"The program '{argv[0]}' is not executable.",
             )
+        except OSError as exc:
+            # E2BIG (arguments over the kernel's limit), ENOEXEC, ENOSPC...: Batch reports a
+            # process it could not start as a task failure, not a service error.
+            return Outcome(None, start_error=_launch_code(exc), start_message=_launch_message(exc))
     handle.process = proc
     if handle.on_spawn is not None:
         handle.on_spawn(proc.pid)

@@ -1,5 +1,6 @@
-"""The scheduler: pools get their nodes, free slots get the oldest runnable tasks, jobs whose
-tasks are all complete terminate. Runs on the event loop; woken when something changes.
+"""The scheduler: passing states end, pools get their nodes, free slots get the oldest runnable
+tasks, jobs whose tasks are all complete terminate, job schedules make their jobs. Runs on the
+event loop; woken when something changes.
 
 A tick's cost follows the number of pools, nodes and free slots, not the number of tasks: the
 runnable tasks come from an index (pool, state, blocked, seq).
@@ -9,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
+from batchspec.emulator.engine import job_tasks, timers
 from batchspec.emulator.engine.execution import run_task
 from batchspec.emulator.engine.recovery import recover
 from batchspec.emulator.engine.runner import new_handle
-from batchspec.emulator.engine.starttask import boot_node
-from batchspec.emulator.service import lifecycle
+from batchspec.emulator.service import autoscale, lifecycle, schedules
 from batchspec.emulator.service.layout import node_dirs
-from batchspec.emulator.service.nodes import new_node
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import Doc, iso, now
 
-_IDLE_POLL = 0.5
+# Passing states last `live.delay`: tick often enough to end them close to their time.
+_IDLE_POLL = 0.1
+log = logging.getLogger(__name__)
 
 
 class Scheduler:
@@ -41,78 +44,40 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(live.wake.wait(), _IDLE_POLL)
             live.wake.clear()
-            self.tick()
+            try:
+                self.retry_pending()
+                self.tick()
+            except Exception:
+                # A tick that cannot write (a full disk) must not stop the scheduler: the next
+                # one tries again, and recovers when space returns.
+                log.exception("scheduler tick failed; retrying")
+
+    def retry_pending(self) -> None:
+        """Commits a full disk refused, in order, until one fails again."""
+        live = self.live
+        while live.pending:
+            live.pending[0]()
+            live.pending.pop(0)
 
     def tick(self) -> None:
-        """One pass: pools and nodes, dispatch, job completion."""
-        for pool in self.live.store.list_pools():
+        """One pass: passing states that ran their time, dispatch, job completion."""
+        live = self.live
+        timers.end_job_states(live)
+        for pool in live.store.list_pools():
+            current = live.store.list_nodes(pool["id"])
             if pool["state"] == "deleting":
-                self._delete_pool(pool)
+                timers.end_pool_deletion(live, pool, current)
                 continue
-            self._reconcile(pool)
+            timers.end_node_states(live, pool, current)
+            if pool.get("enableAutoScale"):
+                autoscale.evaluate_when_due(live, pool)
+            if pool.get("allocationState") in ("resizing", "stopping") and timers.over(
+                pool, "_resizeDue"
+            ):
+                timers.end_resize(live, pool, current)
             self._dispatch(pool)
         self._complete_jobs()
-
-    def _delete_pool(self, pool: Doc) -> None:
-        live = self.live
-        node_docs = live.store.list_nodes(pool["id"])
-        ids = {n["id"] for n in node_docs}
-        if any(node_id in ids for (_h, node_id) in live.tasks.values()):
-            live.kill_tasks("requeue", node_ids=ids)
-            lifecycle.requeue_on(live, ids)
-            return  # finish once the killed tasks have let go of their nodes
-        for node_id in ids:
-            handle = live.start_tasks.get(node_id)
-            if handle is not None:
-                handle.kill("delete")
-            node_dirs(live.data_dir, node_id).remove()
-        live.store.delete_pool(pool["id"])
-
-    def _reconcile(self, pool: Doc) -> None:
-        live, store = self.live, self.live.store
-        current = store.list_nodes(pool["id"])
-        changed = False
-        for dedicated, key in ((True, "targetDedicatedNodes"), (False, "targetLowPriorityNodes")):
-            mine = [n for n in current if bool(n.get("isDedicated")) == dedicated]
-            target = int(pool.get(key) or 0)
-            index = len(current)
-            while len(mine) < target:
-                doc = new_node(pool, index, dedicated)
-                index += 1
-                store.put_node(pool["id"], doc)
-                mine.append(doc)
-                current.append(doc)
-                live.spawn(boot_node(live, doc["id"]))
-                changed = True
-            if len(mine) > target:
-                # Idle or failed nodes leave first; busy ones have their tasks requeued.
-                mine.sort(
-                    key=lambda n: (
-                        n["state"] in ("idle", "running"),
-                        live.used_slots.get(n["id"], 0),
-                    ),
-                    reverse=True,  # healthy, busy nodes first: they are the ones kept
-                )
-                leaving = {n["id"] for n in mine[target:]}
-                live.kill_tasks("requeue", node_ids=leaving)
-                lifecycle.requeue_on(live, leaving)
-                for node_id in leaving:
-                    handle = live.start_tasks.get(node_id)
-                    if handle is not None:
-                        handle.kill("delete")
-                    store.delete_node(node_id)
-                    node_dirs(live.data_dir, node_id).remove()
-                current = [n for n in current if n["id"] not in leaving]
-                changed = True
-        dedicated_now = sum(1 for n in current if n.get("isDedicated"))
-        spot_now = len(current) - dedicated_now
-        if (
-            changed
-            or pool.get("allocationState") != "steady"
-            or (pool.get("currentDedicatedNodes"), pool.get("currentLowPriorityNodes"))
-            != (dedicated_now, spot_now)
-        ):
-            lifecycle.pool_steady(live, pool, dedicated_now, spot_now)
+        schedules.run_due(live)
 
     def _dispatch(self, pool: Doc) -> None:
         live, store = self.live, self.live.store
@@ -132,12 +97,18 @@ class Scheduler:
                 picked = store.runnable(pool["id"], free, free if pack else 1)
                 if not picked:
                     return
+                assigned = False
                 for job_id, task in picked:
                     slots = int(task.get("requiredSlots") or 1)
                     if slots > per_node - live.used_slots.get(node["id"], 0):
                         break
+                    job = store.get_job(job_id)
+                    if job is None or job_tasks.prepared(job, node["id"]) is False:
+                        continue  # its preparation task failed on this node
                     self._assign(node, job_id, task, slots)
-                still.append(node)
+                    assigned = True
+                if assigned:
+                    still.append(node)
             ready = still
 
     def _assign(self, node: Doc, job_id: str, task: Doc, slots: int) -> None:
@@ -171,8 +142,10 @@ class Scheduler:
                 and job["state"] == "active"
                 and job.get("onAllTasksComplete") == "terminatejob"
                 and live.store.unfinished(job_id) == 0
+                # A job without tasks is not complete: Batch waits for its first task.
+                and live.store.counts(job_id)["completed"] > 0
             ):
-                lifecycle.complete_job(live, job_id, "AllTasksComplete")
+                lifecycle.terminate_job(live, job_id, "AllTasksComplete")
         self._expire_jobs()
 
     def _expire_jobs(self) -> None:
@@ -186,4 +159,4 @@ class Scheduler:
         for job_id, deadline in list(live.timed_jobs.items()):
             if stamp >= deadline:
                 del live.timed_jobs[job_id]
-                lifecycle.complete_job(live, job_id, "MaxWallClockTimeExpiry")
+                lifecycle.terminate_job(live, job_id, "MaxWallClockTimeExpiry")

@@ -48,8 +48,11 @@ async def _boot(live: Live, node_id: str, handle: Handle) -> None:
         return
     dirs = node_dirs(live.data_dir, node_id)
     await asyncio.to_thread(dirs.create)
+    node = store.get_node(node_id)
+    if node is None:
+        return
+    lifecycle.finish_boot(live, node)
     start = pool.get("startTask")
-    node["lastBootTime"] = iso()
     pulled = await prefetch(pool)
     if pulled is not None:  # as on Batch: an image that cannot be pulled makes the node unusable
         node["errors"] = [pulled]

@@ -6,6 +6,7 @@ query string (a SAS signature is a secret).
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import re
@@ -13,7 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from batchspec.emulator.service.values import Doc
 
@@ -55,7 +56,14 @@ def _chmod(path: Path, mode: str | None) -> None:
             raise TransferError("InvalidFileMode", f"Invalid fileMode '{mode}'.") from exc
 
 
+def _escaped(url: str) -> str:
+    """The URL with the characters a URL may not hold (a space, for one) percent-encoded, as
+    the node agent's HTTP client sends it; existing escapes stay."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+
+
 def _http_get(url: str, dest: Path) -> None:
+    url = _escaped(url)
     try:
         with urllib.request.urlopen(url, timeout=120) as resp, open(dest, "wb") as out:
             while chunk := resp.read(1 << 20):
@@ -63,9 +71,12 @@ def _http_get(url: str, dest: Path) -> None:
     except urllib.error.HTTPError as exc:
         code = {403: "BlobAccessDenied", 404: "BlobNotFound"}.get(exc.code, "BlobDownloadMiscError")
         raise TransferError(code, f"GET {redact(url)} answered {exc.code}.") from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, ValueError) as exc:
         message = f"GET {redact(url)} failed: {scrub(str(exc))}"
-        raise TransferError("BlobDownloadMiscError", message) from None
+        code = (
+            "DiskFull" if getattr(exc, "errno", None) == errno.ENOSPC else "BlobDownloadMiscError"
+        )
+        raise TransferError(code, message) from None
 
 
 def fetch_resource_files(files: list[Doc], wd: Path) -> None:
@@ -172,3 +183,20 @@ def upload_outputs(outputs: list[Doc], wd: Path, succeeded: bool) -> None:
             raise TransferError(
                 "FileUploadMiscError", f"Uploading to {redact(url)} failed: {type(exc).__name__}"
             ) from None
+
+
+def upload_files(container_url: str, files: list[tuple[Path, str]]) -> int:
+    """Upload (path, blob name) pairs to a container URL; how many were uploaded."""
+    from azure.core.exceptions import AzureError
+    from azure.storage.blob import ContainerClient
+
+    try:
+        with ContainerClient.from_container_url(container_url) as container:
+            for path, name in files:
+                with open(path, "rb") as data:
+                    container.upload_blob(name, data, overwrite=True)
+    except ValueError:  # not a container URL
+        return 0
+    except (AzureError, OSError):
+        return 0
+    return len(files)

@@ -39,9 +39,13 @@ def request_body_too_large(limit_name: str, limit: int) -> BatchError:
     )
 
 
+_SECRET_NAMES = ("password", "accountkey", "saskey", "sshprivatekey")
+
+
 def invalid_property(name: str, value: object, reason: str = "") -> BatchError:
-    """400 InvalidPropertyValue naming the property, as Batch does."""
-    values = [("PropertyName", name), ("PropertyValue", str(value))]
+    """400 InvalidPropertyValue naming the property, as Batch does (never echoing a secret)."""
+    shown = "(not shown)" if name.lower().endswith(_SECRET_NAMES) else str(value)
+    values = [("PropertyName", name), ("PropertyValue", shown)]
     if reason:
         values.append(("Reason", reason))
     return BatchError(
@@ -274,6 +278,117 @@ def job_preparation_not_specified() -> BatchError:
     """409: the preparation/release status of a job without those tasks."""
     return BatchError(
         409,
-        "JobPreparationTaskNotSpecified",
-        "The specified job does not have a job preparation task.",
+        "JobPreparationTaskOrReleaseTaskNotSpecified",
+        "The specified job has neither a job preparation task nor a job release task.",
+    )
+
+
+def local_limit(name: str, value: object, reason: str) -> BatchError:
+    """400: a request Batch would take that the local service cannot carry out (a limit of
+    this machine, not Batch's validation: a Windows image, for one)."""
+    return BatchError(
+        400,
+        "NotSupportedByLocalService",
+        "The local Batch service cannot carry out this request; Azure Batch may accept it.",
+        [("PropertyName", name), ("PropertyValue", str(value)), ("Reason", reason)],
+    )
+
+
+def pool_being_resized() -> BatchError:
+    """409: a resize (or node removal) while the pool is resizing or stopping."""
+    return BatchError(
+        409,
+        "PoolBeingResized",
+        "The specified pool is currently being resized.",
+    )
+
+
+def pool_autoscale_enabled() -> BatchError:
+    """409: a manual resize of a pool whose size an autoscale formula sets."""
+    return BatchError(
+        409,
+        "AutoScalingEnabled",
+        "The specified pool has automatic scaling enabled; its size is set by its formula.",
+    )
+
+
+def pool_autoscale_disabled() -> BatchError:
+    """409: evaluating a formula on a pool without automatic scaling."""
+    return BatchError(
+        409,
+        "AutoScalingNotEnabled",
+        "The specified pool does not have automatic scaling enabled.",
+    )
+
+
+def invalid_autoscale_formula(reason: str) -> BatchError:
+    """400: a formula that does not parse or evaluate."""
+    return BatchError(
+        400,
+        "InvalidAutoScaleFormula",
+        "The specified autoscale formula is invalid.",
+        [("Reason", reason)],
+    )
+
+
+def job_not_active(state: str) -> BatchError:
+    """409: disabling a job that is not active, enabling one that is not disabled."""
+    return BatchError(409, "JobNotActive", f"The specified job is in the {state} state.")
+
+
+def node_user_exists() -> BatchError:
+    """409 NodeUserExists."""
+    return BatchError(409, "NodeUserExists", "The specified node user already exists.")
+
+
+def node_user_not_found() -> BatchError:
+    """404 NodeUserNotFound."""
+    return not_found("NodeUser", "node user")
+
+
+def node_not_ready(state: str) -> BatchError:
+    """409: a node operation the node's state does not allow."""
+    return BatchError(409, "NodeNotReady", f"The specified compute node is in the {state} state.")
+
+
+def job_schedule_not_found() -> BatchError:
+    """404 JobScheduleNotFound."""
+    return not_found("JobSchedule", "job schedule")
+
+
+def job_schedule_exists() -> BatchError:
+    """409 JobScheduleExists."""
+    return BatchError(409, "JobScheduleExists", "The specified job schedule already exists.")
+
+
+def job_schedule_being_deleted() -> BatchError:
+    """409 JobScheduleBeingDeleted."""
+    return BatchError(
+        409,
+        "JobScheduleBeingDeleted",
+        "The specified job schedule has been marked for deletion and is being reclaimed.",
+    )
+
+
+def job_schedule_in_state(state: str) -> BatchError:
+    """409: a job schedule operation its state does not allow."""
+    code = "JobScheduleCompleted" if state == "completed" else "JobScheduleNotActive"
+    return BatchError(409, code, f"The specified job schedule is in the {state} state.")
+
+
+_RETIRED = (
+    "The operation is blocked because the 'Azure Batch Certificates' feature was retired on "
+    "02/29/2024. For Certificate APIs, they are no longer supported. For Pool, Job, and Job "
+    "Schedule APIs, the target resource should no longer contain certificate references, please "
+    "either remove the certificate references or delete the resource."
+)
+
+
+def certificate_retired() -> BatchError:
+    """400 CertificateRetired, as Batch answers every certificate operation since 2024."""
+    return BatchError(
+        400,
+        "CertificateRetired",
+        "The 'Azure Batch Certificates' feature was retired on 02/29/2024.",
+        [("Reason", _RETIRED)],
     )

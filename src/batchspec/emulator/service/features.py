@@ -8,6 +8,7 @@ from typing import NoReturn
 
 from batchspec.emulator.service import errors, jobs, tasks
 from batchspec.emulator.service.runtime import Live
+from batchspec.emulator.service.values import Doc
 
 
 def get_application(live: Live, application_id: str) -> NoReturn:
@@ -25,7 +26,16 @@ def check_subtasks(live: Live, job_id: str, task_id: str) -> None:
     tasks.get(live, job_id, task_id)
 
 
-def preparation_status(live: Live, job_id: str) -> NoReturn:
-    """409 for a job without a job preparation task (every job here)."""
-    jobs.get(live, job_id)
-    raise errors.job_preparation_not_specified()
+def preparation_status(live: Live, job_id: str) -> list[Doc]:
+    """Per node, how the job's preparation and release tasks ran (409 for a job without)."""
+    job = jobs.get(live, job_id)
+    if not job.get("jobPreparationTask") and not job.get("jobReleaseTask"):
+        raise errors.job_preparation_not_specified()
+    status: dict[str, Doc] = job.get("_prepStatus") or {}
+    return [status[k] for k in sorted(status)]
+
+
+def certificates(live: Live) -> NoReturn:
+    """Every certificate operation: 400 CertificateRetired, as Batch answers since 2024."""
+    del live
+    raise errors.certificate_retired()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
+import uuid
 
-from batchspec.emulator.service import errors, lifecycle, shapes
+from batchspec.emulator.service import errors, job_docs, lifecycle, shapes
 from batchspec.emulator.service.conditions import NONE, Conditions
-from batchspec.emulator.service.layout import node_dirs
 from batchspec.emulator.service.runtime import Live
-from batchspec.emulator.service.validation import UNLIMITED, new_job
+from batchspec.emulator.service.validation import UNLIMITED, new_job, new_pool
 from batchspec.emulator.service.values import Doc, iso, new_etag
 
 
@@ -22,6 +20,12 @@ def get(live: Live, job_id: str, conditions: Conditions = NONE) -> Doc:
     return doc
 
 
+def pool_of(job: Doc) -> str:
+    """The id of the pool a job's tasks run on (its auto pool's, for an auto pool job)."""
+    info = job.get("executionInfo") or {}
+    return str(info.get("poolId") or (job.get("poolInfo") or {}).get("poolId") or "")
+
+
 def get_open(live: Live, job_id: str) -> Doc:
     """The job, which must still take tasks (409 when completed, deleting or terminating)."""
     job = get(live, job_id)
@@ -32,11 +36,19 @@ def get_open(live: Live, job_id: str) -> Doc:
     return job
 
 
-def create(live: Live, body: Doc) -> Doc:
-    """A new job (409 JobExists)."""
-    doc = new_job(body, live.endpoint)
-    if live.store.get_job(doc["id"]) is not None:
+def create(live: Live, body: Doc, schedule_id: str | None = None) -> Doc:
+    """A new job (409 JobExists, or JobBeingDeleted while a job of that id is deleting)."""
+    doc = new_job(body, live.endpoint, scheduled=schedule_id is not None)
+    existing = live.store.get_job(doc["id"])
+    if existing is not None:
+        if existing["state"] == "deleting":
+            raise errors.job_being_deleted()
         raise errors.job_exists()
+    if schedule_id is not None:
+        doc["_schedule"] = schedule_id.lower()
+    auto = doc["poolInfo"].get("autoPoolSpecification")
+    if auto is not None:
+        doc["executionInfo"]["poolId"] = _create_auto_pool(live, auto, doc["id"])
     live.store.put_job(doc)
     lifecycle.note_job_deadline(live, doc)
     live.dirty_jobs.add(doc["id"])
@@ -44,9 +56,43 @@ def create(live: Live, body: Doc) -> Doc:
     return doc
 
 
+def _create_auto_pool(live: Live, spec: Doc, owner: str) -> str:
+    """The pool of an auto pool specification, created now (Batch names it by a GUID, after
+    autoPoolIdPrefix when given); it goes when its job does unless keepAlive is set."""
+    prefix = spec.get("autoPoolIdPrefix")
+    pool_id = str(uuid.uuid4()).upper()
+    if prefix:
+        pool_id = f"{prefix}_{pool_id}"
+    body = {**spec["pool"], "id": pool_id}
+    doc = new_pool(body, live.endpoint)
+    doc["_autoPoolOf"] = owner.lower()
+    doc["_resizeDue"] = live.due()
+    live.store.put_pool(doc)
+    return pool_id
+
+
 def list_all(live: Live) -> list[Doc]:
     """Every job, by id."""
     return live.store.list_jobs()
+
+
+def disable(live: Live, job_id: str, body: Doc, conditions: Conditions) -> None:
+    """disable: requeue, terminate or wait for the running tasks; no new task starts."""
+    job = get(live, job_id, conditions)
+    option = str(body.get("disableTasks") or "")
+    if option not in ("requeue", "terminate", "wait"):
+        raise errors.invalid_property("disableTasks", option)
+    if job["state"] != "active":
+        raise errors.job_not_active(job["state"])
+    lifecycle.disable_job(live, job, option)
+
+
+def enable(live: Live, job_id: str, conditions: Conditions) -> None:
+    """enable: a disabled job is active again."""
+    job = get(live, job_id, conditions)
+    if job["state"] != "disabled":
+        raise errors.job_not_active(job["state"])
+    lifecycle.enable_job(live, job)
 
 
 _REPLACE_DEFAULTS: Doc = {
@@ -67,20 +113,19 @@ def update(live: Live, job_id: str, body: Doc, replace: bool, conditions: Condit
     if replace:
         # Replace: every updatable property the body omits goes back to its default (Batch:
         # "if constraints is not specified with this request, the existing constraints are
-        # removed"); poolInfo is required.
+        # removed"); poolInfo is required; metadata the body omits is removed.
         if not body.get("poolInfo"):
             raise errors.missing_property("poolInfo")
         body = {**_REPLACE_DEFAULTS, "metadata": [], **body}
-    pool_info = body.get("poolInfo")
-    if pool_info is not None:
-        # Batch moves a job to another pool only while it is disabled, which jobs here never
-        # are; naming its own pool again is harmless.
-        same = (
-            isinstance(pool_info, dict)
-            and str(pool_info.get("poolId", "")).lower() == str(job["poolInfo"]["poolId"]).lower()
-        )
-        if not same:
+    if "constraints" in body:
+        body["constraints"] = job_docs.job_constraints(body["constraints"])
+    pool_info = body.pop("poolInfo", None)
+    if pool_info is not None and not _same_pool(job, pool_info):
+        # Batch moves a job to another pool only while it is disabled.
+        if job["state"] != "disabled":
             raise errors.job_pool_change()
+        job["poolInfo"] = job_docs.pool_info(pool_info)
+        job["executionInfo"]["poolId"] = job["poolInfo"].get("poolId", "")
     if "onAllTasksComplete" in body:
         if body["onAllTasksComplete"] not in ("noaction", "terminatejob"):
             raise errors.invalid_property("onAllTasksComplete", body["onAllTasksComplete"])
@@ -110,6 +155,15 @@ def update(live: Live, job_id: str, body: Doc, replace: bool, conditions: Condit
     return job
 
 
+def _same_pool(job: Doc, info: object) -> bool:
+    """Whether a poolInfo names the job's own pool (or, for an auto pool job, an auto pool)."""
+    if not isinstance(info, dict):
+        return False
+    if info.get("autoPoolSpecification") is not None:
+        return job["poolInfo"].get("autoPoolSpecification") is not None
+    return str(info.get("poolId", "")).lower() == str(job["poolInfo"].get("poolId", "")).lower()
+
+
 def terminate(live: Live, job_id: str, reason: str, conditions: Conditions) -> Doc:
     """The job completes now."""
     job = get(live, job_id, conditions)
@@ -117,29 +171,15 @@ def terminate(live: Live, job_id: str, reason: str, conditions: Conditions) -> D
         raise errors.job_completed()
     if job["state"] == "deleting":
         raise errors.job_being_deleted()
-    lifecycle.complete_job(live, job["id"], reason)
-    live.poke()
+    if job["state"] == "terminating":
+        raise errors.job_in_state("terminating")
+    lifecycle.terminate_job(live, job["id"], reason)
     return get(live, job["id"])
 
 
 def delete(live: Live, job_id: str, conditions: Conditions) -> None:
-    """Kill the job's tasks, remove it and its task directories."""
-    job = get(live, job_id, conditions)
-    live.kill_tasks("delete", job_id=job["id"])
-    live.store.delete_job(job["id"])
-    # Its task directories go from every node, as the service cleans them up.
-    dirs = [
-        node_dirs(live.data_dir, n["id"]).root / "workitems" / job["id"]
-        for p in live.store.list_pools()
-        for n in live.store.list_nodes(p["id"])
-    ]
-
-    def remove() -> None:
-        for d in dirs:
-            shutil.rmtree(d, ignore_errors=True)
-
-    live.spawn(asyncio.to_thread(remove))
-    live.poke()
+    """The job is deleting; its tasks are killed now, it and its directories go later."""
+    lifecycle.mark_job_deleting(live, get(live, job_id, conditions))
 
 
 def task_counts(live: Live, job_id: str) -> Doc:

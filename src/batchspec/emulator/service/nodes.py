@@ -8,31 +8,69 @@ from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import Doc, iso
 
 
+def _endpoints(pool: Doc, index: int) -> tuple[list[Doc], bool]:
+    """The node's inbound endpoints, from the pool's NAT pools (an SSH rule by default, as on
+    Linux nodes), and whether it has an IPv6 address."""
+    net = pool.get("networkConfiguration") or {}
+    families = (net.get("publicIPAddressConfiguration") or {}).get("ipFamilies") or []
+    ipv6 = any(str(f).lower() == "ipv6" for f in families)
+    nat_pools = (net.get("endpointConfiguration") or {}).get("inboundNATPools") or [
+        {"name": "SSHRule", "protocol": "tcp", "backendPort": 22, "frontendPortRangeStart": 50000}
+    ]
+    out: list[Doc] = []
+    for nat in nat_pools:
+        for suffix, address in (("", "127.0.0.1"), ("-ipv6", "::1")):
+            if suffix and not ipv6:
+                continue
+            out.append(
+                {
+                    "name": f"{nat.get('name')}{suffix}.{index}",
+                    "protocol": nat.get("protocol", "tcp"),
+                    "publicIPAddress": address,
+                    "publicFQDN": "localhost",
+                    "frontendPort": int(nat.get("frontendPortRangeStart") or 50000) + index,
+                    "backendPort": nat.get("backendPort"),
+                }
+            )
+    return out, ipv6
+
+
 def new_node(pool: Doc, index: int, dedicated: bool) -> Doc:
-    """A node document as Batch lists it, in state `starting`."""
+    """A node document as Batch lists it, in state `creating` (no agent has reported yet)."""
     stamp = iso()
     node_id = node_id_for(pool["id"], index, stamp, dedicated)
     vm = pool.get("virtualMachineConfiguration") or {}
-    return {
+    endpoints, ipv6 = _endpoints(pool, index)
+    doc: Doc = {
         "id": node_id,
         "_poolId": pool["id"],
-        "state": "starting",
+        "state": "creating",
         "schedulingState": "enabled",
         "stateTransitionTime": stamp,
         "allocationTime": stamp,
-        "lastBootTime": stamp,
         "ipAddress": f"10.0.0.{4 + index % 250}",
-        "affinityId": f"TVM:{node_id}",
-        "vmSize": pool.get("vmSize", ""),
-        "totalTasksRun": 0,
-        "runningTasksCount": 0,
-        "runningTaskSlotsCount": 0,
-        "totalTasksSucceeded": 0,
-        "isDedicated": dedicated,
-        "nodeAgentInfo": {"version": "1.12.0", "lastUpdateTime": stamp},
-        "virtualMachineInfo": {"imageReference": vm.get("imageReference", {})},
-        "endpointConfiguration": {"inboundEndpoints": []},
     }
+    if ipv6:
+        doc["ipv6Address"] = f"fd00::{4 + index % 250:x}"
+    doc.update(
+        {
+            "affinityId": f"TVM:{node_id}",
+            "vmSize": pool.get("vmSize", ""),
+            "totalTasksRun": 0,
+            "totalTasksSucceeded": 0,
+            "runningTasksCount": 0,
+            "runningTaskSlotsCount": 0,
+            "isDedicated": dedicated,
+            "endpointConfiguration": {"inboundEndpoints": endpoints},
+            "virtualMachineInfo": {
+                "imageReference": {
+                    **(vm.get("imageReference") or {}),
+                    "exactVersion": (vm.get("imageReference") or {}).get("version", "latest"),
+                }
+            },
+        }
+    )
+    return doc
 
 
 def with_url(live: Live, pool_id: str, doc: Doc) -> Doc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from batchspec.emulator.service import containers, errors, lifecycle
+from batchspec.emulator.service import autoscale, containers, errors, lifecycle
 from batchspec.emulator.service.conditions import NONE, Conditions
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.validation import new_pool, pool_start_task
@@ -24,8 +24,16 @@ def create(live: Live, body: Doc) -> Doc:
     """A new pool (409 PoolExists); its nodes come from the scheduler."""
     doc = new_pool(body, live.endpoint)
     containers.check_engine(live, doc)
-    if live.store.get_pool(doc["id"]) is not None:
-        raise errors.pool_exists()
+    existing = live.store.get_pool(doc["id"])
+    if existing is not None:
+        raise (
+            errors.pool_being_deleted() if existing["state"] == "deleting" else errors.pool_exists()
+        )
+    doc["_resizeDue"] = live.due()
+    if doc.get("enableAutoScale"):
+        env, _text = autoscale.run(live, doc, str(doc["autoScaleFormula"]))
+        doc.update(autoscale.targets(env))
+        doc["_nextAutoScale"] = autoscale.next_evaluation(doc["autoScaleEvaluationInterval"])
     live.store.put_pool(doc)
     live.poke()
     return doc
@@ -43,9 +51,9 @@ def delete(live: Live, pool_id: str, conditions: Conditions) -> None:
 
 def resize(live: Live, pool_id: str, body: Doc, conditions: Conditions) -> Doc:
     """New node targets (allocation state resizing)."""
-    pool = get(live, pool_id, conditions)
-    if pool["state"] == "deleting":
-        raise errors.pool_being_deleted()
+    pool = _resizable(live, pool_id, conditions)
+    if pool.get("enableAutoScale"):
+        raise errors.pool_autoscale_enabled()
     targets: dict[str, int] = {}
     for key in ("targetDedicatedNodes", "targetLowPriorityNodes"):
         value = body.get(key, 0)
@@ -54,6 +62,78 @@ def resize(live: Live, pool_id: str, body: Doc, conditions: Conditions) -> Doc:
         targets[key] = value
     lifecycle.start_resize(live, pool, targets)
     return pool
+
+
+def _resizable(live: Live, pool_id: str, conditions: Conditions = NONE) -> Doc:
+    """The pool, which must be steady to take a new size (409 otherwise, as on Batch)."""
+    pool = get(live, pool_id, conditions)
+    if pool["state"] == "deleting":
+        raise errors.pool_being_deleted()
+    if pool.get("allocationState") != "steady":
+        raise errors.pool_being_resized()
+    return pool
+
+
+def stop_resizing(live: Live, pool_id: str, conditions: Conditions) -> Doc:
+    """stopresize: a resize under way stops (a steady pool stays as it is)."""
+    pool = get(live, pool_id, conditions)
+    if pool["state"] == "deleting":
+        raise errors.pool_being_deleted()
+    if pool.get("allocationState") == "resizing":
+        lifecycle.stop_resize(live, pool)
+    return pool
+
+
+def remove_nodes(live: Live, pool_id: str, body: Doc, conditions: Conditions) -> Doc:
+    """removenodes: the listed nodes leave; the targets drop by as many."""
+    pool = _resizable(live, pool_id, conditions)
+    ids = body.get("nodeList")
+    if not isinstance(ids, list) or not ids or len(ids) > 100:
+        raise errors.invalid_property("nodeList", ids)
+    wanted = {str(i).lower() for i in ids}
+    nodes = [n for n in live.store.list_nodes(pool["id"]) if n["id"].lower() in wanted]
+    if len(nodes) != len(wanted):
+        raise errors.node_not_found()
+    targets = {
+        "targetDedicatedNodes": int(pool.get("targetDedicatedNodes") or 0),
+        "targetLowPriorityNodes": int(pool.get("targetLowPriorityNodes") or 0),
+    }
+    for node in nodes:
+        key = "targetDedicatedNodes" if node.get("isDedicated") else "targetLowPriorityNodes"
+        targets[key] = max(0, targets[key] - 1)
+        node["_leaving"] = True
+        lifecycle.set_node_state(node, "leavingpool")
+        live.store.put_node(pool["id"], node)
+    lifecycle.start_resize(live, pool, targets)
+    return pool
+
+
+def enable_autoscale(live: Live, pool_id: str, body: Doc, conditions: Conditions) -> Doc:
+    """enableautoscale (200)."""
+    pool = get(live, pool_id, conditions)
+    if pool["state"] == "deleting":
+        raise errors.pool_being_deleted()
+    autoscale.enable(live, pool, body)
+    return pool
+
+
+def disable_autoscale(live: Live, pool_id: str) -> Doc:
+    """disableautoscale (200)."""
+    pool = get(live, pool_id)
+    autoscale.disable(live, pool)
+    return pool
+
+
+def evaluate_autoscale(live: Live, pool_id: str, body: Doc) -> Doc:
+    """evaluateautoscale: the AutoScaleRun of a formula, changing nothing."""
+    pool = get(live, pool_id)
+    if not pool.get("enableAutoScale"):
+        raise errors.pool_autoscale_disabled()
+    formula = body.get("autoScaleFormula")
+    if not isinstance(formula, str) or not formula.strip():
+        raise errors.missing_property("autoScaleFormula")
+    _env, text = autoscale.run(live, pool, formula)
+    return {"timestamp": iso(), "results": text}
 
 
 def update(live: Live, pool_id: str, body: Doc, conditions: Conditions) -> Doc:

@@ -32,6 +32,11 @@ class Live:
     account: str
     key: str
     endpoint: str = ""
+    # How long Batch's passing states last here (deleting, terminating, resizing, a node
+    # creating or rebooting...): short, but never zero, so clients meet them as on Batch.
+    delay: float = 0.5
+    # Uploads files to a blob container URL (engine.storage_io.upload_files, set by the server).
+    upload_files: Callable[[str, list[tuple[Path, str]]], int] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     # (job id, task id) -> the running task's process and node
     tasks: dict[tuple[str, str], tuple[Process, str]] = field(default_factory=dict)
@@ -44,6 +49,8 @@ class Live:
     # job id -> when its maxWallClockTime runs out (None until the scheduler's first tick)
     timed_jobs: dict[str, dt.datetime] | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Commits that failed (a full disk) and are retried every tick until they succeed.
+    pending: list[Callable[[], None]] = field(default_factory=list)
     # Why containers cannot run here, or None: the engine layer's answer (asked when needed).
     container_problem: Callable[[], str | None] = lambda: "no container engine is configured"
 
@@ -52,6 +59,12 @@ class Live:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def due(self) -> str:
+        """The time a passing state that starts now ends (ISO 8601)."""
+        return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.delay)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%f0Z"
+        )
 
     def poke(self) -> None:
         """Ask the scheduler for a tick now."""

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS deps (job_id TEXT NOT NULL, task_id TEXT NOT NULL, de
 CREATE INDEX IF NOT EXISTS deps_by_dep ON deps (job_id, dep_id);
 CREATE INDEX IF NOT EXISTS deps_by_task ON deps (job_id, task_id);
 CREATE TABLE IF NOT EXISTS procs (pid INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS schedules (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 """
 
 
@@ -142,7 +143,10 @@ class Store:
             "REPLACE INTO jobs (id, pool_id, state, doc) VALUES (?, ?, ?, ?)",
             (
                 doc["id"].lower(),
-                doc["poolInfo"].get("poolId", "").lower(),
+                str(
+                    (doc.get("executionInfo") or {}).get("poolId")
+                    or doc["poolInfo"].get("poolId", "")
+                ).lower(),
                 doc["state"],
                 json.dumps(doc),
             ),
@@ -334,6 +338,37 @@ class Store:
             "UPDATE tasks SET blocked = ? WHERE job_id = ? AND id = ?",
             (blocked, job_id.lower(), task_id.lower()),
         )
+
+    def waiting_dependants(self) -> list[tuple[str, str]]:
+        """(job id, task id) of every active task that has dependencies."""
+        rows = self.db.execute(
+            "SELECT DISTINCT d.job_id, d.task_id FROM deps d JOIN tasks t"
+            " ON t.job_id = d.job_id AND t.id = d.task_id WHERE t.state = 'active'"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # -- job schedules ---------------------------------------------------------------------
+    def get_schedule(self, schedule_id: str) -> Doc | None:
+        """A job schedule's document, or None."""
+        row = self.db.execute(
+            "SELECT doc FROM schedules WHERE id = ?", (schedule_id.lower(),)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_schedule(self, doc: Doc) -> None:
+        """Insert or replace a job schedule."""
+        self.db.execute(
+            "REPLACE INTO schedules (id, doc) VALUES (?, ?)", (doc["id"].lower(), json.dumps(doc))
+        )
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Remove a job schedule."""
+        self.db.execute("DELETE FROM schedules WHERE id = ?", (schedule_id.lower(),))
+
+    def list_schedules(self) -> list[Doc]:
+        """All job schedules, by id."""
+        rows = self.db.execute("SELECT doc FROM schedules ORDER BY id")
+        return [json.loads(r[0]) for r in rows]
 
     # -- task processes (to clean up after a crash of the emulator) ---------------------------
     def add_proc(self, pid: int) -> None:

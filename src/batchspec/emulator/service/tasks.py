@@ -37,7 +37,7 @@ def add(live: Live, job_id: str, body: Doc) -> Doc:
         raise errors.task_exists()
     deps = dependency_ids(doc)
     blocked = _blocked(live, job["id"], deps, {})
-    live.store.insert_tasks(job["id"], job["poolInfo"]["poolId"], [(doc, blocked, deps)])
+    live.store.insert_tasks(job["id"], jobs.pool_of(job), [(doc, blocked, deps)])
     live.dirty_jobs.add(job["id"])
     live.poke()
     return doc
@@ -79,7 +79,7 @@ def add_collection(live: Live, job_id: str, body: object) -> list[Doc]:
         (d, _blocked(live, job["id"], deps, adding) if deps else 0, deps)
         for d, deps in accepted_docs
     ]
-    live.store.insert_tasks(job["id"], job["poolInfo"]["poolId"], rows)
+    live.store.insert_tasks(job["id"], jobs.pool_of(job), rows)
     for doc, _b, _d in rows:
         results.append(
             {

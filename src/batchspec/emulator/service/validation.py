@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from batchspec.emulator.service import containers, errors, shapes
+from batchspec.emulator.service import containers, errors, job_docs, pool_docs, shapes
 from batchspec.emulator.service.errors import invalid_property, missing_property
-from batchspec.emulator.service.images import check_image
-from batchspec.emulator.service.values import Doc, iso, new_etag
+from batchspec.emulator.service.values import Doc, iso, new_etag, normalize_duration
 
-UNLIMITED = "P10675199DT2H48M5.4775807S"
+UNLIMITED = job_docs.UNLIMITED
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -40,12 +39,6 @@ def _require(body: Doc, name: str, prefix: str = "") -> Any:
     if value is None or value == "":
         raise missing_property(prefix + name)
     return value
-
-
-def _unsupported(body: Doc, names: tuple[str, ...]) -> None:
-    for name in names:
-        if body.get(name):
-            raise invalid_property(name, "set", "Not supported by the local Batch service.")
 
 
 def _check_start_task(start: Doc | None) -> None:
@@ -85,15 +78,15 @@ def new_pool(body: Doc, base_url: str) -> Doc:
     pool_id = check_id(body)
     _require(body, "vmSize")
     vm = _require(body, "virtualMachineConfiguration")
-    image = _require(vm, "imageReference", "virtualMachineConfiguration.")
-    agent = _require(vm, "nodeAgentSKUId", "virtualMachineConfiguration.")
-    reason = check_image(image, agent)
-    if reason:
-        raise invalid_property(
-            "virtualMachineConfiguration.imageReference", image.get("offer"), reason
-        )
-    _unsupported(body, ("enableAutoScale", "autoScaleFormula", "mountConfiguration"))
+    if not isinstance(vm, dict):
+        raise invalid_property("virtualMachineConfiguration", vm)
+    _require(vm, "imageReference", "virtualMachineConfiguration.")
+    _require(vm, "nodeAgentSKUId", "virtualMachineConfiguration.")
+    pool_docs.check_pool_rules(body, vm)
     containers.check_pool(vm)
+    autoscale = bool(body.get("enableAutoScale"))
+    if autoscale:
+        _require(body, "autoScaleFormula")
     dedicated = _count(body, "targetDedicatedNodes", 0, 1000, 0)
     spot = _count(body, "targetLowPriorityNodes", 0, 1000, 0)
     slots = _count(body, "taskSlotsPerNode", 1, 256, 1)
@@ -113,17 +106,26 @@ def new_pool(body: Doc, base_url: str) -> Doc:
             "stateTransitionTime": stamp,
             "allocationState": "resizing",
             "allocationStateTransitionTime": stamp,
-            "resizeTimeout": body.get("resizeTimeout", "PT15M"),
+            "resizeTimeout": normalize_duration(body.get("resizeTimeout", "PT15M")),
             "currentDedicatedNodes": 0,
             "currentLowPriorityNodes": 0,
             "targetDedicatedNodes": dedicated,
             "targetLowPriorityNodes": spot,
-            "enableAutoScale": False,
+            "enableAutoScale": autoscale,
             "enableInterNodeCommunication": bool(body.get("enableInterNodeCommunication", False)),
             "taskSlotsPerNode": slots,
-            "taskSchedulingPolicy": body.get("taskSchedulingPolicy") or {"nodeFillType": "spread"},
+            "taskSchedulingPolicy": pool_docs.scheduling_policy(body.get("taskSchedulingPolicy")),
+            "virtualMachineConfiguration": pool_docs.vm_configuration(vm),
         }
     )
+    if autoscale:
+        doc["autoScaleEvaluationInterval"] = normalize_duration(
+            body.get("autoScaleEvaluationInterval") or "PT15M"
+        )
+    if body.get("userAccounts"):
+        doc["userAccounts"] = pool_docs.user_accounts(body["userAccounts"])
+    if isinstance(body.get("networkConfiguration"), dict):
+        doc["networkConfiguration"] = pool_docs.network_configuration(body["networkConfiguration"])
     if doc.get("startTask"):
         doc["startTask"] = pool_start_task(doc["startTask"])
     return doc
@@ -137,28 +139,16 @@ def pool_start_task(start: Doc) -> Doc:
     return {"maxTaskRetryCount": 0, "waitForSuccess": True, **start}
 
 
-def new_job(body: Doc, base_url: str) -> Doc:
-    """Validate a job create body; return the job document (state active)."""
-    job_id = check_id(body)
-    info = _require(body, "poolInfo")
-    if info.get("autoPoolSpecification"):
-        raise invalid_property(
-            "poolInfo.autoPoolSpecification",
-            "set",
-            "Auto pools are not supported by the local Batch service.",
-        )
-    _require(info, "poolId", "poolInfo.")
+def new_job(body: Doc, base_url: str, scheduled: bool = False) -> Doc:
+    """Validate a job create body; return the job document (state active). A job a schedule
+    makes has Batch's id `<schedule>:job-<n>`, which a client could not choose."""
+    job_id = str(body["id"]) if scheduled else check_id(body)
+    info = job_docs.pool_info(_require(body, "poolInfo"))
     shapes.check_job(body)
-    _unsupported(body, ("jobManagerTask", "jobPreparationTask", "jobReleaseTask"))
-    for name, allowed in (
-        ("onAllTasksComplete", ("noaction", "terminatejob")),
-        ("onTaskFailure", ("noaction", "performexitoptionsjobaction")),
-    ):
-        if body.get(name, "noaction") not in allowed:
-            raise invalid_property(name, body.get(name))
+    if body.get("jobManagerTask"):
+        raise errors.local_limit("jobManagerTask", "set", "Job manager tasks do not run locally.")
+    job_docs.check_actions(body)
     stamp = iso()
-    constraints = {"maxWallClockTime": UNLIMITED, "maxTaskRetryCount": 0}
-    constraints.update(body.get("constraints") or {})
     doc: Doc = dict(body)
     doc.update(
         {
@@ -171,14 +161,19 @@ def new_job(body: Doc, base_url: str) -> Doc:
             "stateTransitionTime": stamp,
             "priority": body.get("priority", 0),
             "maxParallelTasks": body.get("maxParallelTasks", -1),
-            "allowTaskPreemption": bool(body.get("allowTaskPreemption", False)),
             "usesTaskDependencies": bool(body.get("usesTaskDependencies", False)),
-            "constraints": constraints,
+            "allowTaskPreemption": bool(body.get("allowTaskPreemption", False)),
+            "constraints": job_docs.job_constraints(body.get("constraints")),
+            "poolInfo": info,
             "onAllTasksComplete": body.get("onAllTasksComplete", "noaction"),
             "onTaskFailure": body.get("onTaskFailure", "noaction"),
-            "executionInfo": {"startTime": stamp, "poolId": info["poolId"]},
+            "executionInfo": {"startTime": stamp, "poolId": info.get("poolId", "")},
         }
     )
+    if body.get("jobPreparationTask"):
+        doc["jobPreparationTask"] = job_docs.preparation_task(body["jobPreparationTask"])
+    if body.get("jobReleaseTask"):
+        doc["jobReleaseTask"] = job_docs.release_task(body["jobReleaseTask"])
     return doc
 
 
@@ -209,7 +204,9 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
     task_id = check_id(body)
     _require(body, "commandLine")
     shapes.check_task(body)
-    _unsupported(body, ("multiInstanceSettings", "applicationPackageReferences"))
+    for name in ("multiInstanceSettings", "applicationPackageReferences"):
+        if body.get(name):
+            raise errors.local_limit(name, "set", "Not supported by the local Batch service.")
     _check_resource_files(body.get("resourceFiles"), "")
     containers.check_settings(body.get("containerSettings"), "")
     if body.get("dependsOn") and not job.get("usesTaskDependencies"):

@@ -48,3 +48,31 @@ def parse_duration(text: str) -> float | None:
 def new_etag() -> str:
     """A fresh ETag value."""
     return "0x" + uuid.uuid4().hex[:15].upper()
+
+
+def duration(seconds: float) -> str:
+    """Seconds as the ISO 8601 duration Batch writes back (`PT6M`, `P1D`, `PT1H30M`)."""
+    whole = int(seconds)
+    frac = seconds - whole
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    mins, secs = divmod(rest, 60)
+    out = "P" + (f"{days}D" if days else "")
+    clock = (f"{hours}H" if hours else "") + (f"{mins}M" if mins else "")
+    if secs or frac:
+        clock += f"{secs + frac:g}S"
+    if clock:
+        out += "T" + clock
+    return out if out != "P" else "PT0S"
+
+
+def normalize_duration(text: object) -> object:
+    """A duration as Batch echoes it (`PT06M00S` -> `PT6M`); other values unchanged."""
+    if not isinstance(text, str):
+        return text
+    m = _DURATION_RE.match(text)
+    if not m or text == "P":
+        return text
+    days, hours, mins, secs = (float(m.group(k) or 0) for k in "dhms")
+    seconds = days * 86400 + hours * 3600 + mins * 60 + secs
+    return text if seconds >= 10**9 else duration(seconds)
