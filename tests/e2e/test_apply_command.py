@@ -37,25 +37,29 @@ def apply_cli(args: list[str], check: SecretCheck, env: dict[str, str] | None = 
 class LocalRun:
     root: Path
     output: str
+    stdout: str
     exit_code: int
     logs: dict[str, str]
 
 
 @pytest.fixture(scope="module")
 def topn_on_local_target(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
-    """`apply specs/topn.yaml` on the local target, with its own services in a fresh data dir."""
+    """`apply specs/topn.yaml --format json` on the local target, with its own services in a
+    fresh data dir: stdout holds the summary document, stderr the progress and messages."""
     root = tmp_path_factory.mktemp("topn-local")
     spec = topn_copy(root / "specs")
     home = root / "home"
     env = {"AZURE_BATCH_ENDPOINT": ""}  # the local target even if the caller has Azure set up
     try:
         result = CliRunner().invoke(
-            main, ["apply", str(spec), "--yes", "--data-dir", str(home)], env=env
+            main,
+            ["apply", str(spec), "--yes", "--data-dir", str(home), "--format", "json"],
+            env=env,
         )
     finally:
         stop(home)
     logs = {p.name: p.read_text(errors="replace") for p in home.rglob("*.log")}
-    return LocalRun(root, result.output, result.exit_code, logs)
+    return LocalRun(root, result.output, result.stdout, result.exit_code, logs)
 
 
 def test_topn_on_the_local_target_prints_the_top_words_of_each_input(
@@ -70,6 +74,31 @@ def test_topn_on_the_local_target_prints_the_top_words_of_each_input(
         produced = (out / f"{data.stem}_OUTPUT.txt").read_text()
         assert produced == expected_top_words(data)
         assert len(produced.splitlines()) == 3
+
+
+def test_format_json_prints_one_typed_summary_document_on_stdout(
+    topn_on_local_target: LocalRun,
+) -> None:
+    run = topn_on_local_target
+    document = json.loads(run.stdout)  # nothing else on stdout: progress went to stderr
+    spec_dir = run.root / "specs"
+    assert document["version"] == 1
+    assert document["target"] == "local"
+    assert document["spec"] == str(spec_dir / "topn.yaml")
+    assert isinstance(document["run_id"], str) and document["run_id"] in run.output
+    assert (document["exit_code"], document["outcome"]) == (run.exit_code, "succeeded")
+    assert document["tasks"] == {"planned": 3, "succeeded": 3, "failed": 0, "blocked": 0}
+    assert (document["failed_tasks"], document["blocked_tasks"]) == ([], [])
+    assert document["uploads"]["sent"] == 4 and document["uploads"]["unchanged"] == 0
+    assert document["uploads"]["bytes_sent"] > 0
+    outputs = sorted(str(p) for p in (spec_dir / "out" / "topn").glob("*_OUTPUT.txt"))
+    assert len(outputs) == 3 and document["downloaded"] == outputs
+    kinds = {(r["kind"], r["origin"]) for r in document["resources"]}
+    assert kinds == {("container", "created"), ("pool", "created"), ("job", "created")}
+    # topn's clean-up deletes its containers and job and keeps its pool.
+    ends = {(r["kind"], r["end"]) for r in document["resources"]}
+    assert ends == {("container", "deleted"), ("pool", "kept"), ("job", "deleted")}
+    assert "tasks: 3 succeeded, 0 failed" not in run.stdout
 
 
 def test_local_services_logs_hold_no_signature_or_key(

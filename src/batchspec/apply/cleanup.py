@@ -71,6 +71,7 @@ def clean_up(
         if actions.job == "delete":
             if jobs.delete_job(batch, job_id):
                 out.step(f"clean-up: job {job_id} deleted")
+                out.record.resource("job", job_id, "deleted")
             reset = state.without_steps("job", "tasks", "monitor").without_owned("job", job_id)
             return dataclasses.replace(reset, tasks_submitted=0)
         if finished and state.done("job"):
@@ -92,6 +93,7 @@ def clean_up(
             return None
         batch.begin_delete_pool(pool_id, polling_interval=1)
         out.step(f"clean-up: pool {pool_id} deletion started")
+        out.record.resource("pool", pool_id, "deleted")
         return state.without_owned("pool", pool_id).without_steps("pool")
 
     def container_step(name: str) -> Callable[[], RunState | None]:
@@ -109,6 +111,7 @@ def clean_up(
             with contextlib.suppress(ResourceNotFoundError):
                 blobs.delete_container(name)
             out.step(f"clean-up: container {name} deleted")
+            out.record.resource("container", name, "deleted")
             return state.without_owned("container", name).without_steps("containers", "uploads")
 
         return step

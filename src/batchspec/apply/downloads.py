@@ -21,7 +21,7 @@ from pathlib import Path
 
 from azure.storage.blob import BlobProperties, BlobServiceClient
 
-from batchspec.apply.storage import Cancelled, StallNotice, file_md5, run_all
+from batchspec.apply.storage import Cancelled, FileProgress, StallNotice, file_md5, run_all
 from batchspec.plan.model import DownloadPlan, Plan
 from batchspec.redact import describe_error
 
@@ -72,6 +72,7 @@ def download_outputs(
     written_before: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
     on_stall: StallNotice | None = None,
+    progress: FileProgress | None = None,
 ) -> DownloadSummary:
     """Download every blob the plan's downloads name; see DownloadSummary for what happened.
 
@@ -98,6 +99,13 @@ def download_outputs(
         download, container, blob, destination = job
         if stop.is_set():
             raise Cancelled("stopped")
+        fetch(download, container, blob, destination)
+        if progress is not None:
+            progress.advance(blob.size or 0)
+
+    def fetch(
+        download: DownloadPlan, container: str, blob: BlobProperties, destination: Path
+    ) -> None:
         replace = download.overwrite or _unchanged_since_written(destination, known)
         try:
             outcome, md5 = _download_one(blob_service, container, blob, destination, replace, stop)
@@ -120,6 +128,8 @@ def download_outputs(
                     "(set `overwrite: true` on the download to replace it)"
                 )
 
+    if progress is not None:
+        progress.start(len(jobs), sum(blob.size or 0 for _, _, blob, _ in jobs))
     if jobs:
         run_all(one, jobs, concurrency, stop, on_stall)
     summary.written.sort()

@@ -10,12 +10,43 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from batchspec.apply import monitor, service_faults
-from batchspec.apply.console import Reporter
+from batchspec.apply.console import Reporter, TransferProgress
 from batchspec.apply.downloads import DownloadSummary, download_outputs
-from batchspec.apply.storage import StallNotice
+from batchspec.apply.storage import StallNotice, UploadSummary, upload_files
 from batchspec.errors import RunFailed
 from batchspec.plan.model import Plan
 from batchspec.redact import describe_error
+from batchspec.sizes import human_size
+
+
+def send(
+    blobs: BlobServiceClient, plan: Plan, out: Reporter, cancel: threading.Event
+) -> UploadSummary:
+    """Upload the plan's files with a progress display, and say what was sent."""
+    shown = TransferProgress(out, "uploads")
+    try:
+        sent = upload_files(
+            blobs,
+            plan,
+            cancel=cancel,
+            on_stall=stall_notice("uploads", out),
+            on_progress=lambda upload, new: out.detail(
+                f"  {'sent' if new else 'unchanged'}: {upload.source}"
+            ),
+            progress=shown,
+        )
+    finally:
+        shown.stop()
+    out.step(
+        f"uploads: {sent.uploaded} file(s) sent ({human_size(sent.bytes_uploaded)}), "
+        f"{sent.skipped} unchanged"
+    )
+    out.record.uploads = {
+        "sent": sent.uploaded,
+        "unchanged": sent.skipped,
+        "bytes_sent": sent.bytes_uploaded,
+    }
+    return sent
 
 
 def watch(
@@ -40,8 +71,17 @@ def watch(
         )
     except monitor.TasksBlocked as stuck:
         out.error(str(stuck))
-        return stuck.counts, stuck.blocked
-    return counts, ()
+        counts, blocked = stuck.counts, stuck.blocked
+    else:
+        blocked = ()
+    out.record.tasks = {
+        "planned": len(plan.tasks),
+        "succeeded": counts.succeeded,
+        "failed": counts.failed,
+        "blocked": len(blocked),
+    }
+    out.record.blocked_tasks = list(blocked)
+    return counts, blocked
 
 
 def report_tasks(
@@ -52,12 +92,13 @@ def report_tasks(
     blocked: tuple[str, ...],
 ) -> None:
     """The counts, then the failed tasks (exit code, failure, stderr), then the blocked ones."""
-    out.step(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
+    out.result(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
     if counts.failed:
         ended = monitor.early_end(batch, plan.job.id)
         if ended:
             out.error(f"job {plan.job.id} ended early: {ended}")
         failures = monitor.failed_tasks(batch, plan.job.id)
+        out.record.failed_tasks = [task.id for task in failures]
         monitor.report_failures(out, failures, counts.failed)
     if blocked:
         monitor.report_blocked(out, blocked)
@@ -71,6 +112,7 @@ def fetch(
     cancel: threading.Event,
 ) -> DownloadSummary:
     """Download the outputs and say what happened; a storage fault stops the run (resumable)."""
+    shown = TransferProgress(out, "downloads")
     try:
         got = download_outputs(
             blobs,
@@ -78,18 +120,22 @@ def fetch(
             written_before=dict(written_before),
             cancel=cancel,
             on_stall=stall_notice("downloads", out),
+            progress=shown,
         )
     except AzureError as exc:
         raise RunFailed(
             f"downloads stopped: {describe_error(exc)}; the outputs stay in their "
             "container: run apply again to fetch them"
         ) from None
+    finally:
+        shown.stop()
+    out.record.downloaded = list(got.written)
     refused = f", {len(got.refused)} refused" if got.refused else ""
-    out.step(
+    out.result(
         f"downloads: {len(got.written)} file(s) written, {len(got.skipped)} unchanged{refused}"
     )
     for path in got.written:
-        out.step(f"  {path}")
+        out.result(f"  {path}")
     for reason in got.refused:
         out.warn(f"not downloaded: {reason}")
     return got

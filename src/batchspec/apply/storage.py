@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContentSettings
@@ -29,6 +29,16 @@ LIST_THRESHOLD = 16
 
 ProgressCallback = Callable[[UploadPlan, bool], None]
 """Called once per file when handled: the upload, and True if sent (False: skipped)."""
+
+
+class FileProgress(Protocol):
+    """Where a transfer says how far it is (apply's console shows it like task progress)."""
+
+    def start(self, files: int, size: int) -> None:
+        """The transfer has `files` files of `size` bytes in all to handle."""
+
+    def advance(self, size: int) -> None:
+        """One file of `size` bytes was handled (sent, fetched or found unchanged)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,7 @@ def upload_files(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     on_stall: StallNotice | None = None,
+    progress: FileProgress | None = None,
 ) -> UploadSummary:
     """Upload the plan's files concurrently, skipping blobs whose Content-MD5 matches the file.
 
@@ -145,7 +156,11 @@ def upload_files(
                 totals["bytes"] += sent
         if on_progress is not None:
             on_progress(upload, sent is not None)
+        if progress is not None:
+            progress.advance(upload.size)
 
+    if progress is not None:
+        progress.start(len(plan.uploads), sum(u.size for u in plan.uploads))
     if plan.uploads:
         run_all(one, plan.uploads, concurrency, stop, on_stall)
     return UploadSummary(totals["uploaded"], totals["skipped"], totals["bytes"])

@@ -34,7 +34,7 @@ from batchspec.apply.journal import Journal, Ownership, RunState, now_iso
 from batchspec.apply.ownership import Mark, judge, origin, read_batch_mark, read_mark
 from batchspec.apply.pool import StartTaskFailed, ensure_pool, wait_for_nodes
 from batchspec.apply.sas import SAS_MARGIN, SAS_WITHOUT_TIMEOUT, sas_expiry
-from batchspec.apply.storage import Cancelled, container_metadata, create_container, upload_files
+from batchspec.apply.storage import Cancelled, container_metadata, create_container
 from batchspec.apply.submit import submit_tasks
 from batchspec.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchspecError
 from batchspec.plan.model import Plan
@@ -161,15 +161,10 @@ class Workflow:
     def _steps(self) -> int:
         plan, out = self.plan, self.out
         out.step(f"run {plan.run.id} of {plan.name} on {self.target.describe()}")
+        out.record.run_id = plan.run.id
         self._containers()
         self._save(step="containers")
-        sent = upload_files(
-            self.blobs, plan, cancel=self.cancel, on_stall=outcome.stall_notice("uploads", out)
-        )
-        out.step(
-            f"uploads: {sent.uploaded} file(s) sent ({sent.bytes_uploaded} bytes), "
-            f"{sent.skipped} unchanged"
-        )
+        outcome.send(self.blobs, plan, out, self.cancel)
         self._save(step="uploads")
 
         models = BatchModels(plan, self.target.sas(self._sas_expiry()))
@@ -285,6 +280,7 @@ class Workflow:
 
     def _own(self, kind: Literal["container", "pool", "job"], name: str, status: Ownership) -> None:
         self.state = self.journal.save(self.state.with_owned(kind, name, status))
+        self.out.record.resource(kind, name, status)
 
     def _cleanup(self, *, succeeded: bool, finished: bool) -> None:
         """Apply the spec's clean-up for the outcome; problems are warnings, not failures."""

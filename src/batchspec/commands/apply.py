@@ -8,6 +8,7 @@ spec with problems ends here with exit 2, before any target is contacted. Exit c
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import secrets
 import signal
@@ -21,11 +22,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from batchspec.commands._load import parse_vars, plan_spec
-from batchspec.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from batchspec.errors import (
+    EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BatchspecError,
+    ConfigError,
+)
 from batchspec.plan.model import Plan, RunInfo
 
 if TYPE_CHECKING:
-    from batchspec.apply.console import Reporter
+    from batchspec.apply.console import Reporter, Verbosity
     from batchspec.apply.journal import Journal, RunState
     from batchspec.targets import Target
 
@@ -52,6 +59,15 @@ NOTHING_CREATED = "nothing was created"
     default=None,
     help="batchspec's data directory (default: $BATCHSPEC_HOME or ~/.batchspec).",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json: print a summary document on stdout at the end; progress goes to stderr.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors, warnings and the result.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print the details of each step.")
 def command(
     spec: Path,
     target: str | None,
@@ -60,22 +76,62 @@ def command(
     rerun: bool,
     recreate_pool: bool,
     data_dir: Path | None,
+    output_format: str,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Run SPEC: upload its files, create its pool and job, run its tasks, fetch the results.
 
     Running it again continues an unfinished run (after an error, Ctrl-C or kill -9). It asks
     before starting only when both stdin and stdout are terminals (and not with --yes).
     """
-    code = run(
-        spec,
-        target,
-        variables,
-        yes=yes,
-        rerun=rerun,
-        recreate_pool=recreate_pool,
-        data_dir=data_dir,
-    )
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose cannot be used together")
+    verbosity: Verbosity = "quiet" if quiet else "verbose" if verbose else "normal"
+    reporter = _reporter(verbosity, json_output=output_format == "json")
+    try:
+        code = run(
+            spec,
+            target,
+            variables,
+            yes=yes,
+            rerun=rerun,
+            recreate_pool=recreate_pool,
+            data_dir=data_dir,
+            reporter=reporter,
+        )
+    except BatchspecError as exc:
+        if output_format == "json":
+            _print_summary(reporter, spec, target, exc.exit_code)
+        raise
+    if output_format == "json":
+        _print_summary(reporter, spec, target, code)
     sys.exit(code)
+
+
+def _reporter(verbosity: Verbosity, *, json_output: bool) -> Reporter:
+    """The run's output: with --format json everything but the summary goes to stderr."""
+    from rich.console import Console
+
+    from batchspec.apply.console import Reporter
+
+    if not json_output:
+        return Reporter(verbosity=verbosity)
+    errors = Console(highlight=False, stderr=True)
+    return Reporter(errors, errors, verbosity=verbosity)
+
+
+def _print_summary(reporter: Reporter, spec: Path, target: str | None, code: int) -> None:
+    """The --format json document, on stdout (keys are listed in the README)."""
+    from batchspec.apply.record import summary_document
+
+    document = summary_document(
+        reporter.record,
+        target=reporter.record.target or target or "",
+        spec=str(spec),
+        exit_code=code,
+    )
+    click.echo(json.dumps(document, indent=2))
 
 
 def run(
@@ -87,6 +143,7 @@ def run(
     rerun: bool,
     recreate_pool: bool,
     data_dir: Path | None,
+    reporter: Reporter | None = None,
 ) -> int:
     """The apply command without click: returns the exit code of the run.
 
@@ -104,7 +161,7 @@ def run(
     _redact_logs(RedactingFilter())
     overrides = parse_vars(variables)
     plan = plan_spec(spec, overrides, outcome=NOTHING_CREATED)
-    reporter = Reporter()
+    reporter = reporter or Reporter()
     home = data_home(data_dir)
     interactive = not yes and reporter.interactive and _stdin_is_terminal()
 
@@ -118,6 +175,7 @@ def run(
             raise KeyboardInterrupt from None
 
     target = resolve_target(target_name, home)
+    reporter.record.target = target.name
     problem = _container_problem(plan, target)
     if problem is not None:
         raise ConfigError(problem)
@@ -128,9 +186,10 @@ def run(
             if isinstance(chosen, int):
                 return chosen
             plan, state, resuming = chosen
+            reporter.record.run_id = plan.run.id
             _checks_before_create(plan, target, spec, resuming, recreate_pool)
             if not resuming and interactive and not confirm(_intent(plan, target, journal)):
-                reporter.step("nothing done")
+                reporter.result("nothing done")
                 return EXIT_OK
             options = ApplyOptions(
                 recreate_pool=recreate_pool,
@@ -190,7 +249,8 @@ def _choose_run(
     state = journal.load()
     if state is not None and state.spec_digest == plan.spec_digest and not rerun:
         if state.finished:
-            reporter.step(
+            reporter.record.run_id = state.run_id
+            reporter.result(
                 f"run {state.run_id} of this spec finished at {state.updated_at} "
                 f"(exit code {state.exit_code}); nothing to do. Use --rerun to run it again."
             )
