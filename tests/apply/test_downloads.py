@@ -21,6 +21,7 @@ from batchspec.apply.storage import delete_containers, ensure_containers
 from batchspec.plan.model import DownloadPlan, Plan
 
 from .handmade_plans import topn_like_plan
+from .test_storage import CountedProgress
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -144,7 +145,9 @@ def test_prefix_selects_blobs_and_is_stripped_locally(
     put(blobs, plan, "run-2/b.txt", b"b")
     out = tmp_path / "pref"
     prefixed = dataclasses.replace(plan, downloads=(DownloadPlan("output", out, prefix="run-1/"),))
-    summary = download_outputs(blobs, prefixed)
+    progress = CountedProgress()
+    summary = download_outputs(blobs, prefixed, progress=progress)
+    assert progress.started == (1, 1) and progress.sizes == [1]
     assert summary.written == [(out / "a.txt").resolve()]
     assert (out / "a.txt").read_bytes() == b"a"
 

@@ -69,6 +69,20 @@ def test_containers_are_created_once_and_existing_ones_are_fine(
     assert delete_containers(blobs, plan) == []
 
 
+class CountedProgress:
+    """A FileProgress that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.started: tuple[int, int] | None = None
+        self.sizes: list[int] = []
+
+    def start(self, files: int, size: int) -> None:
+        self.started = (files, size)
+
+    def advance(self, size: int) -> None:
+        self.sizes.append(size)
+
+
 def test_second_upload_of_unchanged_files_sends_nothing(
     blobs: BlobServiceClient, plan: Plan
 ) -> None:
@@ -79,8 +93,13 @@ def test_second_upload_of_unchanged_files_sends_nothing(
     assert (first.uploaded, first.skipped, first.bytes_uploaded) == (4, 0, total)
     assert sorted(seen) == sorted((up.blob, True) for up in plan.uploads)
 
-    again = upload_files(blobs, plan)
+    progress = CountedProgress()
+    again = upload_files(blobs, plan, progress=progress)
     assert (again.uploaded, again.skipped, again.bytes_uploaded) == (0, 4, 0)
+    # Files found unchanged count as handled: the display reaches all of them, and all bytes.
+    assert progress.started == (4, total) and sorted(progress.sizes) == sorted(
+        up.size for up in plan.uploads
+    )
 
     changed = plan.uploads[1]
     changed.source.write_text("a different content\n")

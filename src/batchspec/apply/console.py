@@ -113,21 +113,25 @@ def progress_columns(width: int) -> tuple[ProgressColumn, ...]:
     The counts come first in what is kept: a narrow terminal loses the bar and the elapsed time,
     then the label; the detail is cut with an ellipsis rather than wrapped.
     """
-    counts = MofNCompleteColumn()
-    detail = TextColumn(
-        "{task.fields[detail]}", table_column=Column(no_wrap=True, overflow="ellipsis")
-    )
     if width >= WIDE_PROGRESS:
         return (
             TextColumn("{task.description}"),
             BarColumn(),
-            counts,
-            detail,
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
         )
+    # One column that starts with the counts: when the line is too long, the end is cut.
+    counts = TextColumn(
+        "{task.completed:.0f}/{task.total:.0f} {task.fields[detail]}",
+        table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+    )
     if width >= MEDIUM_PROGRESS:
-        return (TextColumn("{task.description}"), counts, detail)
-    return (counts, detail)
+        label = TextColumn(
+            "{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")
+        )
+        return (label, counts)
+    return (counts,)
 
 
 class TaskProgress:
