@@ -120,9 +120,10 @@ def test_a_stopped_destroy_continues_where_it_stopped(
         ("container", "dstwo-out"),
     ]
     assert [i.kind for i in calls] == ["job", "pool"]  # type: ignore[attr-defined]
-    finished = cli("destroy", str(spec), "--yes")
+    finished = cli("destroy", str(spec), "--yes", "--quiet")
     assert finished.exit_code == 0, finished.output
     assert "destroyed: 3 deleted, 0 kept" in finished.stdout
+    assert "deletion started" not in finished.output  # --quiet: the result, not each step
     assert _pool_going(batch_client, "dstwo-pool")
     assert _gone(lambda: blobs.get_container_client("dstwo-out").get_container_properties())
 

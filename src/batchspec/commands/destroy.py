@@ -55,6 +55,9 @@ Exit codes:
 @VAR_OPTION
 @DATA_DIR_OPTION
 @format_option()
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Do not print each deletion; only errors and the result."
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -65,6 +68,7 @@ def command(
     variables: tuple[str, ...],
     data_dir: Path | None,
     fmt: str,
+    quiet: bool,
 ) -> None:
     """Delete the jobs, pool and containers that runs of SPEC created; keep everything else.
 
@@ -93,7 +97,7 @@ def command(
             ):
                 click.echo("nothing deleted", err=True)
                 ctx.exit(EXIT_OK)
-            code = _delete(run, batch, blobs, doomed, fmt)
+            code = _delete(run, batch, blobs, doomed, fmt, quiet)
             if code == EXIT_OK:
                 kept = len(items) - len(doomed)
                 _say(fmt, f"destroyed: {len(doomed)} deleted, {kept} kept")
@@ -106,6 +110,7 @@ def _delete(
     blobs: BlobServiceClient,
     doomed: list[Item],
     fmt: str,
+    quiet: bool,
 ) -> int:
     from batchspec.live import teardown
     from batchspec.redact import describe_error
@@ -113,7 +118,7 @@ def _delete(
     left = []
     for item in doomed:
         try:
-            teardown.delete(batch, blobs, item, lambda s: _say(fmt, s))
+            teardown.delete(batch, blobs, item, lambda s: None if quiet else _say(fmt, s))
         except KeyboardInterrupt:
             click.echo("error: interrupted; run destroy again to continue", err=True)
             return EXIT_INTERRUPTED
