@@ -128,13 +128,18 @@ def test_target_azure_runs_from_the_environment_then_rerun_sends_nothing(
         out = tmp_path / "specs" / "out" / "topn" / f"{data.stem}_OUTPUT.txt"
         assert out.read_text() == expected_top_words(data)
 
-    again = apply_cli(args, secret_check, env)
+    again = apply_cli([*args, "--quiet"], secret_check, env)
     assert again.exit_code == 0
+    # --quiet still gives the result: here, one line.
+    assert len(again.output.splitlines()) == 1
     assert "finished at" in again.output and "nothing to do" in again.output
 
     # Without --yes and without a terminal, nothing prompts: the run just goes ahead.
-    rerun = apply_cli([a for a in args if a != "--yes"] + ["--rerun"], secret_check, env)
+    rerun_args = [a for a in args if a != "--yes"] + ["--rerun", "--verbose"]
+    rerun = apply_cli(rerun_args, secret_check, env)
     assert rerun.exit_code == 0, rerun.output
+    # --verbose names each file, here each one found unchanged.
+    assert "  unchanged: " in rerun.output and "topn_task.py" in rerun.output
     assert "uploads: 0 file(s) sent (0 bytes), 4 unchanged" in rerun.output
     assert "pool topn-pool: exists with the same settings, reusing it" in rerun.output
     assert "downloads: 0 file(s) written, 3 unchanged" in rerun.output
