@@ -24,14 +24,14 @@ pytestmark = pytest.mark.timeout(120)
 class Terminal:
     """`batchspec apply` attached to a pseudo-terminal."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], columns: int = 200) -> None:
         self.master, slave = os.openpty()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "batchspec", "apply", *args],
             stdin=slave,
             stdout=slave,
             stderr=slave,
-            env={**os.environ, **env, "TERM": "xterm", "COLUMNS": "200"},
+            env={**os.environ, **env, "TERM": "xterm", "COLUMNS": str(columns)},
             close_fds=True,
         )
         os.close(slave)
@@ -126,3 +126,22 @@ def test_ctrl_c_on_a_terminal_asks_before_cleaning_up(
     jobs = [j.id for j in batch_client.list_jobs(filter="startswith(id, 'asked-c-')")]
     assert len(jobs) == 1
     batch_client.begin_delete_job(jobs[0], polling_interval=1).result()
+
+
+def test_a_fifty_column_terminal_still_shows_the_counts_of_tasks_and_downloads(
+    tmp_path: Path,
+    batch_service: Any,
+    azurite: Any,
+    secret_check: SecretCheck,
+) -> None:
+    spec = squares_spec(tmp_path / "specs", "narrow", tasks=3, job_cleanup="delete")
+    args = [str(spec), "--target", "azure", "--yes", "--data-dir", str(tmp_path / "home")]
+    terminal = Terminal(args, azure_env(batch_service, azurite), columns=50)
+    code = terminal.finish()
+    secret_check.add("terminal", terminal.seen)
+    assert code == 0, terminal.seen
+    assert "\x1b[" in terminal.seen  # the live display, not plain lines
+    # The last frame of each display: the label and the counts, without the bar.
+    assert "job narrow-" in terminal.seen and "3/3 0 waiting" in terminal.seen
+    assert "downloads 3/3 " in terminal.seen
+    assert "━" not in terminal.seen
