@@ -169,7 +169,8 @@ def run(
         if not interactive:
             return True
         try:
-            return click.confirm(question, default=True)
+            # With --format json the question goes to stderr, with the rest of the output.
+            return click.confirm(question, default=True, err=reporter.console.stderr)
         except click.Abort:
             # click turns Ctrl-C (or end of input) at a prompt into Abort: keep it an interrupt.
             raise KeyboardInterrupt from None
