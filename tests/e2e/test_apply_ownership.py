@@ -4,6 +4,7 @@ changed upload, and refuses bad input the way validate does."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -149,9 +150,15 @@ def test_a_failed_dependency_stops_the_wait_at_once_and_names_the_blocked_task(
         """,
     )
     result = apply_cli(
-        args_for(spec, tmp_path / "home"), secret_check, azure_env(batch_service, azurite)
+        [*args_for(spec, tmp_path / "home"), "--format", "json"],
+        secret_check,
+        azure_env(batch_service, azurite),
     )
     assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["exit_code"], summary["outcome"]) == (1, "failed")
+    assert summary["tasks"] == {"planned": 2, "succeeded": 0, "failed": 1, "blocked": 1}
+    assert (summary["failed_tasks"], summary["blocked_tasks"]) == (["first"], ["second"])
     out = result.output
     assert "1 task(s) can never run: a task they depend on failed (first)" in out
     assert "task first failed: exit code 3" in out
