@@ -184,7 +184,7 @@ def test_ctrl_c_during_a_large_upload_stops_it_and_exits_130(
     )
     assert again.exit_code == 0, again.output
     assert "continuing run" in again.output
-    assert f"uploads: 1 file(s) sent ({12 * 1024 * 1024} bytes)" in again.output
+    assert "uploads: 1 file(s) sent (12.0 MiB)" in again.output
 
 
 @pytest.mark.parametrize("fault", ["hang", "drop"], ids=["frozen", "killed"])
