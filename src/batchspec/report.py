@@ -7,16 +7,41 @@ of format (`--format`) is a lookup in `REPORTERS` and nothing else.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 
 from batchspec.diagnostics import Diagnostic
 
 Reporter = Callable[[Sequence[Diagnostic]], str]
 
+# Characters a message may quote from a spec that a terminal or a log viewer would act on
+# rather than show: control characters (ESC sequences recolour or retitle a terminal, NUL cuts
+# a line short), line and paragraph separators, and the bidirectional overrides that make text
+# read in another order than it is.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 def _one_line(text: str) -> str:
-    # A file name or a key may hold a line break; one diagnostic must stay one line.
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    # A file name or a key may hold a line break; one diagnostic must stay one line, and
+    # what it quotes is shown, never acted on.
+    return _UNSHOWABLE.sub(_escape, text)
+
+
+_JSON_UNSHOWABLE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group(0)):04x}"
 
 
 def text_report(diagnostics: Sequence[Diagnostic]) -> str:
@@ -33,12 +58,16 @@ def json_report(diagnostics: Sequence[Diagnostic]) -> str:
         {"file": d.file, "line": d.line, "col": d.col, "path": d.path, "message": d.message}
         for d in diagnostics
     ]
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+    # json.dumps escapes C0 controls itself; the others are escaped the same way (valid JSON).
+    text = json.dumps(items, indent=2, ensure_ascii=False)
+    return _JSON_UNSHOWABLE.sub(_json_escape, text) + "\n"
 
 
 def _escape_data(text: str) -> str:
-    # GitHub's workflow-command encoding: the message part escapes %, CR and LF.
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # GitHub's workflow-command encoding: the message part escapes %, CR and LF; other
+    # characters a log viewer would act on are shown as escapes, as in the text format.
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _UNSHOWABLE.sub(_escape, text)
 
 
 def _escape_property(text: str) -> str:

@@ -95,16 +95,12 @@ def check_loaded(
     path: Path, loaded: LoadedSpec | list[Diagnostic], overrides: Mapping[str, str]
 ) -> list[Diagnostic]:
     """The schema, then the references and templates, of a spec `load` has read."""
-    from batchspec.plan.build import build_plan
-    from batchspec.spec.schema import schema_diagnostics
+    from batchspec.plan.build import check_plan
 
     if isinstance(loaded, list):
         return loaded
     try:
-        problems = schema_diagnostics(loaded)
-        if problems:
-            return problems  # the semantic checks assume the shape the schema guarantees
-        plan = build_plan(loaded, overrides)
+        plan = check_plan(loaded, overrides)
         return plan if isinstance(plan, list) else []
     except Exception as exc:  # no input may end in a traceback: report the file instead
         return _internal_error(path, exc)

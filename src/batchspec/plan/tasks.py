@@ -7,6 +7,7 @@ only the ids and dependencies are kept in between, and they are not rendered aga
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
@@ -172,6 +173,52 @@ def file_path_problem(path: str) -> str | None:
     return None
 
 
+def output_pattern_problem(pattern: str) -> str | None:
+    """Why an output pattern would reach outside the task directory, or None.
+
+    Patterns are relative to the task's working directory (`wd`), so `../stdout.txt` names a
+    file of the task directory itself, as on Batch; anything further up is refused, and so is
+    an absolute pattern.
+    """
+    text = pattern.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        return (
+            f"the output pattern {pattern!r} is absolute; a pattern is relative to the task's "
+            "working directory and matches files inside the task directory only"
+        )
+    if posixpath.normpath(posixpath.join("wd", text)).split("/")[0] == "..":
+        return (
+            f"the output pattern {pattern!r} leads out of the task directory ('..'); only "
+            "files under the task directory are uploaded"
+        )
+    return None
+
+
+def output_path_problem(path: str) -> str | None:
+    """Why an output's destination path in its container is refused, or None."""
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith(("/", "\\")):
+        return f"the output path {path!r} is absolute; it is a blob path inside the container"
+    if ".." in parts:
+        return f"the output path {path!r} climbs with '..'; it is a blob path inside the container"
+    return None
+
+
+def _check_outputs(
+    renderer: Renderer, task: CompiledTask, outputs: Sequence[OutputPlan], what: str
+) -> bool:
+    ok = True
+    for output, spec in zip(outputs, task.template.outputs, strict=True):
+        problems = [("pattern", output_pattern_problem(output.pattern))]
+        if output.path is not None:
+            problems.append(("path", output_path_problem(output.path)))
+        for field, problem in problems:
+            if problem is not None:
+                renderer.fail((*spec.where, field), what + problem)
+                ok = False
+    return ok
+
+
 def render_task(
     renderer: Renderer,
     task: CompiledTask,
@@ -204,7 +251,7 @@ def render_task(
     )
     depends = tuple(render(d) for d in task.depends_on) if known_id is None else ()
     files = render_resource_files(renderer, task.resource_files, context, what)
-    if failed or files is None:
+    if failed or files is None or not _check_outputs(renderer, task, outputs, what):
         return None
     template = task.template
     plan = TaskPlan(
