@@ -39,6 +39,7 @@ def test_json_is_a_stable_list_of_objects() -> None:
             "col": 5,
             "path": "$.pool.id",
             "message": "'x y' must be a Batch id",
+            "severity": "error",
         },
         {
             "file": "specs/b.yaml",
@@ -46,6 +47,7 @@ def test_json_is_a_stable_list_of_objects() -> None:
             "col": 1,
             "path": "$",
             "message": "YAML syntax error: found '%'",
+            "severity": "error",
         },
     ]
     assert json_report(DIAGS) == out

@@ -44,18 +44,30 @@ def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group(0)):04x}"
 
 
+def _label(d: Diagnostic) -> str:
+    return "warning: " if d.severity == "warning" else ""
+
+
 def text_report(diagnostics: Sequence[Diagnostic]) -> str:
-    """`path:LINE:COL: $.json.path: message`, one per line."""
+    """`path:LINE:COL: $.json.path: message`, one per line (`warning: message` for warnings)."""
     return "".join(
-        f"{_one_line(d.file)}:{d.line}:{d.col}: {_one_line(d.path)}: {_one_line(d.message)}\n"
+        f"{_one_line(d.file)}:{d.line}:{d.col}: {_one_line(d.path)}: "
+        f"{_label(d)}{_one_line(d.message)}\n"
         for d in diagnostics
     )
 
 
 def json_report(diagnostics: Sequence[Diagnostic]) -> str:
-    """A JSON list of {file, line, col, path, message} objects, in report order."""
+    """A JSON list of {file, line, col, path, message, severity} objects, in report order."""
     items = [
-        {"file": d.file, "line": d.line, "col": d.col, "path": d.path, "message": d.message}
+        {
+            "file": d.file,
+            "line": d.line,
+            "col": d.col,
+            "path": d.path,
+            "message": d.message,
+            "severity": d.severity,
+        }
         for d in diagnostics
     ]
     # json.dumps escapes C0 controls itself; the others are escaped the same way (valid JSON).
@@ -76,12 +88,14 @@ def _escape_property(text: str) -> str:
 
 
 def github_report(diagnostics: Sequence[Diagnostic]) -> str:
-    """`::error file=…,line=…,col=…::…` workflow commands, shown as annotations on the PR."""
+    """`::error file=…,line=…,col=…::…` workflow commands (`::warning` for warnings), shown as
+    annotations on the PR."""
     lines = []
     for d in diagnostics:
         where = f"file={_escape_property(d.file)},line={d.line},col={d.col}"
         title = _escape_property(f"batchspec {d.path}")
-        lines.append(f"::error {where},title={title}::{_escape_data(f'{d.path}: {d.message}')}\n")
+        text = _escape_data(f"{d.path}: {d.message}")
+        lines.append(f"::{d.severity} {where},title={title}::{text}\n")
     return "".join(lines)
 
 

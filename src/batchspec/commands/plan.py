@@ -60,6 +60,8 @@ def command(ctx: click.Context, spec: Path, variables: tuple[str, ...], fmt: str
         count = len(plan)
         click.echo(f"{spec}: {count} error{'s' if count != 1 else ''}; nothing planned", err=True)
         ctx.exit(1)
+    if plan.warnings:
+        click.echo(text_report(list(map(without_secrets, plan.warnings))), nl=False, err=True)
     out = sys.stdout
     unicode_out = _writes_unicode(out)
     if not unicode_out and isinstance(out, io.TextIOWrapper):

@@ -101,7 +101,7 @@ def check_loaded(
         return loaded
     try:
         plan = check_plan(loaded, overrides)
-        return plan if isinstance(plan, list) else []
+        return plan if isinstance(plan, list) else list(plan.warnings)
     except Exception as exc:  # no input may end in a traceback: report the file instead
         return _internal_error(path, exc)
 
@@ -143,11 +143,12 @@ def without_secrets(diagnostic: Diagnostic) -> Diagnostic:
     )
 
 
-def _summary(files: int, problems: int) -> str:
+def _summary(files: int, problems: int, warnings: int = 0) -> str:
     checked = f"{files} file{'s' if files != 1 else ''} checked"
-    if not problems:
-        return f"{checked}, no errors"
-    return f"{checked}, {problems} error{'s' if problems != 1 else ''}"
+    errors = f"{problems} error{'s' if problems != 1 else ''}" if problems else "no errors"
+    if warnings:
+        return f"{checked}, {errors}, {warnings} warning{'s' if warnings != 1 else ''}"
+    return f"{checked}, {errors}"
 
 
 @click.command(name="validate")
@@ -167,9 +168,14 @@ def _summary(files: int, problems: int) -> str:
     metavar="NAME=VALUE",
     help="Override a var in every spec that has it; a NAME that no spec has is an error.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings (e.g. a placeholder without | quote in a command) as errors.",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, files: tuple[str, ...], fmt: str, variables: tuple[str, ...]
+    ctx: click.Context, files: tuple[str, ...], fmt: str, variables: tuple[str, ...], strict: bool
 ) -> None:
     """Check spec files, directories of specs and globs: YAML, schema, references, templates.
 
@@ -198,7 +204,10 @@ def command(
         mine = overrides_for(overrides, names.get(path, frozenset()), anywhere)
         spec = kept.pop(path) if path in kept else load(path)
         diagnostics.extend(map(without_secrets, check_loaded(path, spec, mine)))
+    if strict:
+        diagnostics = [dataclasses.replace(d, severity="error") for d in diagnostics]
     diagnostics.sort()
     click.echo(REPORTERS[fmt](diagnostics), nl=False)
-    click.echo(_summary(len(paths), len(diagnostics)), err=True)
-    ctx.exit(1 if diagnostics else 0)
+    warnings = sum(d.severity == "warning" for d in diagnostics)
+    click.echo(_summary(len(paths), len(diagnostics) - warnings, warnings), err=True)
+    ctx.exit(1 if len(diagnostics) > warnings else 0)

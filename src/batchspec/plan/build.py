@@ -137,7 +137,7 @@ def _build(
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
         tasks = plan_tasks(renderer, spec.job, base, Uploaded.of(spec, uploads, spec_dir))
     renderer.summarize()
-    if renderer.problems or tasks is None or pool is None or job_id is None:
+    if renderer.errors or tasks is None or pool is None or job_id is None:
         return sorted(renderer.problems)
     job = JobPlan(
         id=job_id,
@@ -162,6 +162,7 @@ def _build(
             for d in spec.downloads
         ),
         cleanup=CleanupPlan(spec.cleanup.containers, spec.cleanup.job, spec.cleanup.pool),
+        warnings=tuple(sorted(renderer.problems)),
     )
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from batchspec.diagnostics import Diagnostic
+
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
 
@@ -168,6 +170,8 @@ class Plan:
     """In submission order. May be a lazy sequence for very large sweeps."""
     downloads: tuple[DownloadPlan, ...] = ()
     cleanup: CleanupPlan = field(default_factory=CleanupPlan)
+    warnings: tuple[Diagnostic, ...] = ()
+    """What validate warns about in a valid spec (e.g. a placeholder without `| quote`)."""
 
     def container_name(self, key: str) -> str:
         """The blob container name for a container key."""

@@ -119,7 +119,7 @@ def plan_tasks(
     compiled: list[CompiledTask] = []
     total = 0
     retries = job.retries
-    known_problems = len(renderer.problems)
+    known_problems = len(renderer.errors)
     failed = False
     for template in job.tasks:
         items = _items(renderer, template, uploaded)
@@ -174,7 +174,7 @@ def plan_tasks(
                 if kept > KEPT_CHARACTERS:
                     keep = False
                     plans.clear()
-    if failed or len(renderer.problems) > known_problems:
+    if failed or len(renderer.errors) > known_problems:
         return None  # the ids are incomplete: dependency checks would only add noise
 
     resolved = _resolve_depends(renderer, ids, raw_depends, compiled)

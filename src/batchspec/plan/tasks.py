@@ -12,8 +12,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
-from batchspec.plan.commandline import command_problem, wrap_commands
+from batchspec.plan.commandline import command_problem, quoting_problems, wrap_commands
 from batchspec.plan.model import OutputPlan, ResourceFilePlan, TaskPlan
+from batchspec.spec.document import JsonPath
 from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
 
@@ -60,16 +61,20 @@ def compile_resource_files(
 
 
 def check_commands(renderer: Renderer, run: CommandSpec) -> None:
-    """Report shell syntax that would break the command line Batch runs (see command_problem)."""
+    """Report shell syntax that would break the command line Batch runs (see command_problem)
+    and placeholders that are not quoted safely (see quoting_problems)."""
+    sources: list[tuple[str, JsonPath, bool, bool]]
     if run.commands is None:
-        problem = command_problem(run.command or "", joined=False, last=True)
+        sources = [(run.command or "", run.where, False, True)]
+    else:
+        last = len(run.commands) - 1
+        sources = [(c, (*run.where, i), True, i == last) for i, c in enumerate(run.commands)]
+    for source, where, joined, is_last in sources:
+        problem = command_problem(source, joined=joined, last=is_last)
         if problem is not None:
-            renderer.report(run.where, problem)
-        return
-    for i, source in enumerate(run.commands):
-        problem = command_problem(source, joined=True, last=i == len(run.commands) - 1)
-        if problem is not None:
-            renderer.report((*run.where, i), problem)
+            renderer.report(where, problem)
+        for severity, message in quoting_problems(source):
+            renderer.report(where, message, severity)
 
 
 def compile_task(

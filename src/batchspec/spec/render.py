@@ -20,7 +20,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from batchspec.diagnostics import Diagnostic
+from batchspec.diagnostics import Diagnostic, Severity
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.sandbox import MAX_RENDERED_LENGTH, make_environment
 from batchspec.spec.watchdog import RenderWatchdog, TemplateTimeout
@@ -192,12 +192,17 @@ class Renderer:
         if self._failures[where] <= MAX_REPORTS_PER_FIELD:
             self.report(where, message)
 
-    def report(self, where: JsonPath, message: str) -> None:
-        """Record one located diagnostic."""
+    def report(self, where: JsonPath, message: str, severity: Severity = "error") -> None:
+        """Record one located diagnostic (a warning does not make the spec invalid)."""
         line, col = self.loaded.locate(where)
         self.problems.append(
-            Diagnostic(str(self.loaded.path), line, col, format_json_path(where), message)
+            Diagnostic(str(self.loaded.path), line, col, format_json_path(where), message, severity)
         )
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The problems that make the spec invalid."""
+        return [d for d in self.problems if d.severity == "error"]
 
     def summarize(self) -> None:
         """Add one line per field whose failures were cut short."""
