@@ -40,8 +40,6 @@ def test_quote_inside_quotes_is_an_error() -> None:
 
 def test_the_lint_covers_start_tasks_and_both_command_forms(tmp_path: Path) -> None:
     base_start = '  start_task:\n    command: "echo {{ spec.name }}"\njob:\n'
-    from plan_helpers import BASE
-
     base = BASE.replace("job:\n", base_start)
     spec = write_spec(
         tmp_path,
