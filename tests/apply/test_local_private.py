@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from batchspec.cli import main
-from batchspec.emulator.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
+from batchspec.emulator.api.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
 from batchspec.local.keys import existing_keys
 from batchspec.local.processes import pid_alive, started_at
 from batchspec.local.services import AZURITE_ACCOUNT, AZURITE_KEY, stop

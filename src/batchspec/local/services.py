@@ -110,7 +110,7 @@ def _unusable(home: Path, exc: OSError) -> LocalServiceError:
 
 
 def _ensure_running(root: Path, timeout: float) -> LocalEndpoints:
-    from batchspec.emulator.auth import DEFAULT_ACCOUNT
+    from batchspec.emulator.api.auth import DEFAULT_ACCOUNT
 
     with _locked(root):
         try:
