@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import TextIO
 from urllib.parse import quote
 
 REDACTED = "REDACTED"
@@ -83,6 +84,21 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+def log_to(stream: TextIO, level: int = logging.WARNING) -> logging.Handler:
+    """Send every log record of this process to `stream`, redacted (for the local services).
+
+    The handler sits on the root logger, so records of every library (uvicorn, azure-core,
+    urllib3) pass through the redactor, tracebacks included.
+    """
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    return handler
 
 
 # urllib3's text for a connection that failed, inside azure-core's ServiceRequestError

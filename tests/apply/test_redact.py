@@ -241,3 +241,56 @@ def test_a_log_tail_is_cut_at_a_line_boundary(tmp_path: Path) -> None:
     tail = log_tail(log, limit=130)
     assert tail.startswith("GET /a?sig=") and tail.endswith("done\n")
     assert all(line.startswith(("GET", "done")) for line in tail.splitlines())
+
+
+def test_the_azurite_log_relay_redacts_every_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sig = _signature(7)
+    key = base64.b64encode(bytes(range(1, 65))).decode()
+    log = tmp_path / "azurite.log"
+    printer = (
+        f"print('GET /c/b?sv=1&sig={quote(sig, safe='')} 200'); print('key {key}'); print('ok')"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "batchspec.local.logpipe",
+            str(log),
+            "--",
+            sys.executable,
+            "-c",
+            printer,
+        ],
+        env={"AZURITE_ACCOUNTS": f"devstoreaccount1:{key}"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    text = log.read_text()
+    assert text.splitlines() == ["GET /c/b?sv=1&sig=REDACTED 200", "key REDACTED", "ok"]
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_local_services_log_through_the_redactor() -> None:
+    from batchspec.redact import log_to
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        log_to(stream)
+        sig = _signature(3)
+        try:
+            raise ValueError(f"InvalidURL: 'http://h/a b?sig={sig}'")
+        except ValueError:
+            logging.getLogger("batchspec.emulator.engine").exception("fetch failed")
+        logging.getLogger("uvicorn.error").warning("bare %s", sig)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    text = stream.getvalue()
+    assert "fetch failed" in text and "Traceback" in text and "sig=REDACTED" in text
+    assert sig[:16] not in text

@@ -72,6 +72,7 @@ def command(
     """Serve the local Azure Batch service until Ctrl-C or SIGTERM."""
     from batchspec.emulator.server import serve, write_ready_file
     from batchspec.local.keys import EMULATOR_KEY_VARIABLE, PRIVATE_UMASK, private_dir
+    from batchspec.redact import register_secret
 
     # Nothing the service writes (its state, which holds SAS URLs; node and task directories)
     # is readable by other users of the machine.
@@ -90,6 +91,8 @@ def command(
     else:
         key, path = _private_key(data_dir)
         where = f"in {path} (readable by you only)"
+
+    register_secret(key)  # the service's own log lines never show it
 
     def ready(endpoint: str) -> None:
         click.echo(f"Local Azure Batch service listening on {endpoint}")

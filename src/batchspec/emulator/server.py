@@ -19,6 +19,7 @@ from batchspec.emulator.api.app import build_app
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
+from batchspec.redact import log_to
 
 HOST = "127.0.0.1"  # loopback only, always
 
@@ -79,8 +80,15 @@ async def _serve(
     app.router.lifespan_context = lifespan
     # A long keep-alive: SDK clients poll every few seconds and reuse their connections; a
     # server closing idle ones after uvicorn's default 5 s races with the next request.
+    # uvicorn's own logging set-up is left out: its records, like every other, go through the
+    # redacting handler `serve` installs.
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", access_log=False, timeout_keep_alive=75
+        app,
+        log_level="warning",
+        log_config=None,
+        lifespan="on",
+        access_log=False,
+        timeout_keep_alive=75,
     )
     server = _Server(config)
     try:
@@ -94,6 +102,7 @@ def serve(
     port: int, data_dir: Path, account: str, key: str, on_ready: Callable[[str], None]
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening."""
+    log_to(sys.stderr)
     _use_pidfd_child_watcher()
     asyncio.run(_serve(port, data_dir, account, key, on_ready))
 

@@ -237,6 +237,8 @@ def _start(name: str, root: Path, port: int, keys: LocalKeys) -> _Starting:
         cmd += ["--silent"]
         # Azurite's own way to replace an account's key (its README: AZURITE_ACCOUNTS).
         env["AZURITE_ACCOUNTS"] = f"{AZURITE_ACCOUNT}:{keys.storage_key}"
+        # Every line Azurite prints reaches its log through the redactor.
+        cmd = [sys.executable, "-m", "batchspec.local.logpipe", str(log), "--", *cmd]
     pid = spawn(cmd, log, env=env)
     return _Starting(name, pid, port, offset, retry_port=port != 0)
 
