@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
+from batchspec.emulator.api.timeouts import TimedH11Protocol
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
@@ -86,6 +87,7 @@ async def _serve(
         app,
         log_level="warning",
         log_config=None,
+        http=TimedH11Protocol,
         lifespan="on",
         access_log=False,
         timeout_keep_alive=75,

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from batchspec.emulator.api import auth, guards
@@ -55,6 +55,10 @@ def route(handler: Handler, live: Live) -> Callable[[Request], Awaitable[Respons
             response = await handler(request, live)
         except BatchError as failed:
             return error_response(request, live, failed)
+        except ClientDisconnect:
+            # The client went away, or its connection was closed for sending its body too
+            # slowly (api/timeouts.py): nobody is left to answer.
+            return Response(status_code=400)
         except (TypeError, AttributeError, KeyError, ValueError):
             # A body of the wrong shape (a string where an object belongs...): Batch answers
             # 400 for a body it cannot read, so do the same rather than a 500.
