@@ -154,3 +154,27 @@ def test_outputs_from_outside_the_task_directory_are_refused(
     assert Path("/etc/passwd").exists() and (batch_service.data_dir / "batch.sqlite3").exists()
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_tasks_cannot_read_the_services_state(
+    batch_client: BatchClient, batch_service: Any
+) -> None:
+    # wd is eight levels below the data directory:
+    # nodes/<node>/tasks/workitems/<job>/job-1/<task>/wd
+    database = batch_service.data_dir / "batch.sqlite3"
+    assert database.read_bytes().startswith(b"SQLite format 3")
+    pool_id, job_id = unique("confined"), unique("job")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    batch_client.create_job(job_options(job_id, pool_id))
+    climb = "../" * 8 + "batch.sqlite3"
+    command = f"/bin/bash -c 'wc -c < {climb}; head -c 15 {climb}; echo; ls {'../' * 8}'"
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="t", command_line=command))
+    task = wait_task_done(batch_client, job_id, "t")
+    assert task.execution_info.exit_code == 0
+    seen = b"".join(batch_client.download_task_file(job_id, "t", "stdout.txt")).decode()
+    size, header, *listing = seen.splitlines()
+    assert (size.strip(), header) == ("0", "")  # the path exists for the task, and is empty
+    assert "batch.sqlite3" in listing and "nodes" in listing
+    assert database.read_bytes().startswith(b"SQLite format 3")  # the service's is untouched
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

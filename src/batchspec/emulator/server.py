@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
 from batchspec.emulator.api.timeouts import TimedH11Protocol
+from batchspec.emulator.engine import confine
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
@@ -58,6 +59,7 @@ async def _serve(
     sock.bind((HOST, port))
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
+    confine.configure(data_dir)  # after the store: its files are among those tasks cannot see
     live = Live(store=store, data_dir=data_dir, account=account, key=key, endpoint=endpoint)
     app = build_app(live)
 

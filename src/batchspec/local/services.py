@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import batchspec
+from batchspec.emulator.engine.confine import HIDE_VARIABLE
 from batchspec.local.keys import (
     EMULATOR_KEY_VARIABLE,
+    KEYS_FILE,
     PRIVATE_FILE,
     LocalKeys,
     local_keys,
@@ -229,6 +231,9 @@ def _start(name: str, root: Path, port: int, keys: LocalKeys) -> _Starting:
         cmd = [sys.executable, "-m", "batchspec", "emulator", "--port", str(port)]
         cmd += ["--data-dir", str(root / EMULATOR), "--ready-file", str(_ready_path(root))]
         env[EMULATOR_KEY_VARIABLE] = keys.batch_key
+        # Tasks run as this user: the service covers these from them (engine/confine.py).
+        hidden = [root / KEYS_FILE, root / "services.json", log.parent, root / AZURITE]
+        env[HIDE_VARIABLE] = os.pathsep.join(map(str, hidden))
     else:
         private_dir(root / AZURITE)
         cmd = [find_azurite(), "--blobHost", "127.0.0.1", "--blobPort", str(port)]

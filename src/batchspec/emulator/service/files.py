@@ -118,21 +118,22 @@ def entries(directory: Directory, recursive: bool) -> Iterator[tuple[int, Doc]]:
 
 
 def deletable(base: Path, relative: str) -> Path:
-    """The entry a DELETE names: the link itself for a link, never the directory's root.
+    """The entry a DELETE names: never the directory's root, and a link rather than its target.
 
-    `DELETE .../files/?recursive=true` deleted the whole task directory (on a node, its root);
-    a link resolved first deleted its target.
+    `DELETE .../files/?recursive=true` deleted the whole task directory (on a node, its root),
+    and a link was resolved first, so its target was deleted. What cannot be resolved (a
+    dangling link, a loop, a path outside the directory) is 404 FileNotFound, as before.
     """
     parts = [p for p in relative.replace("\\", "/").split("/") if p not in ("", ".")]
-    if not parts or ".." in parts:
+    if not parts:
         raise errors.invalid_uri(f"files/{relative}")
-    parent = resolve(base, "/".join(parts[:-1])) if len(parts) > 1 else base.resolve()
-    if not parent.is_dir():
-        raise errors.file_not_found()
-    target = parent / parts[-1]
-    if not os.path.lexists(target):
-        raise errors.file_not_found()
-    return target
+    resolved = resolve(base, relative)
+    lexical = base.joinpath(*parts)
+    if ".." not in parts and lexical.is_symlink():
+        return lexical
+    if resolved == base.resolve():
+        raise errors.invalid_uri(f"files/{relative}")
+    return resolved
 
 
 def delete(path: Path, recursive: bool) -> None:
