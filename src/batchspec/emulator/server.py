@@ -60,6 +60,7 @@ async def _serve(
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
     confine.configure(data_dir)  # after the store: its files are among those tasks cannot see
+    confine.protect_service()
     live = Live(store=store, data_dir=data_dir, account=account, key=key, endpoint=endpoint)
     app = build_app(live)
 

@@ -238,8 +238,9 @@ def _start(name: str, root: Path, port: int, keys: LocalKeys) -> _Starting:
         private_dir(root / AZURITE)
         cmd = [find_azurite(), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
         cmd += ["--skipApiVersionCheck", "--loose", "--location", str(root / AZURITE)]
-        # Without --silent Azurite logs every request line, SAS signatures included.
-        cmd += ["--silent"]
+        # Without --silent Azurite logs every request line, SAS signatures included; without
+        # --disableTelemetry it reports usage to Microsoft.
+        cmd += ["--silent", "--disableTelemetry"]
         # Azurite's own way to replace an account's key (its README: AZURITE_ACCOUNTS).
         env["AZURITE_ACCOUNTS"] = f"{AZURITE_ACCOUNT}:{keys.storage_key}"
         # Every line Azurite prints reaches its log through the redactor.

@@ -68,6 +68,18 @@ def configure(data_dir: Path) -> bool:
     return True
 
 
+def protect_service() -> None:
+    """Make this process non-dumpable (Linux), so that a task running as the same user cannot
+    read its memory or its environment (which holds its key) through /proc."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_dumpable = 4
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_dumpable, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.warning("the service's /proc entries stay readable by its tasks")
+
+
 def _helper(paths: Sequence[str]) -> list[str]:
     # -I: the task's environment (PYTHONPATH...) cannot change what the helper runs.
     return [sys.executable, "-I", "-m", "batchspec.emulator.engine.confine", *paths, "--"]
