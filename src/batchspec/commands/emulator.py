@@ -48,9 +48,9 @@ def _private_key(data_dir: Path) -> tuple[str, Path]:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path.home() / ".batchspec" / "emulator",
-    show_default=True,
-    help="Where state (SQLite) and node directories live.",
+    default=None,
+    help="Where state (SQLite) and node directories live. "
+    "Default: $BATCHSPEC_HOME/emulator, else ~/.batchspec/emulator.",
 )
 @click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="Batch account name.")
 @click.option(
@@ -67,12 +67,15 @@ def _private_key(data_dir: Path) -> tuple[str, Path]:
     help='Once listening, write {"endpoint", "account", "pid"} here as JSON.',
 )
 def command(
-    port: int, data_dir: Path, account: str, key: str | None, ready_file: Path | None
+    port: int, data_dir: Path | None, account: str, key: str | None, ready_file: Path | None
 ) -> None:
     """Serve the local Azure Batch service until Ctrl-C or SIGTERM."""
     from batchspec.emulator.server import serve, write_ready_file
+    from batchspec.local import data_home
     from batchspec.local.keys import EMULATOR_KEY_VARIABLE, PRIVATE_UMASK, private_dir
     from batchspec.redact import register_secret
+
+    data_dir = data_dir.expanduser() if data_dir is not None else data_home() / "emulator"
 
     # Nothing the service writes (its state, which holds SAS URLs; node and task directories)
     # is readable by other users of the machine.
