@@ -287,3 +287,45 @@ def test_a_budget_that_ran_out_leaves_nothing_behind(
             total += i
         assert total == 1_999_999_000_000
     assert os.getpid() > 0
+
+
+RED_TEAM = [
+    "upload_glob_walks_the_disk",
+    "upload_glob_climbs_out",
+    "dependency_glob_per_task",
+    "template_bomb_tojson",
+    "template_bomb_list_repr",
+    "template_bomb_join",
+    "template_bomb_block_set",
+    "output_pattern_climbs",
+]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", RED_TEAM)
+def test_red_team_cases_end_within_60_s_of_cpu_and_500_mb(case: str) -> None:
+    # The bounds are the operating system's: a process over them is killed (SIGXCPU) or cannot
+    # allocate, and then does not end with exit 1 and its located message.
+    import resource
+
+    def limits() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
+        resource.setrlimit(resource.RLIMIT_AS, (1024 * 2**20, 1024 * 2**20))
+
+    spec = f"tests/negative/{case}.yaml"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "batchspec", "validate", spec],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=limits,
+    )
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its own rusage
+    child.stdout.close()
+    assert child.returncode == 1, output
+    assert output.startswith(f"{spec}:") and ": $." in output
+    assert usage.ru_maxrss < 500 * 1024  # KiB: this child's own peak
