@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from batchspec.emulator.api.app import build_app
 from batchspec.emulator.api.timeouts import TimedH11Protocol
 from batchspec.emulator.engine import confine
+from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
@@ -62,6 +63,7 @@ async def _serve(
     confine.configure(data_dir)  # after the store: its files are among those tasks cannot see
     confine.protect_service()
     live = Live(store=store, data_dir=data_dir, account=account, key=key, endpoint=endpoint)
+    live.container_problem = engine_problem
     app = build_app(live)
 
     @contextlib.asynccontextmanager
