@@ -219,7 +219,7 @@ def test_a_closed_pipe_stops_the_plan_without_a_traceback(tmp_path: Path, fmt: s
         """\
         - foreach: {sweep: {a: {range: [0, 6000]}}}
           id: "t-{{ item.a }}"
-          command: "echo {{ item.a }} and some text to fill the pipe quickly"
+          command: "echo {{ item.a | quote }} and some text to fill the pipe quickly"
         """,
     )
     batchspec = Path(sys.executable).parent / "batchspec"

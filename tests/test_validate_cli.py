@@ -76,6 +76,7 @@ def test_json_format(specs: Path) -> None:
             "col": 1,
             "path": "$.pool",
             "message": "missing required key 'vm_size'",
+            "severity": "error",
         },
         {
             "file": f"{specs}/nested/typo.yml",
@@ -83,6 +84,7 @@ def test_json_format(specs: Path) -> None:
             "col": 3,
             "path": "$.pool.vmsize",
             "message": "unknown key 'vmsize'; did you mean 'vm_size'?",
+            "severity": "error",
         },
     ]
 

@@ -16,11 +16,14 @@ import uvicorn
 from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
+from batchspec.emulator.api.timeouts import TimedH11Protocol
+from batchspec.emulator.engine import confine
 from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.engine.storage_io import upload_files
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
+from batchspec.redact import log_to
 
 HOST = "127.0.0.1"  # loopback only, always
 DEFAULT_DELAY = 0.5  # seconds a passing state lasts (never zero: clients must meet them)
@@ -63,6 +66,8 @@ async def _serve(
     sock.listen(2048)
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
+    confine.configure(data_dir)  # after the store: its files are among those tasks cannot see
+    confine.protect_service()
     live = Live(
         store=store,
         data_dir=data_dir,
@@ -95,8 +100,16 @@ async def _serve(
     app.router.lifespan_context = lifespan
     # A long keep-alive: SDK clients poll every few seconds and reuse their connections; a
     # server closing idle ones after uvicorn's default 5 s races with the next request.
+    # uvicorn's own logging set-up is left out: its records, like every other, go through the
+    # redacting handler `serve` installs.
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", access_log=False, timeout_keep_alive=75
+        app,
+        log_level="warning",
+        log_config=None,
+        http=TimedH11Protocol,
+        lifespan="on",
+        access_log=False,
+        timeout_keep_alive=75,
     )
     server = _Server(config)
     try:
@@ -121,6 +134,7 @@ def serve(
     """
     if delay <= 0:
         raise ValueError("the lifecycle delay must be above zero")
+    log_to(sys.stderr)
     _use_pidfd_child_watcher()
     asyncio.run(_serve(port, data_dir, account, key, on_ready, delay))
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +43,10 @@ from batchspec.plan.tasklist import Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import check_commands, compile_resource_files, render_resource_files
 from batchspec.plan.uploads import plan_uploads
 from batchspec.plan.variables import resolve_vars
-from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
+from batchspec.spec.document import JsonPath, LoadedSpec
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
 from batchspec.spec.render import Renderer
+from batchspec.spec.watchdog import BudgetExceeded, TemplateTimeout
 
 MAX_DURATION_DAYS = 10_675_199
 """Batch keeps time limits as .NET TimeSpans, which hold at most 10,675,199 days."""
@@ -58,29 +59,59 @@ def load_plan(
 ) -> Plan | list[Diagnostic]:
     """Read, schema-check and plan one spec file."""
     from batchspec.spec.load import load_spec
-    from batchspec.spec.schema import schema_diagnostics
 
     loaded = load_spec(path)
     if isinstance(loaded, list):
         return loaded
-    problems = schema_diagnostics(loaded)
-    if problems:
-        return problems
-    return build_plan(loaded, overrides, run)
+    return check_plan(loaded, overrides, run)
+
+
+def check_plan(
+    loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
+) -> Plan | list[Diagnostic]:
+    """The schema, then every other check and render of a loaded spec, under one budget."""
+    from batchspec.spec.schema import schema_diagnostics
+
+    return _budgeted(loaded, lambda: schema_diagnostics(loaded), overrides, run)
 
 
 def build_plan(
     loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
 ) -> Plan | list[Diagnostic]:
     """Render and check a schema-valid spec into a Plan, or return every problem found."""
-    try:
-        spec = spec_from_data(loaded.data)
-    except SpecShapeError as exc:
-        line, col = loaded.locate(exc.where)
-        return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
+    return _budgeted(loaded, list, overrides, run)
+
+
+def _budgeted(
+    loaded: LoadedSpec,
+    schema_check: Callable[[], list[Diagnostic]],
+    overrides: Mapping[str, str],
+    run: RunInfo | None,
+) -> Plan | list[Diagnostic]:
+    # One CPU and memory budget covers the schema, rendering, factory expansion and every
+    # check of the file: limits per step alone let many steps just under them add up.
     renderer = Renderer(loaded)
-    with renderer.watchdog.armed():
-        return _build(loaded, spec, renderer, overrides, run)
+    watchdog = renderer.watchdog
+    try:
+        with watchdog.armed():
+            problems = schema_check()
+            if problems:
+                return problems  # the semantic checks assume the shape the schema guarantees
+            try:
+                spec = spec_from_data(loaded.data)
+            except SpecShapeError as exc:
+                renderer.report(exc.where, exc.message)
+                return renderer.problems
+            return _build(loaded, spec, renderer, overrides, run)
+    except BudgetExceeded:
+        message = watchdog.exhausted_message()
+    except TemplateTimeout:  # fired as a render ended: the render used its whole limit
+        message = f"the template is not allowed to do this (sandbox): {watchdog.render_message()}"
+    except MemoryError:
+        message = "checking the spec needs more memory than this machine has; checking stopped"
+    renderer.summarize()
+    renderer.report(watchdog.where, message)
+    return sorted(renderer.problems)
 
 
 def _build(
@@ -120,7 +151,7 @@ def _build(
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
         tasks = plan_tasks(renderer, spec.job, base, Uploaded.of(spec, uploads, spec_dir))
     renderer.summarize()
-    if renderer.problems or tasks is None or pool is None or job_id is None:
+    if renderer.errors or tasks is None or pool is None or job_id is None:
         return sorted(renderer.problems)
     job = JobPlan(
         id=job_id,
@@ -151,6 +182,7 @@ def _build(
             spec.cleanup.pool,
             CleanupActions(*spec.cleanup.on_failure),
         ),
+        warnings=tuple(sorted(renderer.problems)),
     )
 
 

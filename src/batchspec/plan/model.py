@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from batchspec.diagnostics import Diagnostic
 from batchspec.spec.model import VarValue
 
 UploadCondition = Literal["success", "failure", "completion"]
@@ -240,6 +241,8 @@ class Plan:
     cleanup: CleanupPlan = field(default_factory=CleanupPlan)
     inputs: tuple[tuple[str, str], ...] = ()
     """(source relative to the spec, sha256) of every uploaded file; part of `spec_digest`."""
+    warnings: tuple[Diagnostic, ...] = ()
+    """What validate warns about in a valid spec (e.g. a placeholder without `| quote`)."""
 
     def container_name(self, key: str) -> str:
         """The blob container name for a container key."""

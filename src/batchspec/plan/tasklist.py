@@ -30,6 +30,9 @@ from batchspec.spec.render import Renderer
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MATERIALIZE_LIMIT = 5_000
+KEPT_CHARACTERS = 32_000_000
+"""Most characters of rendered task values a plan keeps; a larger job is planned lazily, as a
+big one is (1,500 tasks of 900,000-character command lines took 1.46 GB kept)."""
 MAX_TASKS = 1_000_000
 """A job larger than this is refused at plan time rather than expanded."""
 
@@ -116,7 +119,7 @@ def plan_tasks(
     compiled: list[CompiledTask] = []
     total = 0
     retries = job.retries
-    known_problems = len(renderer.problems)
+    known_problems = len(renderer.errors)
     failed = False
     for template in job.tasks:
         items = _items(renderer, template, uploaded)
@@ -141,6 +144,7 @@ def plan_tasks(
     ids: list[str] = []
     raw_depends: dict[int, tuple[str, ...]] = {}
     seen: dict[str, int] = {}
+    kept = 0
     for task in compiled:
         where_id = (*task.template.where, "id")
         for index, item in enumerate(task.items):
@@ -166,7 +170,11 @@ def plan_tasks(
                 raw_depends[position] = depends
             if keep:
                 plans.append(plan)
-    if failed or len(renderer.problems) > known_problems:
+                kept += _characters(plan)
+                if kept > KEPT_CHARACTERS:
+                    keep = False
+                    plans.clear()
+    if failed or len(renderer.errors) > known_problems:
         return None  # the ids are incomplete: dependency checks would only add noise
 
     resolved = _resolve_depends(renderer, ids, raw_depends, compiled)
@@ -177,6 +185,16 @@ def plan_tasks(
             replace(p, depends_on=resolved[i]) if i in resolved else p for i, p in enumerate(plans)
         )
     return LazyTasks(renderer, compiled, base, retries, resolved, ids)
+
+
+def _characters(plan: TaskPlan) -> int:
+    """About how much text a TaskPlan holds."""
+    size = len(plan.id) + len(plan.command_line)
+    size += sum(len(k) + len(v) for k, v in plan.environment)
+    size += sum(len(o.pattern) + len(o.path or "") for o in plan.outputs)
+    for rf in plan.resource_files:
+        size += sum(len(x or "") for x in (rf.blob, rf.prefix, rf.url, rf.file_path))
+    return size
 
 
 def _template_of(compiled: Sequence[CompiledTask], position: int) -> tuple[CompiledTask, int]:

@@ -7,13 +7,15 @@ only the ids and dependencies are kept in between, and they are not rendered aga
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
-from batchspec.plan.commandline import command_problem, wrap_commands
+from batchspec.plan.commandline import command_problem, quoting_problems, wrap_commands
 from batchspec.plan.containers import CompiledContainer, compile_container, render_container
 from batchspec.plan.model import OutputPlan, ResourceFilePlan, TaskPlan
+from batchspec.spec.document import JsonPath
 from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
 
@@ -61,16 +63,20 @@ def compile_resource_files(
 
 
 def check_commands(renderer: Renderer, run: CommandSpec) -> None:
-    """Report shell syntax that would break the command line Batch runs (see command_problem)."""
+    """Report shell syntax that would break the command line Batch runs (see command_problem)
+    and placeholders that are not quoted safely (see quoting_problems)."""
+    sources: list[tuple[str, JsonPath, bool, bool]]
     if run.commands is None:
-        problem = command_problem(run.command or "", joined=False, last=True)
+        sources = [(run.command or "", run.where, False, True)]
+    else:
+        last = len(run.commands) - 1
+        sources = [(c, (*run.where, i), True, i == last) for i, c in enumerate(run.commands)]
+    for source, where, joined, is_last in sources:
+        problem = command_problem(source, joined=joined, last=is_last)
         if problem is not None:
-            renderer.report(run.where, problem)
-        return
-    for i, source in enumerate(run.commands):
-        problem = command_problem(source, joined=True, last=i == len(run.commands) - 1)
-        if problem is not None:
-            renderer.report((*run.where, i), problem)
+            renderer.report(where, problem)
+        for severity, message in quoting_problems(source):
+            renderer.report(where, message, severity)
 
 
 def compile_task(
@@ -178,6 +184,52 @@ def file_path_problem(path: str) -> str | None:
     return None
 
 
+def output_pattern_problem(pattern: str) -> str | None:
+    """Why an output pattern would reach outside the task directory, or None.
+
+    Patterns are relative to the task's working directory (`wd`), so `../stdout.txt` names a
+    file of the task directory itself, as on Batch; anything further up is refused, and so is
+    an absolute pattern.
+    """
+    text = pattern.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        return (
+            f"the output pattern {pattern!r} is absolute; a pattern is relative to the task's "
+            "working directory and matches files inside the task directory only"
+        )
+    if posixpath.normpath(posixpath.join("wd", text)).split("/")[0] == "..":
+        return (
+            f"the output pattern {pattern!r} leads out of the task directory ('..'); only "
+            "files under the task directory are uploaded"
+        )
+    return None
+
+
+def output_path_problem(path: str) -> str | None:
+    """Why an output's destination path in its container is refused, or None."""
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith(("/", "\\")):
+        return f"the output path {path!r} is absolute; it is a blob path inside the container"
+    if ".." in parts:
+        return f"the output path {path!r} climbs with '..'; it is a blob path inside the container"
+    return None
+
+
+def _check_outputs(
+    renderer: Renderer, task: CompiledTask, outputs: Sequence[OutputPlan], what: str
+) -> bool:
+    ok = True
+    for output, spec in zip(outputs, task.template.outputs, strict=True):
+        problems = [("pattern", output_pattern_problem(output.pattern))]
+        if output.path is not None:
+            problems.append(("path", output_path_problem(output.path)))
+        for field, problem in problems:
+            if problem is not None:
+                renderer.fail((*spec.where, field), what + problem)
+                ok = False
+    return ok
+
+
 def render_task(
     renderer: Renderer,
     task: CompiledTask,
@@ -214,7 +266,7 @@ def render_task(
     if task.container is not None:
         container = render_container(renderer, task.container, context, what)
         failed = failed or container is None
-    if failed or files is None:
+    if failed or files is None or not _check_outputs(renderer, task, outputs, what):
         return None
     template = task.template
     plan = TaskPlan(

@@ -20,7 +20,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from batchspec.diagnostics import Diagnostic
+from batchspec.diagnostics import Diagnostic, Severity
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.sandbox import MAX_RENDERED_LENGTH, make_environment
 from batchspec.spec.watchdog import RenderWatchdog, TemplateTimeout
@@ -29,6 +29,7 @@ MAX_REPORTS_PER_FIELD = 20
 """Diagnostics kept per template field; the rest are counted in one summary line."""
 
 
+_MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}>")
 _MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
 _MISSING_NAME = re.compile(r"^'([^']+)' is undefined")
 
@@ -141,12 +142,7 @@ class Renderer:
         self, compiled: Compiled, template: Template, context: Mapping[str, Any], what: str
     ) -> str | None:
         watchdog = self.watchdog
-        if watchdog.exhausted:
-            message = (
-                f"the template is not allowed to do this (sandbox): {watchdog.exhausted_message()}"
-            )
-            self.fail(compiled.where, f"{what}{message}")
-            return None
+        watchdog.where = compiled.where
         watchdog.sequence += 1
         watchdog.rendering = True
         try:
@@ -155,15 +151,26 @@ class Renderer:
             # short template, times 100,000 tasks.
             values = context if isinstance(context, dict) else dict(context)
             ctx = new_context(self.env, template.name, template.blocks, values, shared=True)
-            return _bounded_output(template.root_render_func(ctx))
+            output = _bounded_output(template.root_render_func(ctx))
+            address = _MEMORY_ADDRESS.search(output)
+            if address is not None and address.group(0) not in compiled.source:
+                # Whatever path an object took into the text (str(), %r, a filter), its
+                # default repr names a memory address: a value no command line should hold.
+                raise UndefinedError(
+                    f"the value holds {address.group(0)!r}, the text of an object rather than "
+                    "data (a function, a generator or a helper such as cycler or joiner)"
+                )
+            return output
         except UndefinedError as exc:
             detail = exc.message or "undefined"
             # Only worth working out for a message that will be shown.
             shown = self._failures[compiled.where] < MAX_REPORTS_PER_FIELD
             hint = _hint(compiled.source, detail, context) if shown else ""
             message = f"undefined template variable: {detail}{hint}"
-        except TemplateTimeout as exc:
-            message = f"the template is not allowed to do this (sandbox): {exc}"
+        except TemplateTimeout:
+            message = (
+                f"the template is not allowed to do this (sandbox): {watchdog.render_message()}"
+            )
         except SecurityError as exc:
             message = f"the template is not allowed to do this (sandbox): {exc}"
         except OverflowError as exc:  # e.g. the sandbox's cap on range()
@@ -185,12 +192,17 @@ class Renderer:
         if self._failures[where] <= MAX_REPORTS_PER_FIELD:
             self.report(where, message)
 
-    def report(self, where: JsonPath, message: str) -> None:
-        """Record one located diagnostic."""
+    def report(self, where: JsonPath, message: str, severity: Severity = "error") -> None:
+        """Record one located diagnostic (a warning does not make the spec invalid)."""
         line, col = self.loaded.locate(where)
         self.problems.append(
-            Diagnostic(str(self.loaded.path), line, col, format_json_path(where), message)
+            Diagnostic(str(self.loaded.path), line, col, format_json_path(where), message, severity)
         )
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The problems that make the spec invalid."""
+        return [d for d in self.problems if d.severity == "error"]
 
     def summarize(self) -> None:
         """Add one line per field whose failures were cut short."""

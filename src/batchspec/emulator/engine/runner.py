@@ -8,11 +8,13 @@ import asyncio
 import contextlib
 import errno
 import os
+import shutil
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from batchspec.emulator.engine import confine
 from batchspec.emulator.engine.cmdline import CommandLineError, split_command_line
 from batchspec.emulator.service.runtime import Live
 
@@ -65,6 +67,21 @@ class Outcome:
     start_message: str = ""
 
 
+def _missing_program(program: str, cwd: Path, env: dict[str, str]) -> str | None:
+    """Why `program` cannot be started, found before it runs confined (engine/confine.py),
+    where the failure would come from inside the helper instead of from the start."""
+    if "/" in program:
+        path = cwd / program
+        if not path.exists():
+            return f"The program '{program}' was not found."
+        if not os.access(path, os.X_OK) or path.is_dir():
+            return f"The program '{program}' is not executable."
+        return None
+    if shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+        return f"The program '{program}' was not found."
+    return None
+
+
 async def run_command(
     command_line: str,
     cwd: Path,
@@ -80,6 +97,9 @@ async def run_command(
         return Outcome(None, start_error="CommandLineInvalid", start_message=str(exc))
     if not argv:
         return Outcome(None, start_error="CommandLineInvalid", start_message="empty command line")
+    missing = _missing_program(argv[0], cwd, env)
+    if missing is not None:
+        return Outcome(None, start_error="CommandProgramNotFound", start_message=missing)
     try:
         out_file = open(task_dir / "stdout.txt", "wb")  # noqa: SIM115 - closed below
         err_file = open(task_dir / "stderr.txt", "wb")  # noqa: SIM115 - closed below
@@ -88,7 +108,7 @@ async def run_command(
     with out_file as out, err_file as err:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv,
+                *confine.wrap(argv),
                 cwd=cwd,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
