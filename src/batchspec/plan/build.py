@@ -38,6 +38,7 @@ from batchspec.plan.variables import resolve_vars, var_text
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
 from batchspec.spec.render import Renderer
+from batchspec.spec.typed import render_typed_fields
 
 MAX_DURATION_DAYS = 10_675_199
 """Batch keeps time limits as .NET TimeSpans, which hold at most 10,675,199 days."""
@@ -65,29 +66,35 @@ def build_plan(
     loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
 ) -> Plan | list[Diagnostic]:
     """Render and check a schema-valid spec into a Plan, or return every problem found."""
-    try:
-        spec = spec_from_data(loaded.data)
-    except SpecShapeError as exc:
-        line, col = loaded.locate(exc.where)
-        return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
     renderer = Renderer(loaded)
     with renderer.watchdog.armed():
-        return _build(loaded, spec, renderer, overrides, run)
+        return _build(loaded, renderer, overrides, run)
 
 
 def _build(
     loaded: LoadedSpec,
-    spec: Spec,
     renderer: Renderer,
     overrides: Mapping[str, str],
     run: RunInfo | None,
 ) -> Plan | list[Diagnostic]:
-    values = resolve_vars(renderer, spec, overrides)
+    declared = loaded.data.get("vars", {})
+    values = resolve_vars(renderer, tuple(declared.items()), overrides)
     digest = spec_digest(loaded.raw, values)
     run = run or default_run(digest)
     base = renderer.context(
-        vars=dict(values), spec={"name": spec.name}, run={"id": run.id, "date": run.date}
+        vars=dict(values), spec={"name": loaded.data.get("name")}, run=vars_of(run)
     )
+    # Numbers, booleans, ids and sizes may be templates: they are rendered and type-checked
+    # before the spec becomes typed records.
+    typed = render_typed_fields(renderer, loaded, base)
+    if typed is None:
+        renderer.summarize()
+        return sorted(renderer.problems)
+    try:
+        spec = spec_from_data(typed.data)
+    except SpecShapeError as exc:
+        line, col = loaded.locate(exc.where)
+        return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
     containers = _containers(renderer, spec, base)
     base["containers"] = {c.key: c.name for c in containers}
     keys = frozenset(c.key for c in spec.containers)
@@ -132,6 +139,11 @@ def _build(
         ),
         cleanup=CleanupPlan(spec.cleanup.containers, spec.cleanup.job, spec.cleanup.pool),
     )
+
+
+def vars_of(run: RunInfo) -> dict[str, str]:
+    """`run` as templates see it."""
+    return {"id": run.id, "date": run.date}
 
 
 def default_run(digest: str, today: datetime.date | None = None) -> RunInfo:
