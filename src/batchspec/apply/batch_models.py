@@ -55,6 +55,10 @@ class BatchModels:
         """The job create request; the job runs on the plan's pool."""
         return job_options(self._plan.job, self._plan.pool.id)
 
+    def job_completion(self) -> bm.BatchJobUpdateOptions | None:
+        """The job update to send after the last task is added, if the plan asks for one."""
+        return job_completion_update(self._plan.job)
+
     def task(self, task: TaskPlan) -> bm.BatchTaskCreateOptions:
         """The task create request for one planned task."""
         constraints = bm.BatchTaskConstraints(
@@ -72,6 +76,8 @@ class BatchModels:
             depends_on=bm.BatchTaskDependencies(task_ids=list(task.depends_on))
             if task.depends_on
             else None,
+            display_name=task.display_name,
+            required_slots=task.required_slots if task.required_slots != 1 else None,
         )
 
     def resource_file(self, rf: ResourceFilePlan) -> bm.ResourceFile:
@@ -157,7 +163,8 @@ def job_options(job: JobPlan, pool_id: str) -> bm.BatchJobCreateOptions:
     """The job create request.
 
     All-tasks-complete stays `noaction` here: tasks are added in several calls, and a job told to
-    terminate when all its tasks complete could end between two of them.
+    terminate when all its tasks complete could end between two of them; the plan's action is
+    set by `job_completion_update` after the last one.
     """
     return bm.BatchJobCreateOptions(
         id=job.id,
@@ -169,6 +176,20 @@ def job_options(job: JobPlan, pool_id: str) -> bm.BatchJobCreateOptions:
         ),
         uses_task_dependencies=job.uses_task_dependencies,
         all_tasks_complete_mode=bm.BatchAllTasksCompleteMode.NO_ACTION,
+        task_failure_mode=bm.BatchTaskFailureMode(job.on_task_failure),
+        common_environment_settings=_environment(job.environment),
+    )
+
+
+def job_completion_update(job: JobPlan) -> bm.BatchJobUpdateOptions | None:
+    """The update that sets the plan's all-tasks-complete action once every task is added.
+
+    None when the job keeps Batch's default (`noaction`), which it was created with.
+    """
+    if job.on_all_tasks_complete == "noaction":
+        return None
+    return bm.BatchJobUpdateOptions(
+        all_tasks_complete_mode=bm.BatchAllTasksCompleteMode(job.on_all_tasks_complete)
     )
 
 

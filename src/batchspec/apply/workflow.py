@@ -189,6 +189,10 @@ class Workflow:
             again = f", {summary.existing} were already there" if summary.existing else ""
             out.step(f"tasks: {summary.added} added{again} ({total} planned)")
             self._save(step="tasks")
+        completion = models.job_completion()
+        if completion is not None:  # only now: the job could end between two task collections
+            self.batch.update_job(plan.job.id, completion)
+            out.step(f"job {plan.job.id}: terminates when all its tasks complete")
 
         timeout = plan.job.timeout_seconds
         counts = monitor.watch(

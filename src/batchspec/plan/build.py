@@ -21,11 +21,13 @@ from typing import Any
 from batchspec.diagnostics import Diagnostic
 from batchspec.plan.commandline import wrap_commands
 from batchspec.plan.model import (
+    AllTasksComplete,
     CleanupPlan,
     ContainerPlan,
     DownloadPlan,
     ImagePlan,
     JobPlan,
+    OnTaskFailure,
     Plan,
     PoolPlan,
     RunInfo,
@@ -43,6 +45,14 @@ from batchspec.spec.typed import render_typed_fields
 MAX_DURATION_DAYS = 10_675_199
 """Batch keeps time limits as .NET TimeSpans, which hold at most 10,675,199 days."""
 MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86_400
+_ALL_TASKS_COMPLETE: Mapping[str, AllTasksComplete] = {
+    "no_action": "noaction",
+    "terminate_job": "terminatejob",
+}
+_ON_TASK_FAILURE: Mapping[str, OnTaskFailure] = {
+    "no_action": "noaction",
+    "perform_exit_options_job_action": "performexitoptionsjobaction",
+}
 CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -107,6 +117,8 @@ def _build(
         if "\0" in download.to:
             renderer.report((*download.where, "to"), "the path holds a NUL character")
     job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
+    job_environment = _environment(renderer, spec.job.environment, ("job",), base)
+    _check_slots(renderer, spec)
     tasks = None
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
@@ -121,6 +133,9 @@ def _build(
         priority=spec.job.priority,
         max_task_retries=spec.job.retries,
         uses_task_dependencies=any(t.depends_on for t in spec.job.tasks),
+        environment=job_environment,
+        on_all_tasks_complete=_ALL_TASKS_COMPLETE[spec.job.on_all_tasks_complete],
+        on_task_failure=_ON_TASK_FAILURE[spec.job.on_task_failure],
     )
     return Plan(
         name=spec.name,
@@ -173,6 +188,33 @@ def _render_id(
     return value
 
 
+def _environment(
+    renderer: Renderer,
+    pairs: Sequence[tuple[str, str]],
+    owner: JsonPath,
+    context: Mapping[str, Any],
+) -> tuple[tuple[str, str], ...]:
+    """Environment values rendered once (the job's, a start task's); failures are reported."""
+    out = []
+    for name, value in pairs:
+        compiled = renderer.compile(value, (*owner, "environment", name))
+        rendered = None if compiled is None else renderer.render(compiled, context)
+        out.append((name, rendered or ""))
+    return tuple(out)
+
+
+def _check_slots(renderer: Renderer, spec: Spec) -> None:
+    # Batch accepts such a task and never schedules it: the job would wait forever.
+    slots = spec.pool.task_slots_per_node
+    for task in spec.job.tasks:
+        if task.required_slots > slots:
+            renderer.report(
+                (*task.where, "required_slots"),
+                f"the task needs {task.required_slots} slots but the pool's nodes have "
+                f"{slots} (pool.task_slots_per_node); Batch would never schedule it",
+            )
+
+
 def _check_durations(renderer: Renderer, spec: Spec) -> None:
     # The schema accepts `0s`; a limit of zero would end the job or task before it starts.
     limits: list[tuple[int | None, JsonPath]] = [(spec.job.timeout_seconds, ("job", "timeout"))]
@@ -220,6 +262,7 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     refs += [(d.container, d.where) for d in spec.downloads]
     start = spec.pool.start_task
     files = list(start.resource_files) if start is not None else []
+    files += spec.job.resource_files
     for task in spec.job.tasks:
         files += task.resource_files
         refs += [(o.container, o.where) for o in task.outputs]
@@ -252,11 +295,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
         else:
             compiled = renderer.compile(run.command or "", run.where)
             command = None if compiled is None else renderer.render(compiled, context)
-        env = []
-        for name, value in start.environment:
-            compiled = renderer.compile(value, (*start.where, "environment", name))
-            rendered = None if compiled is None else renderer.render(compiled, context)
-            env.append((name, rendered or ""))
+        env = _environment(renderer, start.environment, start.where, context)
         compiled_files = compile_resource_files(renderer, start.resource_files)
         files = (
             None
@@ -268,7 +307,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
         start_plan = StartTaskPlan(
             command_line=command,
             resource_files=files,
-            environment=tuple(env),
+            environment=env,
             elevated=start.elevated,
             wait_for_success=start.wait_for_success,
             max_retries=start.retries,

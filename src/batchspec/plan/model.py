@@ -16,6 +16,10 @@ from typing import Literal
 
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
+AllTasksComplete = Literal["noaction", "terminatejob"]
+"""Batch's `onAllTasksComplete` values."""
+OnTaskFailure = Literal["noaction", "performexitoptionsjobaction"]
+"""Batch's `onTaskFailure` values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,11 @@ class JobPlan:
     max_task_retries: int = 0
     """Default retries for tasks that do not set their own."""
     uses_task_dependencies: bool = False
+    environment: tuple[tuple[str, str], ...] = ()
+    """Batch's `commonEnvironmentSettings`: every task sees them, its own settings win."""
+    on_all_tasks_complete: AllTasksComplete = "noaction"
+    """Set on the job after every task has been added (see apply's job update)."""
+    on_task_failure: OnTaskFailure = "noaction"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +131,8 @@ class TaskPlan:
     max_wall_clock_seconds: int | None = None
     depends_on: tuple[str, ...] = ()
     elevated: bool = False
+    display_name: str | None = None
+    required_slots: int = 1
 
 
 @dataclass(frozen=True, slots=True)

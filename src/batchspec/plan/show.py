@@ -103,6 +103,13 @@ def write_text(plan: Plan, out: TextIO) -> None:
     timeout = "none" if job.timeout_seconds is None else format_duration(job.timeout_seconds)
     line(f"  timeout {timeout}; priority {job.priority}; task retries {job.max_task_retries}")
     line(f"  task dependencies: {'yes' if job.uses_task_dependencies else 'no'}")
+    if job.on_all_tasks_complete != "noaction" or job.on_task_failure != "noaction":
+        line(
+            f"  on all tasks complete: {job.on_all_tasks_complete}; "
+            f"on task failure: {job.on_task_failure}"
+        )
+    for name, value in job.environment:
+        line(f"  env {name}={value}")
     heading(f"\nTasks ({len(plan.tasks):,})")
     for task in plan.tasks:
         out.write(_clean("".join(f"{text}\n" for text in _task_lines(plan, task))))
@@ -143,7 +150,7 @@ def _describe_output(plan: Plan, output: OutputPlan) -> str:
 
 
 def _task_lines(plan: Plan, task: TaskPlan) -> Iterator[str]:
-    yield f"  {task.id}"
+    yield f"  {task.id}" + ("" if task.display_name is None else f" ({task.display_name})")
     yield f"    command line: {task.command_line}"
     for rf in task.resource_files:
         yield f"    resource file: {_describe_resource(plan, rf)}"
@@ -156,6 +163,8 @@ def _task_lines(plan: Plan, task: TaskPlan) -> Iterator[str]:
         limits.append(f"max wall clock {format_duration(task.max_wall_clock_seconds)}")
     if task.elevated:
         limits.append("elevated")
+    if task.required_slots != 1:
+        limits.append(f"{task.required_slots} slots")
     yield f"    {'; '.join(limits)}"
     if task.depends_on:
         yield f"    depends on: {', '.join(task.depends_on)}"
@@ -199,6 +208,8 @@ def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
         "max_wall_clock_seconds": task.max_wall_clock_seconds,
         "depends_on": list(task.depends_on),
         "elevated": task.elevated,
+        "display_name": task.display_name,
+        "required_slots": task.required_slots,
     }
 
 
@@ -254,6 +265,9 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "priority": plan.job.priority,
             "max_task_retries": plan.job.max_task_retries,
             "uses_task_dependencies": plan.job.uses_task_dependencies,
+            "environment": dict(plan.job.environment),
+            "on_all_tasks_complete": plan.job.on_all_tasks_complete,
+            "on_task_failure": plan.job.on_task_failure,
         },
         "downloads": [
             {

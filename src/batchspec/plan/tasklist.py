@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from batchspec.plan.depends import DependencyResolver, find_cycle
-from batchspec.plan.model import TaskPlan, UploadPlan
+from batchspec.plan.model import ResourceFilePlan, TaskPlan, UploadPlan
 from batchspec.plan.tasks import (
     CompiledTask,
     LazyTasks,
+    compile_resource_files,
     compile_task,
     describe_item,
+    render_resource_files,
     render_task,
     task_context,
 )
@@ -118,13 +120,17 @@ def plan_tasks(
     retries = job.retries
     known_problems = len(renderer.problems)
     failed = False
+    shared = _shared_files(renderer, job, base)
+    if shared is None:
+        failed = True
+        shared = ()
     for template in job.tasks:
         items = _items(renderer, template, uploaded)
         if items is None:
             failed = True
             continue
         total += item_count(items)
-        task = compile_task(renderer, template, items)
+        task = compile_task(renderer, template, items, shared)
         if task is None:
             failed = True
         else:
@@ -177,6 +183,25 @@ def plan_tasks(
             replace(p, depends_on=resolved[i]) if i in resolved else p for i, p in enumerate(plans)
         )
     return LazyTasks(renderer, compiled, base, retries, resolved, ids)
+
+
+def _shared_files(
+    renderer: Renderer, job: JobSpec, base: Mapping[str, Any]
+) -> tuple[ResourceFilePlan, ...] | None:
+    """The job's resource files, rendered once (they cannot name `item` or `index`)."""
+    compiled = compile_resource_files(renderer, job.resource_files)
+    if compiled is None:
+        return None
+    for rf in compiled:
+        for part in (rf.blob, rf.prefix, rf.url, rf.path):
+            if part is not None and part.per_task:
+                renderer.report(
+                    part.where,
+                    "the job's resource files are the same for every task: `item` and `index` "
+                    "belong in a task's own resource_files",
+                )
+                return None
+    return render_resource_files(renderer, compiled, base)
 
 
 def _template_of(compiled: Sequence[CompiledTask], position: int) -> tuple[CompiledTask, int]:

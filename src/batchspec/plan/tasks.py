@@ -16,6 +16,9 @@ from batchspec.plan.model import OutputPlan, ResourceFilePlan, TaskPlan
 from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
 
+MAX_DISPLAY_NAME = 1024
+"""Batch's limit on a task's display name (Unicode characters)."""
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledResourceFile:
@@ -39,6 +42,9 @@ class CompiledTask:
     resource_files: tuple[CompiledResourceFile, ...]
     outputs: tuple[tuple[Compiled, Compiled], ...]
     depends_on: tuple[Compiled, ...]
+    display_name: Compiled | None = None
+    shared_files: tuple[ResourceFilePlan, ...] = ()
+    """The job's resource files, rendered once, given to every task before its own."""
 
 
 def compile_resource_files(
@@ -72,7 +78,10 @@ def check_commands(renderer: Renderer, run: CommandSpec) -> None:
 
 
 def compile_task(
-    renderer: Renderer, template: TaskTemplate, items: Sequence[Any]
+    renderer: Renderer,
+    template: TaskTemplate,
+    items: Sequence[Any],
+    shared_files: tuple[ResourceFilePlan, ...] = (),
 ) -> CompiledTask | None:
     """Compile every template field of a task template once; None on a syntax error."""
     where = template.where
@@ -98,6 +107,11 @@ def compile_task(
         renderer.compile(d, (*where, "depends_on", i)) for i, d in enumerate(template.depends_on)
     ]
     files = compile_resource_files(renderer, template.resource_files)
+    display = None
+    if template.display_name is not None:
+        display = renderer.compile(template.display_name, (*where, "display_name"))
+        if display is None:
+            return None
     parts: list[Compiled | None] = [task_id, *compiled, *(c for _, c in env), *deps]
     parts += [c for pair in outputs for c in pair]
     if files is None or task_id is None or any(p is None for p in parts):
@@ -112,6 +126,8 @@ def compile_task(
         resource_files=files,
         outputs=tuple((p, q) for p, q in outputs if p is not None and q is not None),
         depends_on=tuple(d for d in deps if d is not None),
+        display_name=display,
+        shared_files=shared_files,
     )
 
 
@@ -204,18 +220,28 @@ def render_task(
     )
     depends = tuple(render(d) for d in task.depends_on) if known_id is None else ()
     files = render_resource_files(renderer, task.resource_files, context, what)
+    display = None if task.display_name is None else render(task.display_name)
+    if display is not None and len(display) > MAX_DISPLAY_NAME:
+        renderer.fail(
+            (*task.template.where, "display_name"),
+            f"{what}the display name is {len(display):,} characters; Batch allows at most "
+            f"{MAX_DISPLAY_NAME}",
+        )
+        failed = True
     if failed or files is None:
         return None
     template = task.template
     plan = TaskPlan(
         id=task_id,
         command_line=wrap_commands(lines) if task.wrapped else lines[0],
-        resource_files=files,
+        resource_files=task.shared_files + files,
         environment=environment,
         outputs=outputs,
         max_retries=retries if template.retries is None else template.retries,
         max_wall_clock_seconds=template.max_wall_clock_seconds,
         elevated=template.elevated,
+        display_name=display,
+        required_slots=template.required_slots,
     )
     return plan, depends
 

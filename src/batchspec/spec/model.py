@@ -17,6 +17,8 @@ from batchspec.spec.durations import parse_duration
 VarValue = str | int | float | bool
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
+AllTasksCompleteAction = Literal["no_action", "terminate_job"]
+TaskFailureAction = Literal["no_action", "perform_exit_options_job_action"]
 
 
 class SpecShapeError(ValueError):
@@ -151,6 +153,8 @@ class TaskTemplate:
     depends_on: tuple[str, ...]
     elevated: bool
     where: JsonPath
+    display_name: str | None = None
+    required_slots: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,10 @@ class JobSpec:
     retries: int
     tasks: tuple[TaskTemplate, ...]
     where: JsonPath
+    environment: tuple[tuple[str, str], ...] = ()
+    resource_files: tuple[ResourceFileSpec, ...] = ()
+    on_all_tasks_complete: AllTasksCompleteAction = "no_action"
+    on_task_failure: TaskFailureAction = "no_action"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +290,10 @@ def _job(job: Mapping[str, Any]) -> JobSpec:
         retries=int(job.get("retries", 0)),
         tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job["tasks"])),
         where=("job",),
+        environment=tuple(job.get("environment", {}).items()),
+        resource_files=_resource_files(job.get("resource_files", []), ("job",)),
+        on_all_tasks_complete=job.get("on_all_tasks_complete", "no_action"),
+        on_task_failure=job.get("on_task_failure", "no_action"),
     )
 
 
@@ -309,6 +321,8 @@ def _task(task: Mapping[str, Any], where: JsonPath) -> TaskTemplate:
         depends_on=tuple(task.get("depends_on", [])),
         elevated=bool(task.get("elevated", False)),
         where=where,
+        display_name=task.get("display_name"),
+        required_slots=int(task.get("required_slots", 1)),
     )
 
 
