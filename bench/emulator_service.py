@@ -16,7 +16,7 @@ from azure.batch import BatchClient
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-from batchspec.emulator.auth import DEFAULT_KEY
+from batchspec.emulator.api.auth import DEFAULT_KEY
 
 
 class CountRequests(SansIOHTTPPolicy):  # type: ignore[misc]

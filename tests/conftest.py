@@ -148,7 +148,7 @@ def start_batch_service(
     data_dir: Path, timeout: float = 30.0, extra_args: tuple[str, ...] = ()
 ) -> Iterator[BatchService]:
     """Start `python -m batchspec emulator` on a free port; yield it when ready; stop it after."""
-    from batchspec.emulator.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
+    from batchspec.emulator.api.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
 
     data_dir.mkdir(parents=True, exist_ok=True)
     ready = data_dir.parent / f"{data_dir.name}.ready-{os.getpid()}-{time.monotonic_ns()}.json"

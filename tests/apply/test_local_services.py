@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from batchspec.cli import main
-from batchspec.emulator.auth import DEFAULT_KEY
+from batchspec.emulator.api.auth import DEFAULT_KEY
 from batchspec.local import data_home
 from batchspec.local import services as services_module
 from batchspec.local.processes import pid_alive, port_open

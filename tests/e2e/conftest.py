@@ -55,7 +55,7 @@ def secret_check(
     caplog: pytest.LogCaptureFixture,
 ) -> Iterator[SecretCheck]:
     """Autouse: after each test, no SAS signature or account key in anything it output."""
-    from batchspec.emulator.auth import DEFAULT_KEY
+    from batchspec.emulator.api.auth import DEFAULT_KEY
     from batchspec.local.services import AZURITE_KEY
 
     check = SecretCheck([DEFAULT_KEY, AZURITE_KEY])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from batchspec.emulator.auth import DEFAULT_KEY
+from batchspec.emulator.api.auth import DEFAULT_KEY
 
 pytestmark = pytest.mark.timeout(60)
 

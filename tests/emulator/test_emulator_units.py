@@ -11,11 +11,12 @@ from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 
-from batchspec.emulator.auth import DEFAULT_KEY, verify
-from batchspec.emulator.cmdline import CommandLineError, split_command_line
-from batchspec.emulator.odata import compile_filter
-from batchspec.emulator.storage_io import _matches, scrub
-from batchspec.emulator.wire import BatchError, parse_duration
+from batchspec.emulator.api.auth import DEFAULT_KEY, verify
+from batchspec.emulator.api.odata import compile_filter
+from batchspec.emulator.engine.cmdline import CommandLineError, split_command_line
+from batchspec.emulator.engine.storage_io import _matches, scrub
+from batchspec.emulator.service.errors import BatchError
+from batchspec.emulator.service.values import parse_duration
 
 ENV = {"SHARED": "/n/shared", "SPACED": "a b", "EMPTY": ""}
 

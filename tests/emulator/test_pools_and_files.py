@@ -21,7 +21,7 @@ from emulator_helpers import (
     wait_until,
 )
 
-from batchspec.emulator.auth import sign, string_to_sign
+from batchspec.emulator.api.auth import sign, string_to_sign
 
 pytestmark = pytest.mark.timeout(120)
 

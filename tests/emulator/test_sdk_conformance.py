@@ -21,7 +21,7 @@ from azure.core.exceptions import (
 from azure.core.rest import HttpRequest
 from emulator_helpers import job_options, pool_options, unique, wait_task_done, wait_until
 
-from batchspec.emulator.auth import sign, string_to_sign
+from batchspec.emulator.api.auth import sign, string_to_sign
 
 pytestmark = pytest.mark.timeout(120)
 

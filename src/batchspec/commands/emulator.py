@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from batchspec.emulator.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
+from batchspec.emulator.api.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
 
 
 def _check_key(key: str) -> str:

@@ -77,7 +77,7 @@ def status(data_dir: Path | None) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
 def logs(service: str | None, lines: int, data_dir: Path | None) -> None:
     """Print the end of the local services' logs (secrets redacted)."""
-    from batchspec.emulator.auth import DEFAULT_KEY
+    from batchspec.emulator.api.auth import DEFAULT_KEY
     from batchspec.local.services import AZURITE_KEY
     from batchspec.local.services import status as services_status
     from batchspec.redact import redact, register_secret

@@ -15,10 +15,10 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from batchspec.emulator.app import build_app
-from batchspec.emulator.scheduler import Scheduler
-from batchspec.emulator.state import Live
-from batchspec.emulator.store import Store
+from batchspec.emulator.api.app import build_app
+from batchspec.emulator.engine.scheduler import Scheduler
+from batchspec.emulator.service.runtime import Live
+from batchspec.emulator.service.store import Store
 
 HOST = "127.0.0.1"  # loopback only, always
 

@@ -103,7 +103,7 @@ def _unusable(home: Path, exc: OSError) -> LocalServiceError:
 
 
 def _ensure_running(root: Path, timeout: float) -> LocalEndpoints:
-    from batchspec.emulator.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
+    from batchspec.emulator.api.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
 
     with _locked(root):
         state = _read_state(root)

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from batchspec.emulator.cmdline import CommandLineError, split_command_line
+from batchspec.emulator.engine.cmdline import CommandLineError, split_command_line
+from batchspec.emulator.service.runtime import Live
 
 # The exit code recorded for a process killed by the emulator (128 + SIGKILL, as a shell reports).
 KILLED_EXIT_CODE = 137
@@ -37,6 +38,11 @@ class Handle:
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def new_handle(live: Live) -> Handle:
+    """A handle whose process group is recorded in the store while it runs."""
+    return Handle(on_spawn=live.store.add_proc, on_exit=live.store.remove_proc)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from batchspec.emulator.wire import Doc
+from batchspec.emulator.service.values import Doc
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pools (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -51,6 +52,34 @@ class Store:
         self.db.executescript(_SCHEMA)
         row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM tasks").fetchone()
         self._seq = int(row[0])
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit every write inside as one, or none of them (nested uses join the outer one).
+
+        State changes that belong together (a task's end, its dependants, its job) go in one
+        transaction, so that a kill between them cannot leave half of them on disk.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN")
+        self._depth = 1
+        seq = self._seq
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.db.execute("ROLLBACK")
+            self._seq = seq
+            raise
+        self._depth = 0
+        self.db.execute("COMMIT")
 
     def close(self) -> None:
         """Flush and close the database."""
@@ -121,11 +150,10 @@ class Store:
 
     def delete_job(self, job_id: str) -> None:
         """Remove a job with its tasks and dependencies."""
-        self.db.execute("BEGIN")
-        self.db.execute("DELETE FROM deps WHERE job_id = ?", (job_id.lower(),))
-        self.db.execute("DELETE FROM tasks WHERE job_id = ?", (job_id.lower(),))
-        self.db.execute("DELETE FROM jobs WHERE id = ?", (job_id.lower(),))
-        self.db.execute("COMMIT")
+        with self.transaction():
+            self.db.execute("DELETE FROM deps WHERE job_id = ?", (job_id.lower(),))
+            self.db.execute("DELETE FROM tasks WHERE job_id = ?", (job_id.lower(),))
+            self.db.execute("DELETE FROM jobs WHERE id = ?", (job_id.lower(),))
 
     def list_jobs(self) -> list[Doc]:
         """All jobs, by id."""
@@ -155,8 +183,7 @@ class Store:
         self, job_id: str, pool_id: str, items: list[tuple[Doc, int, list[str]]]
     ) -> None:
         """Add tasks (doc, blocked count, dependency ids) in one transaction."""
-        self.db.execute("BEGIN")
-        try:
+        with self.transaction():
             for doc, blocked, deps in items:
                 self._seq += 1
                 self.db.execute(
@@ -178,10 +205,6 @@ class Store:
                     "INSERT INTO deps (job_id, task_id, dep_id) VALUES (?, ?, ?)",
                     [(job_id.lower(), doc["id"].lower(), d.lower()) for d in deps],
                 )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def get_task(self, job_id: str, task_id: str) -> Doc | None:
         """A task's document, or None."""

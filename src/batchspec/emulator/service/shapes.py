@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchspec.emulator.wire import Doc, invalid_property
+from batchspec.emulator.service.errors import invalid_property
+from batchspec.emulator.service.values import Doc
 
 
 def _is_int(value: Any) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from batchspec.emulator.wire import Doc
+from batchspec.emulator.service.values import Doc
 
 
 @dataclass(frozen=True)

@@ -8,21 +8,31 @@ tasks, multi-instance tasks) are refused with InvalidPropertyValue rather than i
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from batchspec.emulator import shapes
-from batchspec.emulator.images import check_image
-from batchspec.emulator.wire import (
-    BatchError,
-    Doc,
-    check_id,
-    invalid_property,
-    iso,
-    missing_property,
-    new_etag,
-)
+from batchspec.emulator.service import errors, shapes
+from batchspec.emulator.service.errors import invalid_property, missing_property
+from batchspec.emulator.service.images import check_image
+from batchspec.emulator.service.values import Doc, iso, new_etag
 
 UNLIMITED = "P10675199DT2H48M5.4775807S"
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_id(doc: Doc, name: str = "id") -> str:
+    """Validate a Batch id: letters, digits, hyphens and underscores, 1 to 64 characters."""
+    value = doc.get(name)
+    if value is None or value == "":
+        raise missing_property(name)
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise invalid_property(
+            name,
+            value,
+            "The id can contain any combination of alphanumeric characters including hyphens "
+            "and underscores, and cannot contain more than 64 characters.",
+        )
+    return value
 
 
 def _require(body: Doc, name: str, prefix: str = "") -> Any:
@@ -193,9 +203,7 @@ def _has_job_action(body: Doc) -> bool:
 def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
     """Validate a task create body against its job; return the task document (active)."""
     if not isinstance(body, dict):
-        raise BatchError(
-            400, "InvalidRequestBody", "The specified Request Body is not syntactically valid."
-        )
+        raise errors.invalid_request_body()
     task_id = check_id(body)
     _require(body, "commandLine")
     shapes.check_task(body)
@@ -204,11 +212,7 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
     )
     _check_resource_files(body.get("resourceFiles"), "")
     if body.get("dependsOn") and not job.get("usesTaskDependencies"):
-        raise BatchError(
-            400,
-            "TaskDependenciesNotSpecifiedOnJob",
-            "The Task has dependencies but the job does not use task dependencies.",
-        )
+        raise errors.task_dependencies_not_specified()
     dependency_ids(body)
     if job.get("onTaskFailure", "noaction") == "noaction" and _has_job_action(body):
         raise invalid_property(
@@ -247,8 +251,3 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
         }
     )
     return doc
-
-
-def public(doc: Doc) -> Doc:
-    """The document without the emulator's private bookkeeping keys."""
-    return {k: v for k, v in doc.items() if not k.startswith("_")}

@@ -1,4 +1,8 @@
-"""The Starlette application: every route of the Batch REST API subset, behind Shared Key."""
+"""The Starlette application: every route of the Batch REST API subset, behind Shared Key.
+
+The routing table below is the whole API surface; each handler parses its request, calls the
+service layer (which holds Batch's rules) and writes the answer.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from batchspec.emulator import routes_files as files
-from batchspec.emulator import routes_jobs as jobs
-from batchspec.emulator import routes_other as other
-from batchspec.emulator import routes_pools as pools
-from batchspec.emulator import routes_tasks as tasks
-from batchspec.emulator.http import Handler, error_response, route
-from batchspec.emulator.state import Live
-from batchspec.emulator.wire import BatchError
+from batchspec.emulator.api import files, jobs, nodes, other, pools, tasks
+from batchspec.emulator.api.pipeline import Handler, route
+from batchspec.emulator.api.responses import error_response
+from batchspec.emulator.service import errors
+from batchspec.emulator.service.runtime import Live
 
 _ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/pools", pools.create_pool, ["POST"]),
@@ -24,10 +25,10 @@ _ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/pools/{pool_id}", pools.update_pool, ["PATCH"]),
     ("/pools/{pool_id}/resize", pools.resize_pool, ["POST"]),
     ("/pools/{pool_id}/updateproperties", pools.replace_pool_properties, ["POST"]),
-    ("/pools/{pool_id}/nodes", pools.list_nodes, ["GET"]),
-    ("/pools/{pool_id}/nodes/{node_id}", pools.get_node, ["GET"]),
-    ("/pools/{pool_id}/nodes/{node_id}/disablescheduling", pools.set_node_scheduling, ["POST"]),
-    ("/pools/{pool_id}/nodes/{node_id}/enablescheduling", pools.set_node_scheduling, ["POST"]),
+    ("/pools/{pool_id}/nodes", nodes.list_nodes, ["GET"]),
+    ("/pools/{pool_id}/nodes/{node_id}", nodes.get_node, ["GET"]),
+    ("/pools/{pool_id}/nodes/{node_id}/disablescheduling", nodes.set_node_scheduling, ["POST"]),
+    ("/pools/{pool_id}/nodes/{node_id}/enablescheduling", nodes.set_node_scheduling, ["POST"]),
     ("/pools/{pool_id}/nodes/{node_id}/files", files.list_node_files, ["GET"]),
     (
         "/pools/{pool_id}/nodes/{node_id}/files/{file_path:path}",
@@ -79,16 +80,9 @@ def build_app(live: Live) -> Starlette:
         # What the service answers for a URI that is no Batch resource, or a verb it does not
         # take there.
         if getattr(exc, "status_code", 404) == 405:
-            err = BatchError(
-                405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb."
-            )
+            err = errors.unsupported_verb()
         else:
-            err = BatchError(
-                400,
-                "InvalidUri",
-                "The requested URI does not represent any resource on the server.",
-                [("UriPath", request.url.path)],
-            )
+            err = errors.invalid_uri(request.url.path)
         return error_response(request, live, err)
 
     routes = [

@@ -14,7 +14,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from batchspec.emulator.wire import BatchError, Doc
+from batchspec.emulator.service import errors
+from batchspec.emulator.service.errors import BatchError
+from batchspec.emulator.service.values import Doc
 
 Predicate = Callable[[Doc], bool]
 
@@ -33,12 +35,7 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def _bad(text: str) -> BatchError:
-    return BatchError(
-        400,
-        "InvalidQueryParameterValue",
-        "Value for one of the query parameters specified in the request URI is invalid.",
-        [("QueryParameterName", "$filter"), ("QueryParameterValue", text)],
-    )
+    return errors.invalid_query_parameter("$filter", text)
 
 
 def _timestamp(text: str) -> dt.datetime | None:

@@ -1,6 +1,6 @@
-"""Batch operations for features the local service does not run, answered as the service
-answers an account that has none of them (no applications, no job schedules, no subtasks), and
-the rest refused with one clear error instead of a misleading 404.
+"""Routes of features the local service has none of (applications, job schedules, subtasks,
+job preparation status), and the operations it refuses with one clear error instead of a
+misleading 404.
 """
 
 from __future__ import annotations
@@ -8,11 +8,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from batchspec.emulator.http import Handler, page
-from batchspec.emulator.routes_jobs import get_job_doc
-from batchspec.emulator.routes_tasks import get_task_doc
-from batchspec.emulator.state import Live
-from batchspec.emulator.wire import BatchError, not_found
+from batchspec.emulator.api.pipeline import Handler
+from batchspec.emulator.api.responses import page
+from batchspec.emulator.service import errors, features
+from batchspec.emulator.service.runtime import Live
 
 
 async def list_applications(request: Request, live: Live) -> Response:
@@ -21,8 +20,8 @@ async def list_applications(request: Request, live: Live) -> Response:
 
 
 async def get_application(request: Request, live: Live) -> Response:
-    """GET /applications/{id}: 404 ApplicationNotFound (there are none)."""
-    raise not_found("Application", "application")
+    """GET /applications/{id}: 404 ApplicationNotFound."""
+    features.get_application(live, request.path_params["application_id"])
 
 
 async def list_job_schedules(request: Request, live: Live) -> Response:
@@ -32,35 +31,25 @@ async def list_job_schedules(request: Request, live: Live) -> Response:
 
 async def job_schedule(request: Request, live: Live) -> Response:
     """Any operation on one job schedule (or its jobs): 404 JobScheduleNotFound."""
-    raise not_found("JobSchedule", "job schedule")
+    features.get_job_schedule(live, request.path_params["schedule_id"])
 
 
 async def list_subtasks(request: Request, live: Live) -> Response:
     """GET .../subtasksinfo: a task that is not multi-instance has no subtasks (empty list)."""
-    get_task_doc(live, request.path_params["job_id"], request.path_params["task_id"])
+    features.check_subtasks(live, request.path_params["job_id"], request.path_params["task_id"])
     return page(request, live, request.url.path, "subtaskinfo", iter(()))
 
 
 async def preparation_status(request: Request, live: Live) -> Response:
-    """GET .../jobpreparationandreleasetaskstatus: 409 for a job without those tasks (all)."""
-    get_job_doc(live, request.path_params["job_id"])
-    raise BatchError(
-        409,
-        "JobPreparationTaskNotSpecified",
-        "The specified job does not have a job preparation task.",
-    )
+    """GET .../jobpreparationandreleasetaskstatus: 409 for a job without those tasks."""
+    features.preparation_status(live, request.path_params["job_id"])
 
 
 def unsupported(operation: str) -> Handler:
     """A handler refusing `operation` with 400 UnsupportedOperation, naming it."""
 
     async def refuse(request: Request, live: Live) -> Response:
-        raise BatchError(
-            400,
-            "UnsupportedOperation",
-            f"The operation {operation} is not supported by the local Batch service.",
-            [("OperationName", operation)],
-        )
+        raise errors.unsupported_operation(operation)
 
     return refuse
 

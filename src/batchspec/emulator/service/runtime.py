@@ -1,4 +1,8 @@
-"""The emulator's live state shared by the routes and the scheduler (one event loop)."""
+"""The service's live state, shared by the API, the rules and the engine (one event loop).
+
+The store is what survives a restart; the rest exists only while the service runs: the
+processes of running tasks and StartTasks, the slots they hold, and the scheduler's wake-up.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,16 @@ import datetime as dt
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from batchspec.emulator.runner import Handle
-from batchspec.emulator.store import Store
+from batchspec.emulator.service.store import Store
+
+
+class Process(Protocol):
+    """A running command the service can stop (the engine's runner.Handle)."""
+
+    def kill(self, reason: str) -> None:
+        """Kill it, remembering why."""
 
 
 @dataclass
@@ -23,10 +33,10 @@ class Live:
     key: str
     endpoint: str = ""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    # (job id, task id) -> the running task's handle and node
-    tasks: dict[tuple[str, str], tuple[Handle, str]] = field(default_factory=dict)
-    # node id -> the StartTask's handle while it runs
-    start_tasks: dict[str, Handle] = field(default_factory=dict)
+    # (job id, task id) -> the running task's process and node
+    tasks: dict[tuple[str, str], tuple[Process, str]] = field(default_factory=dict)
+    # node id -> the StartTask's process while it runs
+    start_tasks: dict[str, Process] = field(default_factory=dict)
     # node id -> task slots in use
     used_slots: dict[str, int] = field(default_factory=dict)
     # jobs to check for onAllTasksComplete at the next tick
@@ -40,10 +50,6 @@ class Live:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
-
-    def new_handle(self) -> Handle:
-        """A handle whose process group is recorded in the store while it runs."""
-        return Handle(on_spawn=self.store.add_proc, on_exit=self.store.remove_proc)
 
     def poke(self) -> None:
         """Ask the scheduler for a tick now."""

@@ -10,24 +10,21 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from batchspec.emulator import node as nodes
-from batchspec.emulator.execution import failure
-from batchspec.emulator.runner import Handle, run_command
-from batchspec.emulator.state import Live
-from batchspec.emulator.storage_io import TransferError, fetch_resource_files
-from batchspec.emulator.wire import Doc, iso
+from batchspec.emulator.engine import environment
+from batchspec.emulator.engine.runner import Handle, new_handle, run_command
+from batchspec.emulator.engine.storage_io import TransferError, fetch_resource_files
+from batchspec.emulator.service import lifecycle
+from batchspec.emulator.service.layout import node_dirs
+from batchspec.emulator.service.lifecycle import failure, set_node_state
+from batchspec.emulator.service.runtime import Live
+from batchspec.emulator.service.values import Doc, iso
 
 log = logging.getLogger(__name__)
 
 
-def _set_state(doc: Doc, state: str) -> None:
-    if doc.get("state") != state:
-        doc["state"], doc["stateTransitionTime"] = state, iso()
-
-
 async def boot_node(live: Live, node_id: str) -> None:
     """Bring a node up: make its directories, run the StartTask, set its state."""
-    handle = live.new_handle()
+    handle = new_handle(live)
     live.start_tasks[node_id] = handle
     try:
         await _boot(live, node_id, handle)
@@ -35,7 +32,7 @@ async def boot_node(live: Live, node_id: str) -> None:
         log.exception("node %s failed to boot inside the emulator", node_id)
         node = live.store.get_node(node_id)
         if node is not None:
-            _set_state(node, "unusable")
+            set_node_state(node, "unusable")
             live.store.put_node(node["_poolId"], node)
     finally:
         live.start_tasks.pop(node_id, None)
@@ -48,38 +45,40 @@ async def _boot(live: Live, node_id: str, handle: Handle) -> None:
     pool = store.get_pool(node["_poolId"]) if node else None
     if node is None or pool is None:
         return
-    dirs = nodes.node_dirs(live.data_dir, node_id)
+    dirs = node_dirs(live.data_dir, node_id)
     await asyncio.to_thread(dirs.create)
     start = pool.get("startTask")
     node["lastBootTime"] = iso()
     if not start or not start.get("commandLine"):
-        _set_state(node, "idle")
+        set_node_state(node, "idle")
         store.put_node(pool["id"], node)
         return
     wait = bool(start.get("waitForSuccess", True))
-    _set_state(node, "waitingforstarttask" if wait else "idle")
+    set_node_state(node, "waitingforstarttask" if wait else "idle")
     info: Doc = {"state": "running", "startTime": iso(), "retryCount": 0}
     node["startTask"], node["startTaskInfo"] = start, info
     store.put_node(pool["id"], node)
     wd = dirs.startup / "wd"
-    env = nodes.start_task_environment(
-        nodes.base_environment(live.account, live.endpoint, pool, node, dirs), start, dirs
+    env = environment.start_task_environment(
+        environment.base_environment(live.account, live.endpoint, pool, node, dirs), start, dirs
     )
     max_retries = int(start.get("maxTaskRetryCount") or 0)
     try:
         await asyncio.to_thread(fetch_resource_files, list(start.get("resourceFiles") or []), wd)
     except TransferError as exc:
-        _done(live, node_id, wait, None, failure(exc.code, exc.message))
+        lifecycle.start_task_done(live, node_id, wait, None, failure(exc.code, exc.message))
         return
     while True:
         result = await run_command(start["commandLine"], wd, env, dirs.startup, None, handle)
         if result.killed_reason is not None:
             return  # shutdown or node removal; a restart reboots the node and reruns it
         if result.start_error:
-            _done(live, node_id, wait, None, failure(result.start_error, result.start_message))
+            lifecycle.start_task_done(
+                live, node_id, wait, None, failure(result.start_error, result.start_message)
+            )
             return
         if result.exit_code == 0:
-            _done(live, node_id, wait, 0, None)
+            lifecycle.start_task_done(live, node_id, wait, 0, None)
             return
         node = store.get_node(node_id)
         if node is None:
@@ -87,26 +86,10 @@ async def _boot(live: Live, node_id: str, handle: Handle) -> None:
         retries = int(node["startTaskInfo"].get("retryCount", 0))
         if max_retries != -1 and retries >= max_retries:
             message = "The task process exited with an unexpected exit code"
-            _done(live, node_id, wait, result.exit_code, failure("FailureExitCode", message))
+            lifecycle.start_task_done(
+                live, node_id, wait, result.exit_code, failure("FailureExitCode", message)
+            )
             return
         node["startTaskInfo"].update({"retryCount": retries + 1, "lastRetryTime": iso()})
         node["startTaskInfo"]["startTime"] = iso()
         store.put_node(node["_poolId"], node)
-
-
-def _done(live: Live, node_id: str, wait: bool, exit_code: int | None, fail: Doc | None) -> None:
-    node = live.store.get_node(node_id)
-    if node is None:
-        return
-    info = node["startTaskInfo"]
-    info.update({"state": "completed", "endTime": iso()})
-    info["result"] = "failure" if fail else "success"
-    if exit_code is not None:
-        info["exitCode"] = exit_code
-    if fail:
-        info["failureInfo"] = fail
-    if fail and wait:
-        _set_state(node, "starttaskfailed")
-    elif node["state"] in ("waitingforstarttask", "starting"):
-        _set_state(node, "idle")
-    live.store.put_node(node["_poolId"], node)

@@ -6,7 +6,7 @@ pool's imageReference/nodeAgentSKUId pair is checked as Batch checks it.
 
 from __future__ import annotations
 
-from batchspec.emulator.wire import Doc
+from batchspec.emulator.service.values import Doc
 
 _IMAGES: tuple[tuple[str, str, str, str], ...] = (
     ("canonical", "ubuntu-24_04-lts", "server", "batch.node.ubuntu 24.04"),

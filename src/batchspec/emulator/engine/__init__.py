@@ -1,0 +1,1 @@
+"""What runs: the scheduler, node processes and StartTasks, blob transfers, recovery."""
