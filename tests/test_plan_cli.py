@@ -184,6 +184,8 @@ def test_streamed_json_of_a_lazy_plan_is_one_document(tmp_path: Path) -> None:
         "elevated": False,
         "display_name": None,
         "required_slots": 1,
+        "depends_on_ranges": [],
+        "exit_conditions": None,
     }
 
 

@@ -21,11 +21,18 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 pytestmark = pytest.mark.timeout(300)
 
 
-def _apply(spec: Path, tmp_path: Path, env: dict[str, str], check: SecretCheck, *args: str) -> str:
+def _apply(
+    spec: Path,
+    tmp_path: Path,
+    env: dict[str, str],
+    check: SecretCheck,
+    *args: str,
+    exit_code: int = 0,
+) -> str:
     argv = ["apply", str(spec), "--yes", "--data-dir", str(tmp_path / "home"), *args]
     result = CliRunner().invoke(main, argv, env=env, catch_exceptions=False)
     check.add(f"apply {spec.name}", result.output)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return result.output
 
 
@@ -76,8 +83,62 @@ def test_frames_runs_with_vars_in_numbers_job_settings_and_slots(
     assert {(s.name, s.value) for s in job.common_environment_settings} == {
         ("FRAME_COUNT", "4"),
         ("QUALITY", "final"),
+        ("EMPTY_FRAME", "0"),
+        ("BROKEN_FRAME", "0"),
     }
     stitch = batch_client.get_task(job_id, "stitch")
     assert (stitch.display_name, stitch.required_slots) == ("stitch every frame", 2)
     assert batch_client.get_task(job_id, "3").display_name == "frame 3 of 4"
+    batch_client.begin_delete_job(job_id, polling_interval=1).result()
+
+
+def test_an_exit_code_with_satisfy_lets_the_range_dependant_run(
+    tmp_path: Path,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: Any,
+    secret_check: SecretCheck,
+) -> None:
+    specs = _copy_specs(tmp_path)
+    env = azure_env(batch_service, azurite)
+    args = ("--var", "frames=4", "--var", "pool=frames-e2e", "--var", "empty=3")
+    # Frame 3 counts as failed (exit code 3), so apply says so; its exit condition kept the
+    # job going and satisfied the stitch's range dependency.
+    output = _apply(specs / "frames.yaml", tmp_path, env, secret_check, *args, exit_code=1)
+    assert "task 3 failed: exit code 3" in output
+    movie = (specs / "out" / "frames" / "movie.txt").read_text().splitlines()
+    assert movie == [
+        "frame 1/4 (draft)",
+        "frame 2/4 (draft)",
+        "frame 3: empty",
+        "frame 4/4 (draft)",
+    ]
+    job_id = _job_id(output, "frames-")
+    assert batch_client.get_job(job_id).execution_info.termination_reason == "AllTasksComplete"
+    stitch = batch_client.get_task(job_id, "stitch")
+    assert stitch.depends_on.task_id_ranges[0].start == 1
+    assert stitch.depends_on.task_id_ranges[0].end == 4
+    assert stitch.execution_info.result == bm.BatchTaskExecutionResult.SUCCESS
+    batch_client.begin_delete_job(job_id, polling_interval=1).result()
+
+
+def test_any_other_failure_terminates_the_job_and_blocks_the_stitch(
+    tmp_path: Path,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: Any,
+    secret_check: SecretCheck,
+) -> None:
+    specs = _copy_specs(tmp_path)
+    env = azure_env(batch_service, azurite)
+    args = ("--var", "frames=4", "--var", "pool=frames-e2e", "--var", "broken=2")
+    output = _apply(specs / "frames.yaml", tmp_path, env, secret_check, *args, exit_code=1)
+    job_id = _job_id(output, "frames-")
+    assert f"job {job_id} ended early: TaskFailed" in output
+    job = batch_client.get_job(job_id)
+    assert job.execution_info.termination_reason == "TaskFailed"
+    # The stitch never ran: the failed frame blocked it and the job ended around it.
+    stitch = batch_client.get_task(job_id, "stitch")
+    assert stitch.execution_info is None or stitch.execution_info.start_time is None
+    assert not (specs / "out" / "frames" / "movie.txt").exists()
     batch_client.begin_delete_job(job_id, polling_interval=1).result()

@@ -12,6 +12,8 @@ from typing import Protocol
 from azure.batch import models as bm
 
 from batchspec.plan.model import (
+    ExitConditionsPlan,
+    ExitOptionsPlan,
     JobPlan,
     OutputPlan,
     Plan,
@@ -73,9 +75,8 @@ class BatchModels:
             environment_settings=_environment(task.environment),
             constraints=constraints,
             user_identity=_elevated("task") if task.elevated else None,
-            depends_on=bm.BatchTaskDependencies(task_ids=list(task.depends_on))
-            if task.depends_on
-            else None,
+            depends_on=_dependencies(task),
+            exit_conditions=_exit_conditions(task.exit_conditions),
             display_name=task.display_name,
             required_slots=task.required_slots if task.required_slots != 1 else None,
         )
@@ -190,6 +191,48 @@ def job_completion_update(job: JobPlan) -> bm.BatchJobUpdateOptions | None:
         return None
     return bm.BatchJobUpdateOptions(
         all_tasks_complete_mode=bm.BatchAllTasksCompleteMode(job.on_all_tasks_complete)
+    )
+
+
+def _dependencies(task: TaskPlan) -> bm.BatchTaskDependencies | None:
+    if not task.depends_on and not task.depends_on_ranges:
+        return None
+    return bm.BatchTaskDependencies(
+        task_ids=list(task.depends_on) or None,
+        task_id_ranges=[bm.BatchTaskIdRange(start=s, end=e) for s, e in task.depends_on_ranges]
+        or None,
+    )
+
+
+def _exit_options(options: ExitOptionsPlan) -> bm.ExitOptions:
+    job, dependency = options.job_action, options.dependency_action
+    return bm.ExitOptions(
+        job_action=None if job is None else bm.BatchJobActionKind(job),
+        dependency_action=None if dependency is None else bm.DependencyAction(dependency),
+    )
+
+
+def _maybe_exit_options(options: ExitOptionsPlan | None) -> bm.ExitOptions | None:
+    return None if options is None else _exit_options(options)
+
+
+def _exit_conditions(conditions: ExitConditionsPlan | None) -> bm.ExitConditions | None:
+    if conditions is None:
+        return None
+    return bm.ExitConditions(
+        exit_codes=[
+            bm.ExitCodeMapping(code=code, exit_options=_exit_options(options))
+            for code, options in conditions.exit_codes
+        ]
+        or None,
+        exit_code_ranges=[
+            bm.ExitCodeRangeMapping(start=start, end=end, exit_options=_exit_options(options))
+            for start, end, options in conditions.exit_code_ranges
+        ]
+        or None,
+        pre_processing_error=_maybe_exit_options(conditions.pre_processing_error),
+        file_upload_error=_maybe_exit_options(conditions.file_upload_error),
+        default=_maybe_exit_options(conditions.default),
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.plan.commandline import wrap_commands
+from batchspec.plan.exits import check_exit_conditions, uses_dependencies
 from batchspec.plan.model import (
     AllTasksComplete,
     CleanupPlan,
@@ -119,6 +120,7 @@ def _build(
     job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
     job_environment = _environment(renderer, spec.job.environment, ("job",), base)
     _check_slots(renderer, spec)
+    check_exit_conditions(renderer, spec.job)
     tasks = None
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
@@ -132,7 +134,7 @@ def _build(
         timeout_seconds=spec.job.timeout_seconds,
         priority=spec.job.priority,
         max_task_retries=spec.job.retries,
-        uses_task_dependencies=any(t.depends_on for t in spec.job.tasks),
+        uses_task_dependencies=uses_dependencies(spec.job),
         environment=job_environment,
         on_all_tasks_complete=_ALL_TASKS_COMPLETE[spec.job.on_all_tasks_complete],
         on_task_failure=_ON_TASK_FAILURE[spec.job.on_task_failure],

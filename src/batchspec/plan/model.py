@@ -120,6 +120,25 @@ class JobPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitOptionsPlan:
+    """Batch's ExitOptions; None leaves Batch's default for that way of ending."""
+
+    job_action: Literal["none", "disable", "terminate"] | None = None
+    dependency_action: Literal["satisfy", "block"] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExitConditionsPlan:
+    """Batch's ExitConditions for one task."""
+
+    exit_codes: tuple[tuple[int, ExitOptionsPlan], ...] = ()
+    exit_code_ranges: tuple[tuple[int, int, ExitOptionsPlan], ...] = ()
+    pre_processing_error: ExitOptionsPlan | None = None
+    file_upload_error: ExitOptionsPlan | None = None
+    default: ExitOptionsPlan | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskPlan:
     id: str
     command_line: str
@@ -133,6 +152,9 @@ class TaskPlan:
     elevated: bool = False
     display_name: str | None = None
     required_slots: int = 1
+    depends_on_ranges: tuple[tuple[int, int], ...] = ()
+    """Batch's `taskIdRanges`: (start, end), both ends included."""
+    exit_conditions: ExitConditionsPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)

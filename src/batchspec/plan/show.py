@@ -19,6 +19,8 @@ from urllib.parse import quote as url_quote
 from rich.console import Console
 
 from batchspec.plan.model import (
+    ExitConditionsPlan,
+    ExitOptionsPlan,
     OutputPlan,
     Plan,
     ResourceFilePlan,
@@ -168,6 +170,56 @@ def _task_lines(plan: Plan, task: TaskPlan) -> Iterator[str]:
     yield f"    {'; '.join(limits)}"
     if task.depends_on:
         yield f"    depends on: {', '.join(task.depends_on)}"
+    if task.depends_on_ranges:
+        ranges = ", ".join(f"{start}-{end}" for start, end in task.depends_on_ranges)
+        yield f"    depends on the task id ranges: {ranges}"
+    if task.exit_conditions is not None:
+        for label, options in exit_entries(task.exit_conditions):
+            yield f"    on {label}: {_describe_exit(options)}"
+
+
+def exit_entries(
+    conditions: ExitConditionsPlan,
+) -> Iterator[tuple[str, ExitOptionsPlan]]:
+    """(label, options) for each way of ending the conditions name, in Batch's match order."""
+    for code, options in conditions.exit_codes:
+        yield f"exit code {code}", options
+    for start, end, options in conditions.exit_code_ranges:
+        yield f"exit codes {start}-{end}", options
+    for label, found in (
+        ("pre-processing error", conditions.pre_processing_error),
+        ("file upload error", conditions.file_upload_error),
+        ("any other ending", conditions.default),
+    ):
+        if found is not None:
+            yield label, found
+
+
+def _describe_exit(options: ExitOptionsPlan) -> str:
+    job = options.job_action or "Batch's default"
+    dependency = options.dependency_action or "Batch's default"
+    return f"job action {job}; dependency action {dependency}"
+
+
+def _options_json(options: ExitOptionsPlan | None) -> dict[str, Any] | None:
+    if options is None:
+        return None
+    return {"job_action": options.job_action, "dependency_action": options.dependency_action}
+
+
+def _exit_json(conditions: ExitConditionsPlan | None) -> dict[str, Any] | None:
+    if conditions is None:
+        return None
+    return {
+        "exit_codes": [{"code": c, **(_options_json(o) or {})} for c, o in conditions.exit_codes],
+        "exit_code_ranges": [
+            {"start": s, "end": e, **(_options_json(o) or {})}
+            for s, e, o in conditions.exit_code_ranges
+        ],
+        "pre_processing_error": _options_json(conditions.pre_processing_error),
+        "file_upload_error": _options_json(conditions.file_upload_error),
+        "default": _options_json(conditions.default),
+    }
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -210,6 +262,8 @@ def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
         "elevated": task.elevated,
         "display_name": task.display_name,
         "required_slots": task.required_slots,
+        "depends_on_ranges": [{"start": s, "end": e} for s, e in task.depends_on_ranges],
+        "exit_conditions": _exit_json(task.exit_conditions),
     }
 
 

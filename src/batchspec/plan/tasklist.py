@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from batchspec.plan.depends import DependencyResolver, find_cycle
+from batchspec.plan.exits import MAX_RANGE_EDGES, check_ranges, range_edges, range_ids
 from batchspec.plan.model import ResourceFilePlan, TaskPlan, UploadPlan
 from batchspec.plan.tasks import (
     CompiledTask,
@@ -175,7 +176,10 @@ def plan_tasks(
     if failed or len(renderer.problems) > known_problems:
         return None  # the ids are incomplete: dependency checks would only add noise
 
-    resolved = _resolve_depends(renderer, ids, raw_depends, compiled)
+    ranged = _range_dependencies(renderer, ids, compiled)
+    if ranged is None:
+        return None
+    resolved = _resolve_depends(renderer, ids, raw_depends, compiled, ranged)
     if resolved is None:
         return None
     if keep:
@@ -213,14 +217,40 @@ def _template_of(compiled: Sequence[CompiledTask], position: int) -> tuple[Compi
     raise IndexError(position)
 
 
+def _range_dependencies(
+    renderer: Renderer, ids: Sequence[str], compiled: Sequence[CompiledTask]
+) -> dict[int, tuple[str, ...]] | None:
+    """Position -> the task ids its `depends_on_ranges` stand for (for the cycle check only:
+    Batch is sent the ranges); None when a range names tasks the job lacks (reported)."""
+    templates = [task.template for task in compiled]
+    if not any(t.depends_on_ranges for t in templates):
+        return {}
+    known = frozenset(ids)
+    ok = all([check_ranges(renderer, t, known) for t in templates])
+    if not ok:
+        return None
+    ranged: dict[int, tuple[str, ...]] = {}
+    if range_edges(templates, [len(t.items) for t in compiled]) > MAX_RANGE_EDGES:
+        return ranged  # too many to walk; each range was still checked against the job
+    start = 0
+    for task in compiled:
+        if task.template.depends_on_ranges:
+            shared = tuple(range_ids(task.template))  # one tuple: find_cycle walks it once
+            for position in range(start, start + len(task.items)):
+                ranged[position] = shared
+        start += len(task.items)
+    return ranged
+
+
 def _resolve_depends(
     renderer: Renderer,
     ids: Sequence[str],
     raw: Mapping[int, tuple[str, ...]],
     compiled: Sequence[CompiledTask],
+    ranged: Mapping[int, tuple[str, ...]],
 ) -> dict[int, tuple[str, ...]] | None:
     resolved: dict[int, tuple[str, ...]] = {}
-    if not raw:
+    if not raw and not ranged:
         return resolved
     resolver = DependencyResolver(ids)
     ok = True
@@ -235,7 +265,11 @@ def _resolve_depends(
         resolved[position] = found
     if not ok:
         return None
-    cycle = find_cycle({ids[p]: deps for p, deps in resolved.items()})
+    edges = {ids[p]: deps for p, deps in resolved.items()}
+    for position, deps in ranged.items():
+        written = edges.get(ids[position])
+        edges[ids[position]] = (*written, *deps) if written else deps
+    cycle = find_cycle(edges)
     if cycle is not None:
         position = ids.index(cycle[0])
         task, _ = _template_of(compiled, position)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any, overload
 
 from batchspec.plan.commandline import command_problem, wrap_commands
-from batchspec.plan.model import OutputPlan, ResourceFilePlan, TaskPlan
+from batchspec.plan.exits import exit_conditions_plan
+from batchspec.plan.model import ExitConditionsPlan, OutputPlan, ResourceFilePlan, TaskPlan
 from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
 
@@ -45,6 +46,8 @@ class CompiledTask:
     display_name: Compiled | None = None
     shared_files: tuple[ResourceFilePlan, ...] = ()
     """The job's resource files, rendered once, given to every task before its own."""
+    exit_conditions: ExitConditionsPlan | None = None
+    """The same for every task of the template (its fields are rendered once)."""
 
 
 def compile_resource_files(
@@ -128,6 +131,7 @@ def compile_task(
         depends_on=tuple(d for d in deps if d is not None),
         display_name=display,
         shared_files=shared_files,
+        exit_conditions=exit_conditions_plan(template.exit_conditions),
     )
 
 
@@ -242,6 +246,8 @@ def render_task(
         elevated=template.elevated,
         display_name=display,
         required_slots=template.required_slots,
+        depends_on_ranges=tuple((r.start, r.end) for r in template.depends_on_ranges),
+        exit_conditions=task.exit_conditions,
     )
     return plan, depends
 
