@@ -142,3 +142,28 @@ def test_any_other_failure_terminates_the_job_and_blocks_the_stitch(
     assert stitch.execution_info is None or stitch.execution_info.start_time is None
     assert not (specs / "out" / "frames" / "movie.txt").exists()
     batch_client.begin_delete_job(job_id, polling_interval=1).result()
+
+
+def test_samples_makes_tasks_from_a_csv_zipped_lists_and_a_stepped_range(
+    tmp_path: Path, batch_service: Any, azurite: Any, secret_check: SecretCheck
+) -> None:
+    specs = _copy_specs(tmp_path)
+    env = azure_env(batch_service, azurite)
+    # A row added to the sheet is one more task, with no change to the spec.
+    with (specs / "samples" / "sheet.csv").open("a") as sheet:
+        sheet.write("s5,skin,700\n")
+    _apply(specs / "samples.yaml", tmp_path, env, secret_check, "--var", "chunk=400")
+    out = specs / "out" / "samples"
+    found = {p.relative_to(out).as_posix(): p.read_text().strip() for p in out.rglob("*.out")}
+    assert found == {
+        "qc/s1.out": "s1 liver reads=1200 ok=True",
+        "qc/s2.out": "s2 liver reads=900 ok=False",
+        "qc/s3.out": "s3 lung reads=1500 ok=True",
+        "qc/s4.out": "s4 lung reads=1100 ok=True",
+        "qc/s5.out": "s5 skin reads=700 ok=False",
+        "pairs/s1-s2.out": "compare s1 with s2",
+        "pairs/s3-s4.out": "compare s3 with s4",
+        "chunks/chunk-0.out": "records 0..399",
+        "chunks/chunk-400.out": "records 400..799",
+        "chunks/chunk-800.out": "records 800..1199",
+    }

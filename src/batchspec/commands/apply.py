@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -121,6 +122,10 @@ def run(
             # click turns Ctrl-C (or end of input) at a prompt into Abort: keep it an interrupt.
             raise KeyboardInterrupt from None
 
+    refusal = local_refusal(plan, target_name)
+    if refusal is not None:
+        reporter.error(refusal)
+        return EXIT_USAGE
     try:
         target = resolve_target(target_name, home)
     except ConfigError as exc:
@@ -149,6 +154,20 @@ def run(
     except KeyboardInterrupt:
         reporter.error("interrupted")
         return 130
+
+
+def local_refusal(plan: Plan, target_name: str | None) -> str | None:
+    """Why the local target cannot run `plan`, before any service is started; None if it can."""
+    from batchspec.targets import default_target_name
+
+    chosen = default_target_name(os.environ) if target_name is None else target_name
+    if chosen != "local" or plan.pool.os_family != "windows":
+        return None
+    agent = plan.pool.image.node_agent_sku_id
+    return (
+        f"pool {plan.pool.id} uses a Windows image (node agent {agent!r}); the local target "
+        "runs Linux nodes only, so nothing was created: run it with --target azure"
+    )
 
 
 def _choose_run(

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from batchspec.diagnostics import Diagnostic
-from batchspec.plan.commandline import wrap_commands
 from batchspec.plan.exits import check_exit_conditions, uses_dependencies
 from batchspec.plan.model import (
     AllTasksComplete,
@@ -35,9 +34,15 @@ from batchspec.plan.model import (
     StartTaskPlan,
 )
 from batchspec.plan.tasklist import Uploaded, batch_id_problem, plan_tasks
-from batchspec.plan.tasks import check_commands, compile_resource_files, render_resource_files
+from batchspec.plan.tasks import (
+    check_commands,
+    compile_resource_files,
+    render_resource_files,
+    wrap,
+)
 from batchspec.plan.uploads import plan_uploads
 from batchspec.plan.variables import resolve_vars, var_text
+from batchspec.plan.windows import image_problem, is_windows, windows_quote
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
 from batchspec.spec.render import Renderer
@@ -106,13 +111,21 @@ def _build(
     except SpecShapeError as exc:
         line, col = loaded.locate(exc.where)
         return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
+    windows = is_windows(spec.pool.image.node_agent)
+    image = spec.pool.image
+    mismatch = image_problem(image.publisher, image.node_agent)
+    if mismatch is not None:
+        renderer.report(("pool", "image", "node_agent"), mismatch)
+    if windows:
+        # Commands are compiled after this point: `quote` quotes for cmd, not for a POSIX shell.
+        renderer.env.filters["quote"] = windows_quote
     containers = _containers(renderer, spec, base)
     base["containers"] = {c.key: c.name for c in containers}
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
     spec_dir = Path(os.path.abspath(loaded.path)).parent
     uploads = plan_uploads(renderer, spec, spec_dir)
-    pool = _pool(renderer, spec, base)
+    pool = _pool(renderer, spec, base, windows)
     _check_durations(renderer, spec)
     for download in spec.downloads:
         if "\0" in download.to:
@@ -125,7 +138,8 @@ def _build(
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
-        tasks = plan_tasks(renderer, spec.job, base, Uploaded.of(spec, uploads, spec_dir))
+        uploaded = Uploaded.of(spec, uploads, spec_dir)
+        tasks = plan_tasks(renderer, spec.job, base, uploaded, windows)
     renderer.summarize()
     if renderer.problems or tasks is None or pool is None or job_id is None:
         return sorted(renderer.problems)
@@ -281,19 +295,21 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
             )
 
 
-def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPlan | None:
+def _pool(
+    renderer: Renderer, spec: Spec, context: Mapping[str, Any], windows: bool
+) -> PoolPlan | None:
     pool = spec.pool
     start = pool.start_task
     start_plan = None
     if start is not None:
         run = start.run
-        check_commands(renderer, run)
+        check_commands(renderer, run, windows)
         if run.commands is not None:
             lines = [
                 renderer.render(c, context) if c is not None else None
                 for c in (renderer.compile(s, (*run.where, i)) for i, s in enumerate(run.commands))
             ]
-            command = None if None in lines else wrap_commands([x or "" for x in lines])
+            command = None if None in lines else wrap([x or "" for x in lines], windows)
         else:
             compiled = renderer.compile(run.command or "", run.where)
             command = None if compiled is None else renderer.render(compiled, context)
@@ -323,4 +339,5 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
         image=ImagePlan(image.publisher, image.offer, image.sku, image.version, image.node_agent),
         task_slots_per_node=pool.task_slots_per_node,
         start_task=start_plan,
+        os_family="windows" if windows else "linux",
     )

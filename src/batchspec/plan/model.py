@@ -84,7 +84,8 @@ class ImagePlan:
 @dataclass(frozen=True, slots=True)
 class StartTaskPlan:
     command_line: str
-    """Exactly as Batch receives it (lists already wrapped in /bin/bash -c '...')."""
+    """Exactly as Batch receives it (lists already wrapped in /bin/bash -c '...', or in
+    cmd /s /c "..." on a Windows pool)."""
     resource_files: tuple[ResourceFilePlan, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
     elevated: bool = False
@@ -101,6 +102,8 @@ class PoolPlan:
     image: ImagePlan
     task_slots_per_node: int = 1
     start_task: StartTaskPlan | None = None
+    os_family: Literal["linux", "windows"] = "linux"
+    """From the image's node agent; `commands:` are wrapped for bash or for cmd."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,7 @@ def write_text(plan: Plan, out: TextIO) -> None:
     line(f"  vm size {pool.vm_size}; {pool.dedicated_nodes} dedicated, {pool.spot_nodes} spot")
     line(f"  {pool.task_slots_per_node} task slot(s) per node")
     line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
-    line(f"  node agent {image.node_agent_sku_id}")
+    line(f"  node agent {image.node_agent_sku_id} ({pool.os_family})")
     if pool.start_task is not None:
         for text in _start_task_lines(plan, pool.start_task):
             line(text)
@@ -295,6 +295,7 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "dedicated_nodes": plan.pool.dedicated_nodes,
             "spot_nodes": plan.pool.spot_nodes,
             "task_slots_per_node": plan.pool.task_slots_per_node,
+            "os_family": plan.pool.os_family,
             "image": {
                 "publisher": image.publisher,
                 "offer": image.offer,

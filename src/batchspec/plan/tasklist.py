@@ -26,9 +26,19 @@ from batchspec.plan.tasks import (
     render_task,
     task_context,
 )
+from batchspec.spec.datafile import DataFileError, read_rows
 from batchspec.spec.document import JsonPath
-from batchspec.spec.factories import blob_item, expand, item_count, value_count
-from batchspec.spec.model import ContainerForeach, JobSpec, Spec, SweepForeach, TaskTemplate
+from batchspec.spec.factories import blob_item, expand, item_count, value_count, zip_lengths
+from batchspec.spec.model import (
+    ContainerForeach,
+    FileForeach,
+    JobSpec,
+    RangeForeach,
+    Spec,
+    SweepForeach,
+    TaskTemplate,
+    ZipForeach,
+)
 from batchspec.spec.render import Renderer
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -62,6 +72,8 @@ class Uploaded:
     """Keys some upload names, even one that failed (and was reported)."""
     container_keys: frozenset[str]
     """Every container key of the spec."""
+    spec_dir: Path = Path(".")
+    """Where a file factory's path is relative to."""
 
     @classmethod
     def of(cls, spec: Spec, uploads: Sequence[UploadPlan], spec_dir: Path) -> Uploaded:
@@ -72,6 +84,7 @@ class Uploaded:
             blobs,
             frozenset(u.container for u in spec.uploads),
             frozenset(c.key for c in spec.containers),
+            spec_dir,
         )
 
 
@@ -91,16 +104,39 @@ def _items(renderer: Renderer, template: TaskTemplate, uploaded: Uploaded) -> Se
                 "a container are expanded from this spec's uploads into it",
             )
             return None
-    items = expand(foreach, blobs)
+    rows: Sequence[Any] = ()
+    if isinstance(foreach, FileForeach):
+        try:
+            rows = read_rows(uploaded.spec_dir / foreach.file)
+        except DataFileError as exc:
+            renderer.report((*foreach.where, "file"), str(exc))
+            return None
+    if isinstance(foreach, ZipForeach):
+        lengths = zip_lengths(foreach)
+        if len({n for _, n in lengths}) > 1:
+            shown = ", ".join(f"{name} has {n:,}" for name, n in lengths)
+            renderer.report(
+                (*foreach.where, "zip"),
+                f"zipped lists must be equally long: {shown} (for every combination, use sweep)",
+            )
+            return None
+    items = expand(foreach, blobs, rows)
     if item_count(items) == 0:
         where: JsonPath = foreach.where if foreach is not None else template.where
         if isinstance(foreach, ContainerForeach):
             message = f"no blob uploaded into {foreach.container!r} matches {foreach.match!r}"
             where = (*foreach.where, "match")
-        elif isinstance(foreach, SweepForeach):
+        elif isinstance(foreach, SweepForeach | ZipForeach):
             empty = next(p for p in foreach.parameters if value_count(p.values) == 0)
-            message = f"the sweep parameter {empty.name!r} has no values (an empty range)"
+            kind = "sweep parameter" if isinstance(foreach, SweepForeach) else "zipped list"
+            message = f"the {kind} {empty.name!r} has no values (an empty range)"
             where = empty.where
+        elif isinstance(foreach, RangeForeach):
+            message = "the range holds no number (its start is at or past its stop)"
+            where = (*foreach.where, "range")
+        elif isinstance(foreach, FileForeach):
+            message = f"{foreach.file} holds no rows"
+            where = (*foreach.where, "file")
         else:
             message = "the factory makes no task"
         renderer.report(where, message)
@@ -109,7 +145,11 @@ def _items(renderer: Renderer, template: TaskTemplate, uploaded: Uploaded) -> Se
 
 
 def plan_tasks(
-    renderer: Renderer, job: JobSpec, base: Mapping[str, Any], uploaded: Uploaded
+    renderer: Renderer,
+    job: JobSpec,
+    base: Mapping[str, Any],
+    uploaded: Uploaded,
+    windows: bool = False,
 ) -> Sequence[TaskPlan] | None:
     """Render and check every task; None when anything is wrong (see renderer.problems).
 
@@ -131,7 +171,7 @@ def plan_tasks(
             failed = True
             continue
         total += item_count(items)
-        task = compile_task(renderer, template, items, shared)
+        task = compile_task(renderer, template, items, shared, windows)
         if task is None:
             failed = True
         else:

@@ -14,6 +14,7 @@ from typing import Any, overload
 from batchspec.plan.commandline import command_problem, wrap_commands
 from batchspec.plan.exits import exit_conditions_plan
 from batchspec.plan.model import ExitConditionsPlan, OutputPlan, ResourceFilePlan, TaskPlan
+from batchspec.plan.windows import cmd_problem, wrap_cmd
 from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
 
@@ -48,6 +49,8 @@ class CompiledTask:
     """The job's resource files, rendered once, given to every task before its own."""
     exit_conditions: ExitConditionsPlan | None = None
     """The same for every task of the template (its fields are rendered once)."""
+    windows: bool = False
+    """The pool runs Windows: `commands:` are joined for cmd."""
 
 
 def compile_resource_files(
@@ -67,17 +70,24 @@ def compile_resource_files(
     return tuple(out) if ok else None
 
 
-def check_commands(renderer: Renderer, run: CommandSpec) -> None:
-    """Report shell syntax that would break the command line Batch runs (see command_problem)."""
+def check_commands(renderer: Renderer, run: CommandSpec, windows: bool = False) -> None:
+    """Report shell syntax that would break the command line Batch runs (see command_problem;
+    cmd_problem for a Windows pool)."""
+    check = cmd_problem if windows else command_problem
     if run.commands is None:
-        problem = command_problem(run.command or "", joined=False, last=True)
+        problem = check(run.command or "", joined=False, last=True)
         if problem is not None:
             renderer.report(run.where, problem)
         return
     for i, source in enumerate(run.commands):
-        problem = command_problem(source, joined=True, last=i == len(run.commands) - 1)
+        problem = check(source, joined=True, last=i == len(run.commands) - 1)
         if problem is not None:
             renderer.report((*run.where, i), problem)
+
+
+def wrap(lines: Sequence[str], windows: bool) -> str:
+    """A `commands:` list as one command line: bash on Linux, cmd on Windows."""
+    return wrap_cmd(lines) if windows else wrap_commands(lines)
 
 
 def compile_task(
@@ -85,11 +95,12 @@ def compile_task(
     template: TaskTemplate,
     items: Sequence[Any],
     shared_files: tuple[ResourceFilePlan, ...] = (),
+    windows: bool = False,
 ) -> CompiledTask | None:
     """Compile every template field of a task template once; None on a syntax error."""
     where = template.where
     run = template.run
-    check_commands(renderer, run)
+    check_commands(renderer, run, windows)
     wrapped = run.commands is not None
     sources = run.commands if run.commands is not None else (run.command or "",)
     compiled: list[Compiled | None] = []
@@ -132,6 +143,7 @@ def compile_task(
         display_name=display,
         shared_files=shared_files,
         exit_conditions=exit_conditions_plan(template.exit_conditions),
+        windows=windows,
     )
 
 
@@ -237,7 +249,7 @@ def render_task(
     template = task.template
     plan = TaskPlan(
         id=task_id,
-        command_line=wrap_commands(lines) if task.wrapped else lines[0],
+        command_line=wrap(lines, task.windows) if task.wrapped else lines[0],
         resource_files=task.shared_files + files,
         environment=environment,
         outputs=outputs,

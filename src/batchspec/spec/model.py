@@ -139,7 +139,31 @@ class SweepForeach:
     where: JsonPath
 
 
-Foreach = ContainerForeach | ItemsForeach | SweepForeach
+@dataclass(frozen=True, slots=True)
+class FileForeach:
+    """One task per row of a CSV file, or per item of a JSON or YAML list (read at plan time)."""
+
+    file: str
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class ZipForeach:
+    """One task per position of equally long value lists, taken side by side."""
+
+    parameters: tuple[SweepParameter, ...]
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class RangeForeach:
+    """One task per integer of a range; the item is the number."""
+
+    values: range
+    where: JsonPath
+
+
+Foreach = ContainerForeach | ItemsForeach | SweepForeach | FileForeach | ZipForeach | RangeForeach
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,14 +465,25 @@ def _foreach(foreach: Mapping[str, Any] | None, where: JsonPath) -> Foreach | No
         return ContainerForeach(foreach["container"], foreach.get("match"), where)
     if "items" in foreach:
         return ItemsForeach(tuple(foreach["items"]), where)
+    if "file" in foreach:
+        return FileForeach(str(foreach["file"]), where)
+    if "range" in foreach:
+        return RangeForeach(_range(foreach["range"], (*where, "range")), where)
+    kind = "zip" if "zip" in foreach else "sweep"
     parameters = []
-    for name, values in foreach["sweep"].items():
-        at: JsonPath = (*where, "sweep", name)
+    for name, values in foreach[kind].items():
+        at: JsonPath = (*where, kind, name)
         if isinstance(values, Mapping):
-            bounds = [int(b) for b in values["range"]]
-            if len(bounds) == 3 and bounds[2] == 0:
-                raise SpecShapeError(at, "a range step cannot be 0")
-            parameters.append(SweepParameter(name, range(*bounds), at))
+            parameters.append(SweepParameter(name, _range(values["range"], at), at))
         else:
             parameters.append(SweepParameter(name, tuple(values), at))
+    if kind == "zip":
+        return ZipForeach(tuple(parameters), where)
     return SweepForeach(tuple(parameters), where)
+
+
+def _range(bounds: Sequence[Any], where: JsonPath) -> range:
+    numbers = [int(b) for b in bounds]
+    if len(numbers) == 3 and numbers[2] == 0:
+        raise SpecShapeError(where, "a range step cannot be 0")
+    return range(*numbers)
