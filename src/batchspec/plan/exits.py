@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 
 from batchspec.plan.model import ExitConditionsPlan, ExitOptionsPlan
-from batchspec.spec.model import ExitConditionsSpec, ExitOptionsSpec, JobSpec, TaskTemplate
+from batchspec.spec.exit_conditions import ExitConditionsSpec, ExitOptionsSpec
+from batchspec.spec.model import JobSpec, TaskTemplate
 from batchspec.spec.render import Renderer
 
 MAX_LISTED_RANGE = 100_000

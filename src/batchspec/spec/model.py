@@ -13,14 +13,17 @@ from typing import Any, Literal
 
 from batchspec.spec.document import JsonPath
 from batchspec.spec.durations import parse_duration
+from batchspec.spec.exit_conditions import (
+    ExitConditionsSpec,
+    TaskIdRange,
+    exit_conditions_from_data,
+)
 
 VarValue = str | int | float | bool
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
 AllTasksCompleteAction = Literal["no_action", "terminate_job"]
 TaskFailureAction = Literal["no_action", "perform_exit_options_job_action"]
-JobAction = Literal["none", "disable", "terminate"]
-DependencyAction = Literal["satisfy", "block"]
 
 
 class SpecShapeError(ValueError):
@@ -164,47 +167,6 @@ class RangeForeach:
 
 
 Foreach = ContainerForeach | ItemsForeach | SweepForeach | FileForeach | ZipForeach | RangeForeach
-
-
-@dataclass(frozen=True, slots=True)
-class ExitOptionsSpec:
-    """What Batch does when a task ends one way; None leaves Batch's default."""
-
-    job_action: JobAction | None
-    dependency_action: DependencyAction | None
-    where: JsonPath
-
-
-@dataclass(frozen=True, slots=True)
-class ExitCodeRangeSpec:
-    start: int
-    end: int
-    options: ExitOptionsSpec
-
-
-@dataclass(frozen=True, slots=True)
-class ExitConditionsSpec:
-    """A task's exit conditions; a single code is a range of one (`start == end`)."""
-
-    exit_codes: tuple[tuple[int, ExitOptionsSpec], ...]
-    exit_code_ranges: tuple[ExitCodeRangeSpec, ...]
-    pre_processing_error: ExitOptionsSpec | None
-    file_upload_error: ExitOptionsSpec | None
-    default: ExitOptionsSpec | None
-    where: JsonPath
-
-    def all_options(self) -> tuple[ExitOptionsSpec, ...]:
-        """Every ExitOptions of the conditions, in the order they are written."""
-        found = [o for _, o in self.exit_codes] + [r.options for r in self.exit_code_ranges]
-        found += [o for o in (self.pre_processing_error, self.file_upload_error, self.default) if o]
-        return tuple(found)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskIdRange:
-    start: int
-    end: int
-    where: JsonPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,40 +358,9 @@ def _task(task: Mapping[str, Any], where: JsonPath) -> TaskTemplate:
             TaskIdRange(int(r["start"]), int(r["end"]), (*where, "depends_on_ranges", i))
             for i, r in enumerate(task.get("depends_on_ranges", []))
         ),
-        exit_conditions=_exit_conditions(task.get("exit_conditions"), (*where, "exit_conditions")),
-    )
-
-
-def _exit_options(data: Mapping[str, Any] | None, where: JsonPath) -> ExitOptionsSpec | None:
-    if data is None:
-        return None
-    return ExitOptionsSpec(data.get("job_action"), data.get("dependency_action"), where)
-
-
-def _exit_conditions(data: Mapping[str, Any] | None, where: JsonPath) -> ExitConditionsSpec | None:
-    if data is None:
-        return None
-    codes = []
-    for i, entry in enumerate(data.get("exit_codes", [])):
-        options = _exit_options(entry, (*where, "exit_codes", i))
-        assert options is not None
-        codes.append((int(entry["code"]), options))
-    ranges = []
-    for i, entry in enumerate(data.get("exit_code_ranges", [])):
-        options = _exit_options(entry, (*where, "exit_code_ranges", i))
-        assert options is not None
-        ranges.append(ExitCodeRangeSpec(int(entry["start"]), int(entry["end"]), options))
-    return ExitConditionsSpec(
-        exit_codes=tuple(codes),
-        exit_code_ranges=tuple(ranges),
-        pre_processing_error=_exit_options(
-            data.get("pre_processing_error"), (*where, "pre_processing_error")
+        exit_conditions=exit_conditions_from_data(
+            task.get("exit_conditions"), (*where, "exit_conditions")
         ),
-        file_upload_error=_exit_options(
-            data.get("file_upload_error"), (*where, "file_upload_error")
-        ),
-        default=_exit_options(data.get("default"), (*where, "default")),
-        where=where,
     )
 
 
