@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +169,27 @@ def test_samples_makes_tasks_from_a_csv_zipped_lists_and_a_stepped_range(
         "chunks/chunk-400.out": "records 400..799",
         "chunks/chunk-800.out": "records 800..1199",
     }
+
+
+def test_the_completion_update_of_a_job_that_already_ended_is_not_an_error(
+    batch_client: Any,
+) -> None:
+    from batchspec.apply.batch_models import job_completion_update
+    from batchspec.apply.job import set_completion
+    from batchspec.plan.model import JobPlan
+
+    job_id = f"ended-{uuid.uuid4().hex[:8]}"
+    pool = bm.BatchPoolInfo(pool_id="no-such-pool-needed")
+    batch_client.create_job(bm.BatchJobCreateOptions(id=job_id, pool_info=pool))
+    update = job_completion_update(JobPlan(job_id, None, on_all_tasks_complete="terminatejob"))
+    assert update is not None
+    assert set_completion(batch_client, job_id, update) is True
+    # With no task left unfinished the job completes at once, as on Batch; a job that ended
+    # before the update came (a failed task terminated it) answers 409 JobCompleted.
+    wait = 0
+    while batch_client.get_job(job_id).state != bm.BatchJobState.COMPLETED and wait < 100:
+        time.sleep(0.1)
+        wait += 1
+    assert batch_client.get_job(job_id).execution_info.termination_reason == "AllTasksComplete"
+    assert set_completion(batch_client, job_id, update) is False
+    batch_client.begin_delete_job(job_id, polling_interval=1).result()

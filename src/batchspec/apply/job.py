@@ -50,6 +50,17 @@ def ensure_job(
     return True
 
 
+def set_completion(client: BatchClient, job_id: str, update: bm.BatchJobUpdateOptions) -> bool:
+    """Send the all-tasks-complete update once every task is added; False if the job had
+    already ended (a failed task may terminate it first: Batch answers 409 JobCompleted)."""
+    try:
+        # The same PATCH sent twice sets the same value: safe to resend when unanswered.
+        client.update_job(job_id, update, retry_on_methods=frozenset({"PATCH"}))
+    except ResourceExistsError:
+        return False
+    return True
+
+
 def terminate_job(client: BatchClient, job_id: str) -> None:
     """End a kept job once its tasks are done, so it stops counting against the active-job quota.
 

@@ -189,9 +189,9 @@ class Workflow:
             again = f", {summary.existing} were already there" if summary.existing else ""
             out.step(f"tasks: {summary.added} added{again} ({total} planned)")
             self._save(step="tasks")
+        # Only now: a job told earlier could end between two task collections.
         completion = models.job_completion()
-        if completion is not None:  # only now: the job could end between two task collections
-            self.batch.update_job(plan.job.id, completion)
+        if completion is not None and jobs.set_completion(self.batch, plan.job.id, completion):
             out.step(f"job {plan.job.id}: terminates when all its tasks complete")
 
         timeout = plan.job.timeout_seconds
