@@ -98,10 +98,59 @@ def test_a_boolean_field_takes_only_true_or_false(tmp_path: Path) -> None:
 
 
 def test_per_task_names_are_refused_in_fields_rendered_once(tmp_path: Path) -> None:
-    sweep = SWEEP.replace('"{{ vars.retry }}"', '"{{ item.k }}"')
+    sweep = SWEEP.replace('"{{ vars.step }}"', '"{{ item.k }}"')
     found = messages(write_spec(tmp_path, sweep, base=TYPED_BASE))
     assert len(found) == 1
-    assert found[0].startswith("$.job.tasks[0].retries: this field is rendered once")
+    assert found[0].startswith(
+        "$.job.tasks[0].foreach.sweep.k.range[2]: this field is rendered once"
+    )
+
+
+ROWS = """\
+- foreach: {file: rows.csv}
+  id: "t-{{ item.name }}"
+  command: "echo {{ item.name }}"
+  retries: "{{ item.retries }}"
+  max_wall_clock: "{{ item.limit }}"
+  elevated: "{{ item.admin }}"
+  required_slots: "{{ item.slots }}"
+"""
+
+
+def test_task_fields_may_take_their_values_from_the_item(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, ROWS, base=TYPED_BASE)
+    (tmp_path / "rows.csv").write_text(
+        "name,retries,limit,admin,slots\na,2,5m,true,3\nb,0,1h,false,1\n"
+    )
+    first, second = plan_of(path).tasks
+    assert (first.max_retries, first.max_wall_clock_seconds, first.elevated) == (2, 300, True)
+    assert (second.max_retries, second.max_wall_clock_seconds, second.elevated) == (0, 3600, False)
+    assert (first.required_slots, second.required_slots) == (3, 1)
+
+
+def test_a_per_task_value_is_checked_for_each_task(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, ROWS, base=TYPED_BASE)
+    (tmp_path / "rows.csv").write_text(
+        "name,retries,limit,admin,slots\na,-2,0s,yes,7\nb,x,10,true,1\n"
+    )
+    found = located(path)
+    # Each is located at the field in the spec, whichever task's value was wrong.
+    assert {
+        line.split(": ")[:2] == ["25:7", "$.job.tasks[0].retries"]
+        for line in found
+        if "item.retries" in line
+    } == {True}
+    text = "\n".join(found)
+    assert "'{{ item.retries }}' renders to '-2': -2 is below the minimum of -1" in text
+    assert "'{{ item.retries }}' renders to 'x': expected an integer, found a string ('x')" in text
+    assert "'{{ item.limit }}' renders to '0s': a time limit of zero would stop it at once" in text
+    assert "'{{ item.limit }}' renders to '10': '10' must be a duration such as 30s" in text
+    assert "'{{ item.admin }}' renders to 'yes': expected a boolean (true or false)" in text
+    assert (
+        "'{{ item.slots }}' renders to '7': the task needs 7 slots but the pool's nodes have 6"
+        in text
+    )
+    assert len(found) == 6
 
 
 def test_an_undefined_name_in_a_typed_field_gets_a_hint(tmp_path: Path) -> None:

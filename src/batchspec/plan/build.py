@@ -33,7 +33,7 @@ from batchspec.plan.model import (
     RunInfo,
     StartTaskPlan,
 )
-from batchspec.plan.tasklist import Uploaded, batch_id_problem, plan_tasks
+from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
     check_commands,
     compile_resource_files,
@@ -107,7 +107,7 @@ def _build(
         renderer.summarize()
         return sorted(renderer.problems)
     try:
-        spec = spec_from_data(typed.data)
+        spec = spec_from_data(typed.loaded.data)
     except SpecShapeError as exc:
         line, col = loaded.locate(exc.where)
         return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
@@ -139,7 +139,13 @@ def _build(
         # Without every container name, templates naming `containers.X` would fail for no
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
         uploaded = Uploaded.of(spec, uploads, spec_dir)
-        tasks = plan_tasks(renderer, spec.job, base, uploaded, windows)
+        tasks = plan_tasks(
+            renderer,
+            spec.job,
+            base,
+            uploaded,
+            TaskSettings(windows, spec.pool.task_slots_per_node, typed.per_task),
+        )
     renderer.summarize()
     if renderer.problems or tasks is None or pool is None or job_id is None:
         return sorted(renderer.problems)

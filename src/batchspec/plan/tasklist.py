@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from batchspec.spec.model import (
     ZipForeach,
 )
 from batchspec.spec.render import Renderer
+from batchspec.spec.typed import PerTaskField
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MATERIALIZE_LIMIT = 5_000
@@ -144,12 +145,23 @@ def _items(renderer: Renderer, template: TaskTemplate, uploaded: Uploaded) -> Se
     return items
 
 
+@dataclass(frozen=True, slots=True)
+class TaskSettings:
+    """What the tasks take from the rest of the spec."""
+
+    windows: bool = False
+    """The pool runs Windows: `commands:` are joined for cmd."""
+    slots_per_node: int = 1
+    per_task: Mapping[int, tuple[PerTaskField, ...]] = field(default_factory=dict)
+    """Template index -> its typed fields that are rendered per task."""
+
+
 def plan_tasks(
     renderer: Renderer,
     job: JobSpec,
     base: Mapping[str, Any],
     uploaded: Uploaded,
-    windows: bool = False,
+    settings: TaskSettings | None = None,
 ) -> Sequence[TaskPlan] | None:
     """Render and check every task; None when anything is wrong (see renderer.problems).
 
@@ -165,13 +177,17 @@ def plan_tasks(
     if shared is None:
         failed = True
         shared = ()
-    for template in job.tasks:
+    settings = settings or TaskSettings()
+    for number, template in enumerate(job.tasks):
         items = _items(renderer, template, uploaded)
         if items is None:
             failed = True
             continue
         total += item_count(items)
-        task = compile_task(renderer, template, items, shared, windows)
+        typed = settings.per_task.get(number, ())
+        task = compile_task(
+            renderer, template, items, shared, settings.windows, typed, settings.slots_per_node
+        )
         if task is None:
             failed = True
         else:

@@ -11,12 +11,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
+from jsonschema import Draft202012Validator
+
 from batchspec.plan.commandline import command_problem, wrap_commands
 from batchspec.plan.exits import exit_conditions_plan
 from batchspec.plan.model import ExitConditionsPlan, OutputPlan, ResourceFilePlan, TaskPlan
 from batchspec.plan.windows import cmd_problem, wrap_cmd
+from batchspec.spec.durations import parse_duration
 from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
+from batchspec.spec.schema import field_validator, value_problems
+from batchspec.spec.typed import PerTaskField, convert
 
 MAX_DISPLAY_NAME = 1024
 """Batch's limit on a task's display name (Unicode characters)."""
@@ -29,6 +34,13 @@ class CompiledResourceFile:
     prefix: Compiled | None
     url: Compiled | None
     path: Compiled | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTypedField:
+    field: PerTaskField
+    template: Compiled
+    validator: Draft202012Validator
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +63,9 @@ class CompiledTask:
     """The same for every task of the template (its fields are rendered once)."""
     windows: bool = False
     """The pool runs Windows: `commands:` are joined for cmd."""
+    typed: tuple[CompiledTypedField, ...] = ()
+    """Typed fields whose templates name `item` or `index`, rendered per task."""
+    slots_per_node: int = 1
 
 
 def compile_resource_files(
@@ -96,6 +111,8 @@ def compile_task(
     items: Sequence[Any],
     shared_files: tuple[ResourceFilePlan, ...] = (),
     windows: bool = False,
+    typed: tuple[PerTaskField, ...] = (),
+    slots_per_node: int = 1,
 ) -> CompiledTask | None:
     """Compile every template field of a task template once; None on a syntax error."""
     where = template.where
@@ -126,6 +143,12 @@ def compile_task(
         display = renderer.compile(template.display_name, (*where, "display_name"))
         if display is None:
             return None
+    typed_fields = []
+    for per_task in typed:
+        source = renderer.compile(per_task.source, per_task.where)
+        if source is None:
+            return None
+        typed_fields.append(CompiledTypedField(per_task, source, field_validator(per_task.schema)))
     parts: list[Compiled | None] = [task_id, *compiled, *(c for _, c in env), *deps]
     parts += [c for pair in outputs for c in pair]
     if files is None or task_id is None or any(p is None for p in parts):
@@ -144,6 +167,8 @@ def compile_task(
         shared_files=shared_files,
         exit_conditions=exit_conditions_plan(template.exit_conditions),
         windows=windows,
+        typed=tuple(typed_fields),
+        slots_per_node=slots_per_node,
     )
 
 
@@ -244,24 +269,60 @@ def render_task(
             f"{MAX_DISPLAY_NAME}",
         )
         failed = True
-    if failed or files is None:
+    typed = _render_typed(renderer, task, context, what)
+    if failed or files is None or typed is None:
         return None
     template = task.template
+    retries = typed.get("retries", retries if template.retries is None else template.retries)
+    wall = typed.get("max_wall_clock", template.max_wall_clock_seconds)
     plan = TaskPlan(
         id=task_id,
         command_line=wrap(lines, task.windows) if task.wrapped else lines[0],
         resource_files=task.shared_files + files,
         environment=environment,
         outputs=outputs,
-        max_retries=retries if template.retries is None else template.retries,
-        max_wall_clock_seconds=template.max_wall_clock_seconds,
-        elevated=template.elevated,
+        max_retries=retries,
+        max_wall_clock_seconds=wall,
+        elevated=bool(typed.get("elevated", template.elevated)),
         display_name=display,
-        required_slots=template.required_slots,
+        required_slots=typed.get("required_slots", template.required_slots),
         depends_on_ranges=tuple((r.start, r.end) for r in template.depends_on_ranges),
         exit_conditions=task.exit_conditions,
     )
     return plan, depends
+
+
+def _render_typed(
+    renderer: Renderer, task: CompiledTask, context: Mapping[str, Any], what: str
+) -> dict[str, int] | None:
+    """The task's per-task typed fields, converted and checked; None when one is wrong."""
+    values: dict[str, int] = {}
+    ok = True
+    for typed in task.typed:
+        per_task = typed.field
+        text = renderer.render(typed.template, context, what)
+        if text is None:
+            ok = False
+            continue
+        value = convert(text, per_task.schema)
+        problems = value_problems(typed.validator, value)
+        if not problems and per_task.key == "max_wall_clock":
+            value = parse_duration(value)
+            if value == 0:
+                problems = ["a time limit of zero would stop it at once; use at least 1s"]
+        if not problems and per_task.key == "required_slots" and value > task.slots_per_node:
+            problems = [
+                f"the task needs {value} slots but the pool's nodes have {task.slots_per_node} "
+                "(pool.task_slots_per_node); Batch would never schedule it"
+            ]
+        if problems:
+            renderer.fail(
+                per_task.where, f"{what}{per_task.source!r} renders to {text!r}: {problems[0]}"
+            )
+            ok = False
+            continue
+        values[per_task.key] = int(value)
+    return values if ok else None
 
 
 class LazyTasks(Sequence[TaskPlan]):

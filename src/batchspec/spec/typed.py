@@ -14,7 +14,7 @@ import copy
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.spec.document import JsonPath, LoadedSpec
@@ -27,6 +27,28 @@ TYPED_THEN = {"$ref": "#/$defs/typed_template"}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _TRUE = frozenset({"true"})
 _FALSE = frozenset({"false"})
+
+
+PER_TASK_KEYS = frozenset({"retries", "max_wall_clock", "elevated", "required_slots"})
+"""Typed task fields that may use `item` and `index`: rendered for each task when planned."""
+
+
+@dataclass(frozen=True, slots=True)
+class PerTaskField:
+    """A typed task field whose template names `item` or `index`."""
+
+    key: str
+    where: JsonPath
+    source: str
+    schema: Schema
+    """The field's own schema (the `else` of its typed template)."""
+
+
+class TypedSpec(NamedTuple):
+    loaded: LoadedSpec
+    """The spec with every typed template rendered, but the per-task ones (left out)."""
+    per_task: Mapping[int, tuple[PerTaskField, ...]]
+    """Task template index -> its per-task typed fields."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,25 +139,36 @@ def _set(data: Any, where: JsonPath, value: Any) -> None:
 
 def render_typed_fields(
     renderer: Renderer, loaded: LoadedSpec, context: Mapping[str, Any]
-) -> LoadedSpec | None:
-    """`loaded` with its typed templates rendered and checked; None when any failed (reported)."""
+) -> TypedSpec | None:
+    """`loaded` with its typed templates rendered and checked; None when any failed (reported).
+
+    A task's retries, max_wall_clock, elevated and required_slots may name `item` or `index`:
+    those are left out here and rendered for each task when it is planned.
+    """
     root = load_schema()
     found = sorted(typed_fields(loaded.data, root), key=lambda f: [str(p) for p in f[0]])
     if not found:
-        return loaded
+        return TypedSpec(loaded, {})
     data = copy.deepcopy(loaded.data)
     rendered: dict[JsonPath, RenderedField] = {}
+    per_task: dict[int, list[PerTaskField]] = {}
     before = len(renderer.problems)
     for where, source, schema in found:
         compiled = renderer.compile(source, where)
         if compiled is None:
             continue
         if compiled.per_task:
+            if _is_per_task_field(where):
+                index, key = int(where[2]), str(where[3])
+                per_task.setdefault(index, []).append(PerTaskField(key, where, source, schema))
+                del data["job"]["tasks"][index][key]
+                continue
             renderer.report(
                 where,
                 "this field is rendered once for the whole spec, with `vars`, `spec` and `run`; "
-                "`item` and `index` exist only in per-task text fields (id, commands, "
-                "environment, resource files, outputs, depends_on, display_name)",
+                "`item` and `index` exist only in per-task fields (id, display_name, commands, "
+                "environment, resource files, outputs, depends_on, retries, max_wall_clock, "
+                "elevated, required_slots)",
             )
             continue
         text = renderer.render(compiled, context)
@@ -152,7 +185,13 @@ def render_typed_fields(
     problems = schema_diagnostics(checked)
     for problem in problems:
         renderer.problems.append(_explain(problem, rendered))
-    return None if problems else checked
+    if problems:
+        return None
+    return TypedSpec(checked, {i: tuple(fields) for i, fields in per_task.items()})
+
+
+def _is_per_task_field(where: JsonPath) -> bool:
+    return len(where) == 4 and where[:2] == ("job", "tasks") and where[3] in PER_TASK_KEYS
 
 
 def _explain(problem: Diagnostic, rendered: Mapping[JsonPath, RenderedField]) -> Diagnostic:
