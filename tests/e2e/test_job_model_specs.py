@@ -153,7 +153,8 @@ def test_samples_makes_tasks_from_a_csv_zipped_lists_and_a_stepped_range(
     env = azure_env(batch_service, azurite)
     # A row added to the sheet is one more task, with no change to the spec.
     with (specs / "samples" / "sheet.csv").open("a") as sheet:
-        sheet.write("s5,skin,700\n")
+        sheet.write("s5,skin,700,4\n")
+    # Its `threads` column sets the task's required slots: s5 takes all four of the node's.
     _apply(specs / "samples.yaml", tmp_path, env, secret_check, "--var", "chunk=400")
     out = specs / "out" / "samples"
     found = {p.relative_to(out).as_posix(): p.read_text().strip() for p in out.rglob("*.out")}
