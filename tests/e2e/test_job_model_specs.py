@@ -194,3 +194,26 @@ def test_the_completion_update_of_a_job_that_already_ended_is_not_an_error(
     assert batch_client.get_job(job_id).execution_info.termination_reason == "AllTasksComplete"
     assert set_completion(batch_client, job_id, update) is False
     batch_client.begin_delete_job(job_id, polling_interval=1).result()
+
+
+def test_a_resumed_run_accepts_its_job_that_ended_by_itself(batch_client: Any) -> None:
+    from batchspec.apply.job import JobError, ensure_job
+
+    job_id = f"ended-{uuid.uuid4().hex[:8]}"
+    wanted = bm.BatchJobCreateOptions(
+        id=job_id,
+        pool_info=bm.BatchPoolInfo(pool_id="no-such-pool-needed"),
+        all_tasks_complete_mode=bm.BatchAllTasksCompleteMode.TERMINATE_JOB,
+    )
+    said: list[str] = []
+    assert ensure_job(batch_client, wanted, say=said.append) is True
+    # With no task unfinished the job completes at once, as a finished run's job has.
+    wait = 0
+    while batch_client.get_job(job_id).state != bm.BatchJobState.COMPLETED and wait < 100:
+        time.sleep(0.1)
+        wait += 1
+    with pytest.raises(JobError, match="is completed; start a new run with --rerun"):
+        ensure_job(batch_client, wanted, say=said.append)
+    assert ensure_job(batch_client, wanted, say=said.append, ended_ok=True) is False
+    assert said[-1] == f"job {job_id}: exists and has ended, continuing with its results"
+    batch_client.begin_delete_job(job_id, polling_interval=1).result()

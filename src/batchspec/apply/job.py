@@ -26,9 +26,17 @@ class JobError(Exception):
 
 
 def ensure_job(
-    client: BatchClient, wanted: bm.BatchJobCreateOptions, *, say: Callable[[str], None]
+    client: BatchClient,
+    wanted: bm.BatchJobCreateOptions,
+    *,
+    say: Callable[[str], None],
+    ended_ok: bool = False,
 ) -> bool:
-    """Create the job; accept an active job of the same id on the same pool. True if created."""
+    """Create the job; accept an active job of the same id on the same pool. True if created.
+
+    `ended_ok`: this run already added every task, so a job that has since completed (ended by
+    its all-tasks-complete or task-failure action) is the run's own job, to be watched out.
+    """
     try:
         client.create_job(wanted, **RESEND_IF_UNANSWERED)
     except ResourceExistsError:
@@ -39,15 +47,23 @@ def ensure_job(
                 f"job {wanted.id} already exists on pool {pool_id}, not {wanted.pool_info.pool_id}"
                 f"; delete it or start a new run with --rerun"
             ) from None
+        if ended_ok and existing.state == bm.BatchJobState.COMPLETED:
+            say(f"job {wanted.id}: exists and has ended, continuing with its results")
+            return False
         if existing.state in _UNUSABLE_STATES:
             raise JobError(
-                f"job {wanted.id} already exists and is {existing.state}; "
+                f"job {wanted.id} already exists and is {_state(existing.state)}; "
                 f"start a new run with --rerun"
             ) from None
         say(f"job {wanted.id}: exists, continuing it")
         return False
     say(f"job {wanted.id}: created on pool {wanted.pool_info.pool_id}")
     return True
+
+
+def _state(state: object) -> str:
+    """A state enum as Batch writes it (`completed`), not as Python prints it."""
+    return str(getattr(state, "value", state))
 
 
 def set_completion(client: BatchClient, job_id: str, update: bm.BatchJobUpdateOptions) -> bool:

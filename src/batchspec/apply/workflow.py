@@ -173,7 +173,7 @@ class Workflow:
             outage=service_faults.OUTAGE_SECONDS,
         )
 
-        jobs.ensure_job(self.batch, models.job(), say=out.step)
+        jobs.ensure_job(self.batch, models.job(), say=out.step, ended_ok=self.state.done("tasks"))
         self._save(step="job")
         total = len(plan.tasks)
         if not self.state.done("tasks"):
