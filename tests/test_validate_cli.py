@@ -127,7 +127,7 @@ def test_vars_are_accepted(tmp_path: Path) -> None:
 
 def test_a_var_applies_to_the_specs_that_have_it(tmp_path: Path) -> None:
     shutil.copytree(REPO / "specs", tmp_path, dirs_exist_ok=True)
-    # Only topn.yaml has num_words; pi.yaml and wordcount.yaml keep their own defaults.
+    # Only topn.yaml has num_words; the other specs keep their own defaults.
     result = run("--var", "num_words=5", str(tmp_path))
     assert result.exit_code == 0, result.output
     wrong_type = run("--var", "num_words=five", str(tmp_path))

@@ -31,9 +31,9 @@ def _check_key(key: str) -> str:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path.home() / ".batchspec" / "emulator",
-    show_default=True,
-    help="Where state (SQLite) and node directories live.",
+    default=None,
+    help="Where state (SQLite) and node directories live. "
+    "Default: $BATCHSPEC_HOME/emulator, else ~/.batchspec/emulator.",
 )
 @click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="Batch account name.")
 @click.option(
@@ -46,10 +46,13 @@ def _check_key(key: str) -> str:
     help='Once listening, write {"endpoint", "account", "pid"} here as JSON.',
 )
 def command(
-    port: int, data_dir: Path, account: str, key: str | None, ready_file: Path | None
+    port: int, data_dir: Path | None, account: str, key: str | None, ready_file: Path | None
 ) -> None:
     """Serve the local Azure Batch service until Ctrl-C or SIGTERM."""
     from batchspec.emulator.server import serve, write_ready_file
+    from batchspec.local import data_home
+
+    data_dir = data_dir.expanduser() if data_dir is not None else data_home() / "emulator"
 
     user_key = key is not None
     key = _check_key(key) if key is not None else DEFAULT_KEY
@@ -71,7 +74,7 @@ def command(
             write_ready_file(ready_file, endpoint, account)
 
     try:
-        serve(port, data_dir.expanduser(), account, key, ready)
+        serve(port, data_dir, account, key, ready)
     except OSError as exc:
         raise click.ClickException(
             f"cannot serve on 127.0.0.1:{port} from {data_dir}: {exc.strerror or exc}"

@@ -216,6 +216,8 @@ class CleanupSpec:
     containers: CleanupAction = "keep"
     job: CleanupAction = "delete"
     pool: CleanupAction = "keep"
+    on_failure: tuple[CleanupAction, CleanupAction, CleanupAction] = ("keep", "keep", "keep")
+    """containers, job, pool after a failed or interrupted run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,15 +243,20 @@ def spec_from_data(data: Mapping[str, Any]) -> Spec:
         raise SpecShapeError((), f"the spec does not match the schema ({exc})") from None
 
 
+def uploads_from_data(data: Mapping[str, Any]) -> tuple[UploadSpec, ...]:
+    """The spec's uploads (never templates), readable before the rest of the spec is typed."""
+    return tuple(
+        UploadSpec(u["source"], u["container"], u.get("prefix", ""), ("uploads", i))
+        for i, u in enumerate(data.get("uploads", []))
+    )
+
+
 def _spec(data: Mapping[str, Any]) -> Spec:
     containers = tuple(
         ContainerSpec(key, str(value["name"]), ("containers", key, "name"))
         for key, value in data["containers"].items()
     )
-    uploads = tuple(
-        UploadSpec(u["source"], u["container"], u.get("prefix", ""), ("uploads", i))
-        for i, u in enumerate(data.get("uploads", []))
-    )
+    uploads = uploads_from_data(data)
     downloads = tuple(
         DownloadSpec(
             d["container"],
@@ -274,6 +281,11 @@ def _spec(data: Mapping[str, Any]) -> Spec:
             containers=cleanup.get("containers", "keep"),
             job=cleanup.get("job", "delete"),
             pool=cleanup.get("pool", "keep"),
+            on_failure=(
+                cleanup.get("on_failure", {}).get("containers", "keep"),
+                cleanup.get("on_failure", {}).get("job", "keep"),
+                cleanup.get("on_failure", {}).get("pool", "keep"),
+            ),
         ),
     )
 
