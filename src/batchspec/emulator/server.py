@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
+from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
@@ -57,6 +58,7 @@ async def _serve(
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
     live = Live(store=store, data_dir=data_dir, account=account, key=key, endpoint=endpoint)
+    live.container_problem = engine_problem
     app = build_app(live)
 
     @contextlib.asynccontextmanager

@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from batchspec.diagnostics import Diagnostic
+from batchspec.plan.containers import (
+    check_containers,
+    compile_container,
+    plan_container_configuration,
+    render_container,
+)
 from batchspec.plan.exits import check_exit_conditions, uses_dependencies
 from batchspec.plan.model import (
     AllTasksComplete,
@@ -140,6 +146,7 @@ def _build(
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
     pool = _pool(renderer, spec, base, windows)
+    check_containers(renderer, spec)
     _check_durations(renderer, spec)
     prefixes: list[str] = []
     for download in spec.downloads:
@@ -394,7 +401,11 @@ def _pool(
             if compiled_files is None
             else render_resource_files(renderer, compiled_files, context)
         )
+        container = compile_container(renderer, start.container_settings)
+        settings = None if container is None else render_container(renderer, container, context)
         if command is None or files is None:
+            return None
+        if start.container_settings is not None and settings is None:
             return None
         start_plan = StartTaskPlan(
             command_line=command,
@@ -403,6 +414,7 @@ def _pool(
             elevated=start.elevated,
             wait_for_success=start.wait_for_success,
             max_retries=start.retries,
+            container_settings=settings,
         )
     image = pool.image
     return PoolPlan(
@@ -414,4 +426,7 @@ def _pool(
         task_slots_per_node=pool.task_slots_per_node,
         start_task=start_plan,
         os_family="windows" if windows else "linux",
+        container_configuration=plan_container_configuration(
+            renderer, pool.container_configuration, context
+        ),
     )

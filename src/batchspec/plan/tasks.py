@@ -14,6 +14,7 @@ from typing import Any, overload
 from jsonschema import Draft202012Validator
 
 from batchspec.plan.commandline import command_problem, wrap_commands
+from batchspec.plan.containers import CompiledContainer, compile_container, render_container
 from batchspec.plan.exits import exit_conditions_plan
 from batchspec.plan.model import ExitConditionsPlan, OutputPlan, ResourceFilePlan, TaskPlan
 from batchspec.plan.windows import cmd_problem, wrap_cmd
@@ -66,6 +67,7 @@ class CompiledTask:
     typed: tuple[CompiledTypedField, ...] = ()
     """Typed fields whose templates name `item` or `index`, rendered per task."""
     slots_per_node: int = 1
+    container: CompiledContainer | None = None
 
 
 def compile_resource_files(
@@ -149,9 +151,12 @@ def compile_task(
         if source is None:
             return None
         typed_fields.append(CompiledTypedField(per_task, source, field_validator(per_task.schema)))
+    container = compile_container(renderer, template.container_settings)
     parts: list[Compiled | None] = [task_id, *compiled, *(c for _, c in env), *deps]
     parts += [c for pair in outputs for c in pair]
     if files is None or task_id is None or any(p is None for p in parts):
+        return None
+    if template.container_settings is not None and container is None:
         return None
     return CompiledTask(
         template=template,
@@ -169,6 +174,7 @@ def compile_task(
         windows=windows,
         typed=tuple(typed_fields),
         slots_per_node=slots_per_node,
+        container=container,
     )
 
 
@@ -269,6 +275,10 @@ def render_task(
             f"{MAX_DISPLAY_NAME}",
         )
         failed = True
+    container = None
+    if task.container is not None:
+        container = render_container(renderer, task.container, context, what)
+        failed = failed or container is None
     typed = _render_typed(renderer, task, context, what)
     if failed or files is None or typed is None:
         return None
@@ -288,6 +298,7 @@ def render_task(
         required_slots=typed.get("required_slots", template.required_slots),
         depends_on_ranges=tuple((r.start, r.end) for r in template.depends_on_ranges),
         exit_conditions=task.exit_conditions,
+        container_settings=container,
     )
     return plan, depends
 

@@ -24,6 +24,9 @@ UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
 AllTasksCompleteAction = Literal["no_action", "terminate_job"]
 TaskFailureAction = Literal["no_action", "perform_exit_options_job_action"]
+ContainerType = Literal["docker_compatible", "cri_compatible"]
+WorkingDirectory = Literal["task", "image"]
+MountSource = Literal["shared", "startup", "task", "job_prep", "applications", "vfs_mounts"]
 
 
 class SpecShapeError(ValueError):
@@ -79,6 +82,43 @@ class CommandSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrySpec:
+    """A private container registry: a user name and password variable, or an identity."""
+
+    server: str | None
+    username: str | None
+    password_env: str | None
+    identity: str | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerConfigurationSpec:
+    type: ContainerType
+    images: tuple[str, ...]
+    registries: tuple[RegistrySpec, ...]
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class MountSpec:
+    source: MountSource
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSettingsSpec:
+    """A task's container; `image` and `run_options` are templates."""
+
+    image: str
+    run_options: str | None
+    working_directory: WorkingDirectory
+    registry: RegistrySpec | None
+    mounts: tuple[MountSpec, ...] | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class StartTaskSpec:
     run: CommandSpec
     resource_files: tuple[ResourceFileSpec, ...]
@@ -87,6 +127,7 @@ class StartTaskSpec:
     wait_for_success: bool
     retries: int
     where: JsonPath
+    container_settings: ContainerSettingsSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +149,7 @@ class PoolSpec:
     image: ImageSpec
     start_task: StartTaskSpec | None
     where: JsonPath
+    container_configuration: ContainerConfigurationSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +228,7 @@ class TaskTemplate:
     required_slots: int = 1
     depends_on_ranges: tuple[TaskIdRange, ...] = ()
     exit_conditions: ExitConditionsSpec | None = None
+    container_settings: ContainerSettingsSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +348,7 @@ def _pool(pool: Mapping[str, Any]) -> PoolSpec:
             wait_for_success=bool(start.get("wait_for_success", True)),
             retries=int(start.get("retries", 0)),
             where=where,
+            container_settings=_container_settings(start.get("container_settings"), where),
         )
     return PoolSpec(
         id=pool["id"],
@@ -321,6 +365,7 @@ def _pool(pool: Mapping[str, Any]) -> PoolSpec:
         ),
         start_task=start_task,
         where=("pool",),
+        container_configuration=_container_configuration(pool.get("container_configuration")),
     )
 
 
@@ -373,6 +418,7 @@ def _task(task: Mapping[str, Any], where: JsonPath) -> TaskTemplate:
         exit_conditions=exit_conditions_from_data(
             task.get("exit_conditions"), (*where, "exit_conditions")
         ),
+        container_settings=_container_settings(task.get("container_settings"), where),
     )
 
 
@@ -430,3 +476,48 @@ def _range(bounds: Sequence[Any], where: JsonPath) -> range:
     if len(numbers) == 3 and numbers[2] == 0:
         raise SpecShapeError(where, "a range step cannot be 0")
     return range(*numbers)
+
+
+def _registry(data: Mapping[str, Any], where: JsonPath) -> RegistrySpec:
+    return RegistrySpec(
+        server=data.get("server"),
+        username=data.get("username"),
+        password_env=data.get("password_env"),
+        identity=data.get("identity"),
+        where=where,
+    )
+
+
+def _container_configuration(data: Mapping[str, Any] | None) -> ContainerConfigurationSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("pool", "container_configuration")
+    return ContainerConfigurationSpec(
+        type=data.get("type", "docker_compatible"),
+        images=tuple(str(i) for i in data.get("images", [])),
+        registries=tuple(
+            _registry(r, (*where, "registries", i))
+            for i, r in enumerate(data.get("registries", []))
+        ),
+        where=where,
+    )
+
+
+def _container_settings(
+    data: Mapping[str, Any] | None, owner: JsonPath
+) -> ContainerSettingsSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = (*owner, "container_settings")
+    registry = data.get("registry")
+    mounts = data.get("mounts")
+    return ContainerSettingsSpec(
+        image=str(data["image"]),
+        run_options=data.get("run_options"),
+        working_directory=data.get("working_directory", "task"),
+        registry=None if registry is None else _registry(registry, (*where, "registry")),
+        mounts=None
+        if mounts is None
+        else tuple(MountSpec(m["source"], bool(m.get("read_only", False))) for m in mounts),
+        where=where,
+    )
