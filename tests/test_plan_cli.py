@@ -88,6 +88,9 @@ def test_plan_json_is_the_same_data() -> None:
         "priority": 0,
         "max_task_retries": 0,
         "uses_task_dependencies": False,
+        "environment": {},
+        "on_all_tasks_complete": "noaction",
+        "on_task_failure": "noaction",
     }
     assert data["pool"]["start_task"]["elevated"] is True
     assert data["cleanup"] == {
@@ -184,6 +187,10 @@ def test_streamed_json_of_a_lazy_plan_is_one_document(tmp_path: Path) -> None:
         "max_wall_clock_seconds": None,
         "depends_on": [],
         "elevated": False,
+        "display_name": None,
+        "required_slots": 1,
+        "depends_on_ranges": [],
+        "exit_conditions": None,
         "container_settings": None,
     }
 

@@ -199,6 +199,10 @@ class Workflow:
             again = f", {summary.existing} were already there" if summary.existing else ""
             out.step(f"tasks: {summary.added} added{again} ({total} planned)")
             self._save(step="tasks")
+        # Only now: a job told earlier could end between two task collections.
+        completion = models.job_completion()
+        if completion is not None and jobs.set_completion(self.batch, plan.job.id, completion):
+            out.step(f"job {plan.job.id}: terminates when all its tasks complete")
 
         counts, blocked = outcome.watch(
             self.batch,
@@ -273,6 +277,7 @@ class Workflow:
             mark=self.mark,
             # A journal from before ownership marks says only that its job step was done.
             unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
+            ended_ok=self.state.done("tasks"),
         )
         self._own("job", job_id, "created")
         if created and self.state.done("tasks"):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from batchspec.plan.globs import GlobError, bounded_glob
 from batchspec.plan.model import UploadPlan
 from batchspec.spec.document import JsonPath
-from batchspec.spec.model import Spec
+from batchspec.spec.model import UploadSpec
 from batchspec.spec.render import Renderer
 
 MAX_FILES_PER_SOURCE = 10_000
@@ -23,11 +24,13 @@ MAX_BLOB_NAME = 1_024
 """Azure Storage's limit on the length of a blob name."""
 
 
-def plan_uploads(renderer: Renderer, spec: Spec, spec_dir: Path) -> tuple[UploadPlan, ...]:
+def plan_uploads(
+    renderer: Renderer, uploads: Sequence[UploadSpec], spec_dir: Path
+) -> tuple[UploadPlan, ...]:
     """One UploadPlan per file; problems (no match, clashing blob names) are reported."""
     out: list[UploadPlan] = []
     sources: dict[tuple[str, str], Path] = {}
-    for upload in spec.uploads:
+    for upload in uploads:
         where = (*upload.where, "source")
         renderer.watchdog.where = where
         for path in _match_files(renderer, upload.source, spec_dir, where):

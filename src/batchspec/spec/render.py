@@ -67,6 +67,16 @@ def _hint(source: str, message: str, context: Mapping[str, Any]) -> str:
     return ""
 
 
+def _comment_hint(source: str) -> str:
+    """Bash's `${#arr[@]}` opens a Jinja2 comment (`{#`); say how to keep it literal."""
+    if "{#" not in source:
+        return ""
+    return (
+        "; `{#` starts a Jinja2 comment, so bash's `${#name}` cannot be written bare: wrap the "
+        "text in {% raw %}...{% endraw %}"
+    )
+
+
 def has_markup(source: str) -> bool:
     """Whether a string holds any Jinja2 markup (else it renders to itself)."""
     return "{{" in source or "{%" in source or "{#" in source
@@ -115,7 +125,7 @@ class Renderer:
             return Compiled(source, where, template, per_task=bool(names & PER_TASK_NAMES))
         except TemplateSyntaxError as exc:
             line = f" (template line {exc.lineno})" if "\n" in source.strip() else ""
-            self.report(where, f"template syntax error: {exc.message}{line}")
+            self.report(where, f"template syntax error: {exc.message}{line}{_comment_hint(source)}")
         except Exception as exc:  # the compiler must never crash the run
             self.report(where, f"template cannot be compiled: {type(exc).__name__}: {exc}")
         return None
