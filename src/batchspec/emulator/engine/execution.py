@@ -67,8 +67,7 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
         return 0
     dirs = node_dirs(live.data_dir, node_id)
     task_dir = dirs.task_dir(job_id, task_id)
-    wd = task_dir / "wd"
-    wd.mkdir(parents=True, exist_ok=True)
+    wd = task_dir / "wd"  # made by the resource-file download or the process start (threads)
     try:
         if task.get("resourceFiles"):
             await asyncio.to_thread(fetch_resource_files, list(task["resourceFiles"]), wd)

@@ -170,7 +170,7 @@ class Scheduler:
                 job is not None
                 and job["state"] == "active"
                 and job.get("onAllTasksComplete") == "terminatejob"
-                and live.store.unfinished(job_id) == 0
+                and live.store.all_completed(job_id)
             ):
                 lifecycle.complete_job(live, job_id, "AllTasksComplete")
         self._expire_jobs()
