@@ -45,11 +45,31 @@ def _check_key(key: str) -> str:
     default=None,
     help='Once listening, write {"endpoint", "account", "pid"} here as JSON.',
 )
+@click.option(
+    "--clock",
+    "clock_text",
+    envvar="BATCHSPEC_EMULATOR_CLOCK",
+    default="off",
+    show_default=True,
+    help="Azure-like times for allocation, boot and StartTask: off, azure, azure:FACTOR "
+    "(e.g. azure:0.01) or allocation=S,creating=S,starting=S,start_task=S.",
+)
 def command(
-    port: int, data_dir: Path, account: str, key: str | None, ready_file: Path | None
+    port: int,
+    data_dir: Path,
+    account: str,
+    key: str | None,
+    ready_file: Path | None,
+    clock_text: str,
 ) -> None:
     """Serve the local Azure Batch service until Ctrl-C or SIGTERM."""
+    from batchspec.emulator.engine.clock import ClockError, parse
     from batchspec.emulator.server import serve, write_ready_file
+
+    try:
+        clock = parse(clock_text)
+    except ClockError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--clock'") from None
 
     user_key = key is not None
     key = _check_key(key) if key is not None else DEFAULT_KEY
@@ -71,7 +91,7 @@ def command(
             write_ready_file(ready_file, endpoint, account)
 
     try:
-        serve(port, data_dir.expanduser(), account, key, ready)
+        serve(port, data_dir.expanduser(), account, key, ready, clock)
     except OSError as exc:
         raise click.ClickException(
             f"cannot serve on 127.0.0.1:{port} from {data_dir}: {exc.strerror or exc}"

@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
+from batchspec.emulator.engine.clock import OFF, Clock
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
@@ -46,6 +47,7 @@ async def _serve(
     account: str,
     key: str,
     on_ready: Callable[[str], None],
+    clock: Clock,
 ) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -57,6 +59,7 @@ async def _serve(
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
     live = Live(store=store, data_dir=data_dir, account=account, key=key, endpoint=endpoint)
+    live.phases = clock.phases()
     app = build_app(live)
 
     @contextlib.asynccontextmanager
@@ -91,11 +94,19 @@ async def _serve(
 
 
 def serve(
-    port: int, data_dir: Path, account: str, key: str, on_ready: Callable[[str], None]
+    port: int,
+    data_dir: Path,
+    account: str,
+    key: str,
+    on_ready: Callable[[str], None],
+    clock: Clock = OFF,
 ) -> None:
-    """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening."""
+    """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening.
+
+    `clock` makes allocation, boot and StartTask take Azure-like times (engine/clock.py).
+    """
     _use_pidfd_child_watcher()
-    asyncio.run(_serve(port, data_dir, account, key, on_ready))
+    asyncio.run(_serve(port, data_dir, account, key, on_ready, clock))
 
 
 def _use_pidfd_child_watcher() -> None:

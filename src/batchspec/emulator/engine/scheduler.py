@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from batchspec.emulator.engine import clock
 from batchspec.emulator.engine.execution import run_task
 from batchspec.emulator.engine.recovery import recover
 from batchspec.emulator.engine.runner import new_handle
-from batchspec.emulator.engine.starttask import boot_node
 from batchspec.emulator.service import lifecycle
 from batchspec.emulator.service.layout import node_dirs
 from batchspec.emulator.service.nodes import new_node
@@ -70,6 +70,8 @@ class Scheduler:
 
     def _reconcile(self, pool: Doc) -> None:
         live, store = self.live, self.live.store
+        if clock.allocating(live, pool):
+            return
         current = store.list_nodes(pool["id"])
         changed = False
         for dedicated, key in ((True, "targetDedicatedNodes"), (False, "targetLowPriorityNodes")):
@@ -82,7 +84,7 @@ class Scheduler:
                 store.put_node(pool["id"], doc)
                 mine.append(doc)
                 current.append(doc)
-                live.spawn(boot_node(live, doc["id"]))
+                live.spawn(clock.boot(live, doc["id"]))
                 changed = True
             if len(mine) > target:
                 # Idle or failed nodes leave first; busy ones have their tasks requeued.

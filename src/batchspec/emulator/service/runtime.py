@@ -44,6 +44,8 @@ class Live:
     # job id -> when its maxWallClockTime runs out (None until the scheduler's first tick)
     timed_jobs: dict[str, dt.datetime] | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # phase -> seconds it takes, when a realistic clock is on (engine/clock.py)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         """Run a coroutine in the background, keeping a reference until it ends."""
