@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit bench clean schema diagrams
 
 $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python bench/run_all.py
+
+# After editing a description in the schema (Markdown is fine): the plain `description`,
+# the `markdownDescription` editors render, and docs/spec-reference.md are regenerated.
+schema: $(STAMP)
+	$(BIN)/python -m batchspec.spec.schema_text schemas/batchspec.schema.json
+	$(BIN)/python -m batchspec.spec.reference > docs/spec-reference.md
+
+# docs/apply-steps.svg, drawn by a Python script (no drawing tool needed).
+diagrams: $(STAMP)
+	$(BIN)/python docs/diagrams/apply_steps.py docs/apply-steps.svg
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

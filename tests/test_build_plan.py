@@ -66,7 +66,7 @@ def test_var_override_reaches_the_command_line() -> None:
     plan = load_plan(SPECS / "topn.yaml", {"num_words": "5"}, RUN)
     assert isinstance(plan, Plan)
     assert plan.tasks[2].command_line == TOPN_COMMAND.format(name="river.txt", n=5)
-    assert ("num_words", "5") in plan.vars
+    assert ("num_words", 5) in plan.vars
 
 
 def test_run_id_is_stable_and_follows_spec_and_vars(tmp_path: Path) -> None:
@@ -337,7 +337,7 @@ def test_every_key_of_the_format_reaches_the_plan(tmp_path: Path) -> None:
     plan = plan_of(path, {"tag": "v2"})
     assert plan.name == "full"
     assert plan.spec_path == path
-    assert dict(plan.vars) == {"tag": "v2", "n": "2", "big": "true", "f": "0.25"}
+    assert dict(plan.vars) == {"tag": "v2", "n": 2, "big": True, "f": 0.25}
     assert [(c.key, c.name) for c in plan.containers] == [
         ("lib", "full-lib-v2"),
         ("res", "full-res"),

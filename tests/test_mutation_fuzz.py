@@ -1,7 +1,8 @@
 """Mutation fuzzing of the example specs through the real CLI: a fixed seed and a fixed set of
 mutants (every node of every example replaced or deleted in turn, then random edits of the
-text), and for every one `validate` and `plan` exit 0 or 1, never crash, print no Python
-object or secret, and locate every problem as `path:LINE:COL: $.json.path: message`."""
+text), and for every one `validate` exits 0 or 1 and `plan` 0 or 2, neither crashes or prints a
+Python object or secret, every problem is located as `path:LINE:COL: $.json.path: message`, and
+`apply` refuses every invalid one with the same lines, exit 2, creating nothing."""
 
 from __future__ import annotations
 
@@ -194,13 +195,13 @@ def check_located(output: str, name: str, line_count: int) -> None:
         assert "Traceback" not in match["msg"], line
 
 
-def run(args: list[str]) -> Result:
+def run(args: list[str], codes: tuple[int, ...] = (0, 1)) -> Result:
     result = CliRunner().invoke(main, args)
     # CliRunner keeps an escaped exception instead of printing a traceback.
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
     )
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code in codes, result.output
     assert "Traceback" not in result.output
     return result
 
@@ -222,8 +223,9 @@ def test_mutated_specs_exit_0_or_1_with_located_messages(
         checked = run(["validate", target.name])
         check_located(checked.stdout, target.name, line_count)
         assert checked.stderr.startswith("1 file checked, "), checked.stderr
-        planned = run(["plan", target.name, "--format", "json"])
-        assert planned.exit_code == checked.exit_code, (number, raw)
+        planned = run(["plan", target.name, "--format", "json"], (0, 2))
+        # validate says 1 for an invalid spec (a linter), plan 2 (nothing was planned).
+        assert planned.exit_code == 2 * checked.exit_code, (number, raw)
         if planned.exit_code == 0:
             document = json.loads(planned.stdout)
             assert document["task_count"] == len(document["tasks"])
@@ -234,6 +236,13 @@ def test_mutated_specs_exit_0_or_1_with_located_messages(
             *problems, summary = planned.stderr.splitlines()
             check_located("\n".join(problems), target.name, line_count)
             assert summary.startswith(f"{target.name}: "), summary
+            # apply refuses it the same way, before it contacts any target or makes a journal.
+            home = tmp_path / "home"
+            applied = run(["apply", target.name, "--yes", "--data-dir", str(home)], (2,))
+            assert applied.stderr.splitlines()[:-1] == problems, (number, raw)
+            assert applied.stderr.splitlines()[-1].endswith("; nothing was created")
+            assert "SECRET" not in applied.output
+            assert not home.exists()
         outcomes[checked.exit_code] += 1
     # The mutants must reach every stage: some stay valid, most break somewhere.
     assert outcomes[0] >= 50 and outcomes[1] >= 300, outcomes

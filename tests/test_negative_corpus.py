@@ -49,6 +49,28 @@ def test_negative_spec(spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.stderr == f"1 file checked, {errors(len(expected))}\n"
 
 
+@pytest.mark.parametrize("spec", CASES, ids=lambda p: p.stem)
+def test_apply_refuses_it_with_the_same_lines_and_creates_nothing(
+    spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    home = tmp_path / "home"
+    args = ["apply", spec.relative_to(REPO).as_posix(), "--yes", "--data-dir", str(home)]
+    result = CliRunner().invoke(main, args, env={"AZURE_BATCH_ENDPOINT": ""})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    expected = spec.with_suffix(".expected").read_text(encoding="utf-8").splitlines()
+    *problems, summary = normalise(result.stderr).splitlines()
+    assert problems == expected
+    assert (
+        summary
+        == f"{spec.relative_to(REPO).as_posix()}: {errors(len(expected))}; nothing was created"
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    # Nothing was started or recorded: no local services, no journal.
+    assert not home.exists()
+
+
 @pytest.mark.timeout(120)
 def test_the_whole_corpus_in_one_run_is_sorted_and_traceback_free() -> None:
     done = subprocess.run(

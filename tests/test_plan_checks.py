@@ -359,7 +359,7 @@ def test_var_overrides_checked(tmp_path: Path) -> None:
     ]
     plan = plan_of(path, {"n": "12", "fast": "true", "label": "a b"})
     assert plan.tasks[0].command_line == "echo 12"
-    assert dict(plan.vars) == {"n": "12", "label": "a b", "fast": "true", "ratio": "0.5"}
+    assert dict(plan.vars) == {"n": 12, "label": "a b", "fast": True, "ratio": 0.5}
 
 
 def test_foreach_container_without_uploads(tmp_path: Path) -> None:

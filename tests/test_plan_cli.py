@@ -32,7 +32,7 @@ def _topn_line(name: str, words: int = 3) -> str:
 def test_plan_prints_the_three_topn_tasks_exactly() -> None:
     result = CliRunner().invoke(main, ["plan", TOPN])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     start = lines.index("Tasks (3)")
     end = lines.index("Downloads (1)")
     tasks = [line for line in lines[start + 1 : end] if line.startswith("  ") and line[2] != " "]
@@ -47,7 +47,7 @@ def test_plan_prints_the_three_topn_tasks_exactly() -> None:
 
 def test_plan_text_shows_every_part_of_the_plan() -> None:
     result = CliRunner().invoke(main, ["plan", TOPN])
-    out = result.output
+    out = result.stdout
     run_id = _run_id()
     assert f"Job topn-{run_id}" in out
     assert "Pool topn-pool" in out
@@ -75,7 +75,7 @@ def test_plan_var_override() -> None:
 def test_plan_json_is_the_same_data() -> None:
     result = CliRunner().invoke(main, ["plan", TOPN, "--format", "json"])
     assert result.exit_code == 0
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["task_count"] == 3
     assert [t["id"] for t in data["tasks"]] == ["topn-lighthouse", "topn-orchard", "topn-river"]
     assert data["tasks"][1]["command_line"] == _topn_line("orchard.txt").split(": ", 1)[1]
@@ -90,7 +90,12 @@ def test_plan_json_is_the_same_data() -> None:
         "uses_task_dependencies": False,
     }
     assert data["pool"]["start_task"]["elevated"] is True
-    assert data["cleanup"] == {"containers": "delete", "job": "delete", "pool": "keep"}
+    assert data["cleanup"] == {
+        "containers": "delete",
+        "job": "delete",
+        "pool": "keep",
+        "on_failure": {"containers": "keep", "job": "keep", "pool": "keep"},
+    }
 
 
 def test_plan_of_a_broken_spec_prints_located_errors(tmp_path: Path) -> None:
@@ -100,7 +105,7 @@ def test_plan_of_a_broken_spec_prints_located_errors(tmp_path: Path) -> None:
     spec.write_text(text)
     (tmp_path / "topn").symlink_to(SPECS / "topn")
     result = CliRunner().invoke(main, ["plan", str(spec)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     line = next(n for n, t in enumerate(text.splitlines(), 1) if "outptu" in t)
     assert result.stderr.splitlines() == [
@@ -114,7 +119,7 @@ def test_plan_of_a_broken_spec_prints_located_errors(tmp_path: Path) -> None:
 
 def test_plan_reports_unknown_var_as_a_located_error() -> None:
     result = CliRunner().invoke(main, ["plan", TOPN, "--var", "num_word=2"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "$.vars: --var num_word: the spec has no variable 'num_word'" in result.stderr
 
 
@@ -138,7 +143,7 @@ def test_yaml_error_is_reported_without_traceback(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_text("batchspec: 1\nname: [unclosed\n")
     result = CliRunner().invoke(main, ["plan", str(spec)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith(f"{spec}:")
     assert "Traceback" not in result.output
 
@@ -228,7 +233,8 @@ def test_a_closed_pipe_stops_the_plan_without_a_traceback(tmp_path: Path, fmt: s
     with child.stderr:
         stderr = child.stderr.read().decode()
     assert child.wait() == 1
-    assert stderr == ""
+    # Only the line saying which run this is (written before the plan), no traceback.
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("run "), stderr
 
 
 SECRET_SIG = "sig=c2VjcmV0U0lH%2Bx%3D"
@@ -265,9 +271,9 @@ def test_secrets_pasted_into_any_value_are_redacted_in_both_formats(tmp_path: Pa
 def test_secrets_in_error_messages_are_redacted(tmp_path: Path) -> None:
     path = write_spec(tmp_path, "- {id: one, command: echo}\n")
     override = f"n=https://example.org/?{SECRET_SIG}"
-    for command in ("validate", "plan"):
+    for command, code in (("validate", 1), ("plan", 2)):
         result = CliRunner().invoke(main, [command, str(path), "--var", override])
-        assert result.exit_code == 1
+        assert result.exit_code == code
         assert "--var n=https://example.org/?sig=REDACTED" in result.output
         assert SECRET_SIG not in result.output
 

@@ -48,7 +48,7 @@ def test_the_schema_is_valid_draft_2020_12() -> None:
 def test_every_property_has_a_title_and_a_description() -> None:
     schema = load_schema()
     for where, node in subschemas(schema):
-        if "/anyOf/" in where and "type" not in node:
+        if ("/anyOf/" in where or "/then" in where) and "type" not in node:
             continue  # a constraint on properties defined beside it, not a definition
         for name, prop in {
             **node.get("properties", {}),
@@ -63,7 +63,7 @@ def test_every_property_has_a_title_and_a_description() -> None:
 def test_every_object_schema_forbids_unknown_keys() -> None:
     checked = 0
     for where, node in subschemas(load_schema()):
-        if "/anyOf/" in where and "type" not in node:
+        if ("/anyOf/" in where or "/then" in where) and "type" not in node:
             continue  # a constraint on properties defined beside it
         if node.get("type") == "object" or "properties" in node:
             assert node.get("additionalProperties") is False, where
@@ -207,7 +207,11 @@ CASES = [
     (
         "      retries: 1\n",
         "      retries: 1\n      commands: [a]\n",
-        ["29:7: $.job.tasks[0]: give exactly one of 'command' or 'commands'"],
+        [
+            "36:7: $.job.tasks[0].commands: 'commands' cannot be combined with 'command'; choose "
+            "one: 'command' (one command line, run without a shell) or 'commands' (a list of "
+            "commands run by bash)"
+        ],
     ),
     (
         "    commands: [",

@@ -7,10 +7,16 @@ Importing lazily keeps `batchspec validate` free of the Azure SDKs and quick to 
 from __future__ import annotations
 
 import importlib
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
 
 import click
 
 from batchspec import __version__
+from batchspec.errors import EXIT_FAILED, BatchspecError
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("batchspec.commands.validate", "Check specs: schema, references, templates."),
@@ -18,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("batchspec.commands.apply", "Run a spec on Azure Batch or the local target."),
     "local": ("batchspec.commands.local", "Manage the local target (Batch service + Azurite)."),
     "emulator": ("batchspec.commands.emulator", "Serve the local Azure Batch service."),
+    "schema": ("batchspec.commands.schema", "Print the spec's JSON Schema (or its --path)."),
 }
 
 
@@ -35,6 +42,25 @@ class LazyGroup(click.Group):
         command: click.Command = module.command
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; map a BatchspecError to its message and exit code, once."""
+        try:
+            return super().invoke(ctx)
+        except BatchspecError as exc:
+            from batchspec.redact import redact
+
+            for line in exc.lines():
+                click.echo(redact(line), err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            raise
+        except Exception:
+            where = _write_traceback()
+            _say_error(f"internal error: this is a bug in batchspec; the traceback is in {where}")
+            ctx.exit(EXIT_FAILED)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Show help lines without importing every subcommand module.
         rows = [(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -46,3 +72,27 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="batchspec")
 def main() -> None:
     """Declarative YAML job specs for Azure Batch."""
+
+
+def _say_error(message: str) -> None:
+    from batchspec.redact import redact
+
+    click.echo(f"error: {redact(message)}", err=True)
+
+
+def _write_traceback() -> Path:
+    """The current exception's traceback, redacted, in the data directory's log folder."""
+    from batchspec.local import data_home
+    from batchspec.redact import redact
+
+    text = redact(traceback.format_exc())
+    for folder in (data_home(None) / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "batchspec-internal-error.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    sys.stderr.write(text)
+    return Path("<stderr>")

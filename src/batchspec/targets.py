@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from batchspec import errors
 from batchspec.redact import register_secret
 
 if TYPE_CHECKING:
@@ -35,9 +36,18 @@ TARGET_NAMES: tuple[TargetName, ...] = ("local", "azure")
 # The SDK reads a file up to max_single_put_size (64 MiB by default) into memory to send it in
 # one request; beyond that it streams blocks. Small limits keep concurrent uploads of large
 # files to a few MiB each.
+# The storage SDK waits 60 s for each read and retries three times after 15-40 s pauses: a
+# storage service that stopped answering held apply silent for five minutes. An answer to a
+# 4 MiB block that has not come in 30 s is not coming; with quick retries a dead service ends
+# the step in about two minutes, with the reason, and the next apply continues from there.
 BLOB_CLIENT_OPTIONS: dict[str, Any] = {
     "max_single_put_size": 4 * 1024 * 1024,
     "max_block_size": 4 * 1024 * 1024,
+    "connection_timeout": 20,
+    "read_timeout": 30,
+    "retry_total": 3,
+    "initial_backoff": 1,
+    "increment_base": 2,
 }
 
 # azure-core waits up to 300 s for a connection and 300 s for each read, and retries a read
@@ -50,7 +60,7 @@ _STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _BATCH_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 
 
-class ConfigError(Exception):
+class ConfigError(errors.ConfigError):
     """Missing or malformed target configuration; the message is one line that says what to set."""
 
 

@@ -157,3 +157,26 @@ def test_a_blob_that_collides_with_a_directory_is_reported_not_fatal(
     summary = download_outputs(blobs, plan)
     assert len(summary.written) + len(summary.refused) == 2
     assert len(summary.written) == 1
+
+
+def test_a_file_an_earlier_run_wrote_is_replaced_and_gets_the_umask(
+    blobs: BlobServiceClient, plan: Plan, tmp_path: Path
+) -> None:
+    put(blobs, plan, "r.txt", b"first")
+    first = download_outputs(blobs, plan)
+    target = tmp_path / "out" / "r.txt"
+    assert first.written == [target]
+    old = os.umask(0o027)
+    os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~old
+    put(blobs, plan, "r.txt", b"second")
+    # Unknown to the journal: kept and reported, as a user's own file is.
+    assert download_outputs(blobs, plan).conflicts == [target]
+    known = {str(target): first.digests[target]}
+    again = download_outputs(blobs, plan, written_before=known)
+    assert again.written == [target] and target.read_bytes() == b"second"
+    # Changed by hand since: not batchspec's to replace any more.
+    target.write_bytes(b"my notes")
+    put(blobs, plan, "r.txt", b"third")
+    later = download_outputs(blobs, plan, written_before={str(target): again.digests[target]})
+    assert later.conflicts == [target] and target.read_bytes() == b"my notes"

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from batchspec.apply.journal import Journal, JournalBusy, RunState
+from batchspec.apply.journal import Journal, JournalBusy, RunState, changes_since
 
 
 def state(**changes: object) -> RunState:
@@ -74,3 +74,37 @@ def test_second_apply_of_the_same_spec_is_refused(tmp_path: Path) -> None:
         pass
     with other.locked():
         pass
+
+
+def test_ownership_inputs_and_downloads_round_trip(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, tmp_path / "topn.yaml", "local")
+    saved = journal.save(
+        state(inputs=(("a.txt", "1"),), downloaded=(("/o/a", "m"),), outcome=0)
+        .with_owned("container", "c", "creating")
+        .with_owned("container", "c", "created")
+        .with_owned("pool", "p", "found")
+    )
+    loaded = journal.load()
+    assert loaded == saved
+    assert loaded.owned("container", "c") == "created"
+    assert loaded.owned("pool", "p") == "found"
+    assert loaded.owned("job", "j") is None
+    assert loaded.without_owned("pool", "p").owned("pool", "p") is None
+
+
+def test_owner_names_the_checkout_not_the_content(tmp_path: Path) -> None:
+    a = Journal(tmp_path, tmp_path / "a" / "topn.yaml", "local")
+    b = Journal(tmp_path, tmp_path / "b" / "topn.yaml", "local")
+    assert a.owner != b.owner
+    assert a.owner == Journal(tmp_path, tmp_path / "a" / "topn.yaml", "local").owner
+    assert a.origin.endswith(f":{(tmp_path / 'a' / 'topn.yaml').resolve()}")
+
+
+def test_changes_since_names_the_changed_files() -> None:
+    before = state(spec_digest="d1", inputs=(("app/t.py", "1"), ("data/a.txt", "2")))
+    assert changes_since(before, "d1", before.inputs) == ""
+    now = (("app/t.py", "9"), ("data/b.txt", "3"))
+    assert changes_since(before, "d2", now) == (
+        "app/t.py, new data/b.txt, no longer uploaded data/a.txt"
+    )
+    assert changes_since(before, "d2", before.inputs) == "the spec or its --var values"

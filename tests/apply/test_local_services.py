@@ -156,7 +156,8 @@ def test_missing_azurite_is_a_one_line_error_that_says_to_install_it(
     with pytest.raises(ConfigError) as caught:
         ensure_running(home)
     assert str(caught.value) == (
-        "Azurite is not installed: run `npm ci` in the batchspec checkout (or `make install`)"
+        "Azurite is not installed: run `batchspec local install` (it needs Node.js 20 or later "
+        "with npm)"
     )
     # Nothing was started before the check.
     assert not (home / "local" / "services.json").exists() or pids(home) == {}

@@ -33,17 +33,29 @@ job:
         - echo $(( {{{{ item.n }}}} * {{{{ item.n }}}} )) > sq-{{{{ item.n }}}}.txt
       outputs: [{{pattern: "sq-*.txt", container: out}}]
 downloads: [{{container: out, to: out}}]
-cleanup: {{containers: keep, job: {job_cleanup}, pool: keep}}
+cleanup: {{containers: keep, job: {job_cleanup}, pool: keep, on_failure: {{job: {failure_job}}}}}
 """
 
 
 def squares_spec(
-    root: Path, prefix: str, tasks: int, *, sleep: float = 0.2, job_cleanup: str = "keep"
+    root: Path,
+    prefix: str,
+    tasks: int,
+    *,
+    sleep: float = 0.2,
+    job_cleanup: str = "keep",
+    failure_job: str = "keep",
 ) -> Path:
     """A sweep of `tasks` tasks, each writing n*n to sq-<n>.txt after sleeping a little."""
     root.mkdir(parents=True, exist_ok=True)
     path = root / "squares.yaml"
-    text = SQUARES.format(prefix=prefix, stop=tasks + 1, sleep=sleep, job_cleanup=job_cleanup)
+    text = SQUARES.format(
+        prefix=prefix,
+        stop=tasks + 1,
+        sleep=sleep,
+        job_cleanup=job_cleanup,
+        failure_job=failure_job,
+    )
     path.write_text(text)
     return path
 

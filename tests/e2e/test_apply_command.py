@@ -173,14 +173,16 @@ def test_kill_9_mid_run_then_apply_finishes_exactly_the_planned_tasks(
     secret_check.add("journal", journal.path.read_text())
 
 
-def test_sigterm_applies_the_cleanup_policy_and_exits_130_then_apply_resumes(
+def test_sigterm_applies_the_on_failure_policy_and_exits_130_then_apply_resumes(
     tmp_path: Path,
     batch_service: Any,
     azurite: Any,
     batch_client: BatchClient,
     secret_check: SecretCheck,
 ) -> None:
-    spec = squares_spec(tmp_path / "specs", "termed", tasks=8, sleep=3, job_cleanup="delete")
+    spec = squares_spec(
+        tmp_path / "specs", "termed", tasks=8, sleep=3, job_cleanup="delete", failure_job="delete"
+    )
     home = tmp_path / "home"
     env = azure_env(batch_service, azurite)
     journal = Journal(home, spec, "azure")

@@ -84,7 +84,14 @@ def test_apply_asks_first_and_an_answer_of_no_or_ctrl_d_creates_nothing(
     args = [str(spec), "--target", "azure", "--data-dir", str(tmp_path / "home")]
     terminal = Terminal(args, azure_env(batch_service, azurite))
     terminal.read_until("Proceed? [Y/n]:")
-    assert f"pool {prefix}-pool (standard_d2s_v3, 1 node(s))" in terminal.seen
+    # The question names the target and account, and what is created, reused and deleted.
+    assert f"on azure: Batch account {batch_service.account} at {batch_service.endpoint}" in (
+        terminal.seen
+    )
+    assert f"create: container {prefix}-out, pool {prefix}-pool (standard_d2s_v3, 1 node(s))" in (
+        terminal.seen
+    )
+    assert "delete after a successful run: nothing" in terminal.seen
     terminal.type(answer)
     code = terminal.finish()
     secret_check.add("terminal", terminal.seen)
@@ -101,14 +108,16 @@ def test_ctrl_c_on_a_terminal_asks_before_cleaning_up(
     batch_client: BatchClient,
     secret_check: SecretCheck,
 ) -> None:
-    spec = squares_spec(tmp_path / "specs", "asked-c", tasks=2, sleep=20, job_cleanup="delete")
+    spec = squares_spec(
+        tmp_path / "specs", "asked-c", tasks=2, sleep=20, job_cleanup="delete", failure_job="delete"
+    )
     args = [str(spec), "--target", "azure", "--data-dir", str(tmp_path / "home")]
     terminal = Terminal(args, azure_env(batch_service, azurite))
     terminal.read_until("Proceed? [Y/n]:")
     terminal.type(b"\r")
     terminal.read_until("tasks: 2 added")
     terminal.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends to the foreground process
-    terminal.read_until("Apply the clean-up policy now? [Y/n]:")
+    terminal.read_until("Apply the on-failure clean-up now (delete: job)? [Y/n]:")
     terminal.type(b"n\r")
     code = terminal.finish()
     secret_check.add("terminal", terminal.seen)

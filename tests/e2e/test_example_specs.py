@@ -59,3 +59,21 @@ def test_wordcount_merge_runs_after_every_count(
     )
     assert lines[1:4] == ["lamp 20", "apples 16", "river 15"]
     assert len(lines) == 11
+
+
+def test_score_the_guides_example_summarises_every_csv(
+    tmp_path: Path, batch_service: Any, azurite: Any, secret_check: SecretCheck
+) -> None:
+    specs = _copy_specs(tmp_path)
+    _apply(specs / "score.yaml", tmp_path, azure_env(batch_service, azurite), secret_check)
+    summaries = {p.name: json.loads(p.read_text()) for p in (specs / "out" / "score").iterdir()}
+    assert sorted(summaries) == ["monday.json", "tuesday.json", "wednesday.json"]
+    assert summaries["tuesday.json"] == {
+        "source": "score/data/tuesday.csv",
+        "part": 1,
+        "column": "temperature",
+        "count": 4,
+        "mean": 11.25,
+        "min": 8.0,
+        "max": 15.5,
+    }

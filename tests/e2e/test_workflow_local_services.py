@@ -11,7 +11,7 @@ import pytest
 from azure.batch import BatchClient
 
 from apply.handmade_plans import topn_like_plan
-from batchspec.plan.model import CleanupPlan
+from batchspec.plan.model import CleanupActions, CleanupPlan
 from batchspec.targets import Target
 
 from .conftest import SecretCheck
@@ -190,8 +190,11 @@ def test_a_job_past_its_timeout_is_reported_with_the_reason(
 def test_ctrl_c_declining_clean_up_leaves_the_run_to_continue(
     tmp_path: Path, services_target: Target, batch_client: BatchClient, secret_check: SecretCheck
 ) -> None:
+    both = CleanupActions(job="delete", pool="delete")
     plan = topn_like_plan(
-        tmp_path / "spec", prefix="paused", cleanup=CleanupPlan(job="delete", pool="delete")
+        tmp_path / "spec",
+        prefix="paused",
+        cleanup=CleanupPlan(job="delete", pool="delete", on_failure=both),
     )
     asked: list[str] = []
     outcome = run_workflow(
@@ -203,7 +206,7 @@ def test_ctrl_c_declining_clean_up_leaves_the_run_to_continue(
     )
     secret_check.add("interrupted", outcome.output)
     assert outcome.code == 130
-    assert asked == ["Apply the clean-up policy now?"]
+    assert asked == ["Apply the on-failure clean-up now (delete: job, pool)?"]
     assert "left in place for a re-run: pool paused-pool, job paused-job-r1" in outcome.output
     assert batch_client.get_job("paused-job-r1").id == "paused-job-r1"
 

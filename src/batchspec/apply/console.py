@@ -28,8 +28,12 @@ PLAIN_PROGRESS_INTERVAL = 5.0
 class Reporter:
     """Redacting output for one apply run."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, errors: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
+        # Errors go to stderr; a reporter given one console (tests, a log) gets them there too.
+        self.errors = errors or (
+            Console(highlight=False, stderr=True) if console is None else console
+        )
 
     @property
     def interactive(self) -> bool:
@@ -42,13 +46,13 @@ class Reporter:
 
     def warn(self, message: str) -> None:
         """A line the user should notice but that does not stop the run."""
-        self.console.print(
+        self.errors.print(
             "warning: " + redact(message), markup=False, style="yellow", soft_wrap=True
         )
 
     def error(self, message: str) -> None:
         """A line saying why the run stopped."""
-        self.console.print(
+        self.errors.print(
             "error: " + redact(message), markup=False, style="bold red", soft_wrap=True
         )
 

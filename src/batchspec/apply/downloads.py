@@ -3,7 +3,9 @@
 A blob name is untrusted input: tasks choose it. A name that is absolute, climbs with `..`,
 uses backslashes or a drive letter, or resolves (through a symlink) outside the directory is
 refused. Files are written through a temporary file and renamed, so a reader never sees half a
-file, and an existing file with other content is kept unless the plan says to overwrite.
+file, with the permissions the user's umask gives a new file. An existing file with other
+content is kept unless the plan says to overwrite, or a run of this spec wrote it and it has
+not changed since (the journal knows its digest): then the new run's output replaces it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import os
 import re
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from azure.storage.blob import BlobProperties, BlobServiceClient
 
-from batchspec.apply.storage import file_md5
+from batchspec.apply.storage import Cancelled, file_md5, run_all
 from batchspec.plan.model import DownloadPlan, Plan
 from batchspec.redact import describe_error
 
@@ -35,6 +37,8 @@ class DownloadSummary:
     """Why a blob was not written: an unsafe name, or a local file with other content."""
     conflicts: list[Path] = field(default_factory=list)
     """Existing local files with other content, kept because the plan does not overwrite."""
+    digests: dict[Path, str] = field(default_factory=dict)
+    """MD5 (hex) of every file written or found unchanged, for the journal."""
 
 
 def safe_relative_path(name: str) -> Path | None:
@@ -61,10 +65,21 @@ def local_destination(root: Path, name: str) -> Path | None:
 
 
 def download_outputs(
-    blob_service: BlobServiceClient, plan: Plan, concurrency: int = 8
+    blob_service: BlobServiceClient,
+    plan: Plan,
+    concurrency: int = 8,
+    *,
+    written_before: Mapping[str, str] | None = None,
+    cancel: threading.Event | None = None,
 ) -> DownloadSummary:
-    """Download every blob the plan's downloads name; see DownloadSummary for what happened."""
+    """Download every blob the plan's downloads name; see DownloadSummary for what happened.
+
+    `written_before` maps files earlier runs wrote to their MD5 (hex): such a file, unchanged
+    since, is replaced. Setting `cancel` stops the downloads at their next chunk.
+    """
     summary = DownloadSummary([], [], [], [])
+    known = dict(written_before or {})
+    stop = cancel or threading.Event()
     lock = threading.Lock()
     jobs: list[tuple[DownloadPlan, str, BlobProperties, Path]] = []
     for download in plan.downloads:
@@ -80,14 +95,19 @@ def download_outputs(
 
     def one(job: tuple[DownloadPlan, str, BlobProperties, Path]) -> None:
         download, container, blob, destination = job
+        if stop.is_set():
+            raise Cancelled("stopped")
+        replace = download.overwrite or _unchanged_since_written(destination, known)
         try:
-            outcome = _download_one(blob_service, container, blob, destination, download.overwrite)
+            outcome, md5 = _download_one(blob_service, container, blob, destination, replace, stop)
         except OSError as exc:
             # E.g. blobs `a` and `a/b` cannot both be files; the others still download.
             with lock:
                 summary.refused.append(f"{container}/{blob.name}: {describe_error(exc)}")
             return
         with lock:
+            if md5:
+                summary.digests[destination] = md5
             if outcome == "written":
                 summary.written.append(destination)
             elif outcome == "skipped":
@@ -100,12 +120,17 @@ def download_outputs(
                 )
 
     if jobs:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            list(pool.map(one, jobs))
+        run_all(one, jobs, concurrency, stop)
     summary.written.sort()
     summary.skipped.sort()
     summary.conflicts.sort()
     return summary
+
+
+def _unchanged_since_written(destination: Path, known: Mapping[str, str]) -> bool:
+    """Whether a run of this spec wrote `destination` and nobody changed it since."""
+    digest = known.get(str(destination))
+    return digest is not None and destination.is_file() and file_md5(destination).hex() == digest
 
 
 def _download_one(
@@ -114,14 +139,15 @@ def _download_one(
     blob: BlobProperties,
     destination: Path,
     overwrite: bool,
-) -> str:
-    """Fetch one blob to `destination`: "written", "skipped" (same content) or "conflict"."""
+    cancel: threading.Event,
+) -> tuple[str, str | None]:
+    """Fetch one blob to `destination`: ("written" | "skipped" | "conflict", its MD5 hex)."""
     remote_md5 = blob.content_settings.content_md5
     exists = destination.is_file()
     if exists and remote_md5 and file_md5(destination) == bytes(remote_md5):
-        return "skipped"
+        return "skipped", bytes(remote_md5).hex()
     if exists and remote_md5 and not overwrite:
-        return "conflict"
+        return "conflict", None
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".batchspec-", dir=destination.parent)
     tmp = Path(tmp_name)
@@ -130,14 +156,32 @@ def _download_one(
         with os.fdopen(fd, "wb") as out:
             stream = blob_service.get_blob_client(container, blob.name).download_blob()
             for chunk in stream.chunks():
+                if cancel.is_set():
+                    raise Cancelled("stopped")
                 digest.update(chunk)
                 out.write(chunk)
         if exists:
             if file_md5(destination) == digest.digest():
-                return "skipped"
+                return "skipped", digest.hexdigest()
             if not overwrite:
-                return "conflict"
+                return "conflict", None
+        # mkstemp makes the file 0600; a downloaded file gets what the umask gives any new file.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, destination)
-        return "written"
+        return "written", digest.hexdigest()
     finally:
         tmp.unlink(missing_ok=True)
+
+
+_UMASK: list[int] = []
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process umask, read once (reading it means setting it, so under a lock)."""
+    with _UMASK_LOCK:
+        if not _UMASK:
+            current = os.umask(0o022)
+            os.umask(current)
+            _UMASK.append(current)
+        return _UMASK[0]

@@ -10,7 +10,9 @@ from azure.batch import models as bm
 from azure.batch.models._models import BatchJobTerminateOptions  # not re-exported in 15.1.0
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
+from batchspec.apply.ownership import Mark, read_batch_mark
 from batchspec.apply.service_faults import RESEND_IF_UNANSWERED
+from batchspec.errors import RunFailed
 
 _UNUSABLE_STATES = (
     bm.BatchJobState.COMPLETED,
@@ -21,18 +23,32 @@ _UNUSABLE_STATES = (
 )
 
 
-class JobError(Exception):
+class JobError(RunFailed):
     """The job cannot be used; the message says why and what to do."""
 
 
 def ensure_job(
-    client: BatchClient, wanted: bm.BatchJobCreateOptions, *, say: Callable[[str], None]
+    client: BatchClient,
+    wanted: bm.BatchJobCreateOptions,
+    *,
+    say: Callable[[str], None],
+    mark: Mark | None = None,
+    unmarked_is_ours: bool = False,
 ) -> bool:
-    """Create the job; accept an active job of the same id on the same pool. True if created."""
+    """Create the job; accept an active job of the same id on the same pool. True if created.
+
+    With `mark`, the job is created carrying it, and an existing job is continued only if its
+    mark names the same owner (or it has none and `unmarked_is_ours`, as the journal says for
+    a job an older batchspec made): a job another checkout's run owns is never taken over.
+    """
+    if mark is not None:
+        wanted.metadata = mark.batch_metadata()
     try:
         client.create_job(wanted, **RESEND_IF_UNANSWERED)
     except ResourceExistsError:
         existing = client.get_job(wanted.id)
+        if mark is not None:
+            _check_owner(wanted.id, mark, read_batch_mark(existing.metadata), unmarked_is_ours)
         pool_id = existing.pool_info.pool_id if existing.pool_info else None
         if pool_id != wanted.pool_info.pool_id:
             raise JobError(
@@ -44,10 +60,26 @@ def ensure_job(
                 f"job {wanted.id} already exists and is {existing.state}; "
                 f"start a new run with --rerun"
             ) from None
-        say(f"job {wanted.id}: exists, continuing it")
+        say(f"job {wanted.id}: found (created by this run), continuing it")
         return False
     say(f"job {wanted.id}: created on pool {wanted.pool_info.pool_id}")
     return True
+
+
+def _check_owner(job_id: str, mine: Mark, found: Mark | None, unmarked_is_ours: bool) -> None:
+    if found is None and unmarked_is_ours:
+        return
+    if found is None:
+        raise JobError(
+            f"job {job_id} already exists and was not created by a run of this spec; "
+            "delete it, or start a run with its own job id with --rerun"
+        )
+    if found.owner != mine.owner:
+        raise JobError(
+            f"job {job_id} belongs to another apply of the same spec content ({found.describe()}); "
+            "it is left alone: wait for that run to finish, or give this one its own job "
+            "with --rerun"
+        )
 
 
 def terminate_job(client: BatchClient, job_id: str) -> None:

@@ -8,7 +8,7 @@ are fetched once, at the end, and only for failed tasks (an OData $filter on the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from azure.batch import BatchClient
@@ -18,9 +18,12 @@ from azure.core.exceptions import AzureError
 from batchspec.apply.console import Reporter
 from batchspec.apply.service_faults import OUTAGE_SECONDS, OutageWindow
 from batchspec.apply.tails import task_file_tail
+from batchspec.errors import RunFailed
+from batchspec.plan.model import TaskPlan
 
 FAILED_FILTER = "executionInfo/result eq 'failure'"
 MAX_REPORTED_FAILURES = 20
+SHOWN_BLOCKED = 10
 # Termination reasons of a job that ended because its work was done.
 NORMAL_ENDS = ("AllTasksComplete", "ApplyComplete")
 _END_HINTS = {
@@ -29,8 +32,23 @@ _END_HINTS = {
 }
 
 
-class MonitorTimeout(Exception):
+class MonitorTimeout(RunFailed):
     """The tasks did not all complete in time."""
+
+
+class TasksBlocked(RunFailed):
+    """Nothing more can run: every task left waits on a task that failed (Batch blocks it)."""
+
+    def __init__(self, counts: Counts, failed: tuple[str, ...], blocked: tuple[str, ...]) -> None:
+        self.counts, self.failed, self.blocked = counts, failed, blocked
+        super().__init__(
+            f"{len(blocked)} task(s) can never run: a task they depend on failed "
+            f"({', '.join(failed[:SHOWN_BLOCKED])}{' ...' if len(failed) > SHOWN_BLOCKED else ''})"
+        )
+
+
+StuckCheck = Callable[["Counts"], "TasksBlocked | None"]
+"""Given counts with failures and nothing running, whether every waiting task is blocked."""
 
 
 @dataclass(frozen=True)
@@ -75,13 +93,18 @@ def watch(
     outage: float = OUTAGE_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    stuck: StuckCheck | None = None,
 ) -> Counts:
     """Poll task counts until `total` tasks have completed; show progress while waiting.
+
+    With `stuck`, a job in which tasks failed and none runs is checked for tasks blocked by
+    those failures; when they are all that is left, TasksBlocked is raised at once.
 
     Polls the service answers as busy or unreachable are waited out for up to `outage`
     seconds in a row, then service_faults.ServiceOutage is raised.
     """
     deadline = None if timeout is None else clock() + timeout
+    checked: Counts | None = None
     window = OutageWindow(
         f"watching job {job_id}",
         outage,
@@ -102,12 +125,64 @@ def watch(
             progress.update(counts.completed, counts.detail())
             if counts.completed >= total:
                 return counts
+            if stuck is not None and _may_be_stuck(counts) and counts != checked:
+                checked = counts
+                blocked = stuck(counts)
+                if blocked is not None:
+                    raise blocked
             if deadline is not None and clock() > deadline:
                 raise MonitorTimeout(
                     f"job {job_id}: {counts.completed} of {total} tasks completed after "
                     f"{timeout:.0f}s ({counts.detail()})"
                 )
             sleep(poll)
+
+
+def _may_be_stuck(counts: Counts) -> bool:
+    return counts.failed > 0 and counts.running == 0 and counts.active > 0
+
+
+def dependants(tasks: Iterable[TaskPlan]) -> dict[str, list[str]]:
+    """Task id -> the ids of the tasks that depend on it directly."""
+    out: dict[str, list[str]] = {}
+    for task in tasks:
+        for needed in task.depends_on:
+            out.setdefault(needed, []).append(task.id)
+    return out
+
+
+def blocked_check(
+    client: BatchClient, job_id: str, needed_by: Mapping[str, Sequence[str]]
+) -> StuckCheck:
+    """A StuckCheck for a job: its failed tasks (one filtered listing) and their dependants."""
+
+    def check(counts: Counts) -> TasksBlocked | None:
+        pages = client.list_tasks(job_id, filter=FAILED_FILTER, select=["id"])
+        failed = tuple(sorted(task.id for task in pages))
+        blocked: dict[str, None] = {}
+        queue = [d for f in failed for d in needed_by.get(f, ())]
+        while queue:
+            task_id = queue.pop()
+            if task_id not in blocked:
+                blocked[task_id] = None
+                queue.extend(needed_by.get(task_id, ()))
+        # A blocked task never runs, so it is among the waiting ones: if there are as many
+        # blocked tasks as waiting ones, nothing else is waiting and nothing will run again.
+        if blocked and len(blocked) >= counts.active:
+            return TasksBlocked(counts, failed, tuple(sorted(blocked)))
+        return None
+
+    return check
+
+
+def report_blocked(reporter: Reporter, blocked: Sequence[str]) -> None:
+    """The blocked tasks by id: the first few and how many in all."""
+    shown = ", ".join(blocked[:SHOWN_BLOCKED])
+    more = f" and {len(blocked) - SHOWN_BLOCKED} more" if len(blocked) > SHOWN_BLOCKED else ""
+    reporter.step(
+        f"blocked: {len(blocked)} task(s) will never run, because a task they depend on "
+        f"failed: {shown}{more}"
+    )
 
 
 def failed_tasks(

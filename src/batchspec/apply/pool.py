@@ -18,13 +18,14 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 
 from batchspec.apply.service_faults import OUTAGE_SECONDS, RESEND_IF_UNANSWERED, OutageWindow
 from batchspec.apply.tails import node_file_tail
+from batchspec.errors import RunFailed
 
 READY_STATES = (bm.BatchNodeState.IDLE, bm.BatchNodeState.RUNNING)
 BROKEN_STATES = (bm.BatchNodeState.UNUSABLE,)
 NODE_COUNT_PREFIX = "nodes."
 
 
-class PoolError(Exception):
+class PoolError(RunFailed):
     """The pool cannot be used; the message says why and what to do."""
 
 

@@ -24,6 +24,7 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
+from batchspec.errors import RunFailed
 from batchspec.redact import register_secret
 
 # The service refuses user delegation keys valid for longer than this.
@@ -35,7 +36,7 @@ DelegationKeySource = Callable[[datetime, datetime], UserDelegationKey]
 """Fetches a user delegation key valid from the first to the second time."""
 
 
-class SasError(Exception):
+class SasError(RunFailed):
     """A SAS cannot be issued as asked (e.g. longer than a user delegation key may live)."""
 
 

@@ -21,6 +21,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from batchspec.errors import RunFailed
 from batchspec.redact import describe_error
 
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -51,7 +52,7 @@ The pool and the tasks go on without apply; a long run should not lose its watch
 downloads) to a short outage."""
 
 
-class ServiceOutage(Exception):
+class ServiceOutage(RunFailed):
     """The Batch service did not answer a wait's polls for longer than the outage limit."""
 
 

@@ -8,17 +8,19 @@ uploads nothing.
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from batchspec.plan.model import Plan, UploadPlan
 
+T = TypeVar("T")
 _CHUNK = 1 << 20
 _LIST_PAGE = 5000
 LIST_THRESHOLD = 16
@@ -46,16 +48,69 @@ def file_md5(path: Path) -> bytes:
     return digest.digest()
 
 
-def ensure_containers(blob_service: BlobServiceClient, plan: Plan) -> list[str]:
+def ensure_containers(
+    blob_service: BlobServiceClient, plan: Plan, metadata: dict[str, str] | None = None
+) -> list[str]:
     """Create the plan's containers; return the names created (existing ones are fine)."""
-    created: list[str] = []
-    for container in plan.containers:
-        try:
-            blob_service.create_container(container.name)
-        except ResourceExistsError:
-            continue
-        created.append(container.name)
-    return created
+    return [c.name for c in plan.containers if create_container(blob_service, c.name, metadata)]
+
+
+def create_container(
+    blob_service: BlobServiceClient, name: str, metadata: dict[str, str] | None = None
+) -> bool:
+    """Create one container carrying `metadata`; False if it already existed (left as it is)."""
+    try:
+        blob_service.create_container(name, metadata=metadata)
+    except ResourceExistsError:
+        return False
+    return True
+
+
+def container_metadata(blob_service: BlobServiceClient, name: str) -> dict[str, str] | None:
+    """A container's metadata, or None if it does not exist."""
+    try:
+        properties = blob_service.get_container_client(name).get_container_properties()
+    except ResourceNotFoundError:
+        return None
+    return dict(properties.metadata or {})
+
+
+class Cancelled(Exception):
+    """The transfer was stopped (Ctrl-C or SIGTERM) before it ended."""
+
+
+class CancellableReader(io.RawIOBase):
+    """A file read for an upload that stops at the next read once `cancel` is set.
+
+    The SDK reads a large file a block at a time, so an upload under way ends within one
+    block's transfer of Ctrl-C rather than when the whole file has been sent.
+    """
+
+    def __init__(self, stream: BinaryIO, cancel: threading.Event) -> None:
+        self._stream, self._cancel = stream, cancel
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        # The SDK seeks back to resend a block after a fault.
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._cancel.is_set():
+            raise Cancelled("stopped")
+        return self._stream.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def upload_files(
@@ -63,15 +118,23 @@ def upload_files(
     plan: Plan,
     concurrency: int = 8,
     on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
 ) -> UploadSummary:
-    """Upload the plan's files concurrently, skipping blobs whose Content-MD5 matches the file."""
+    """Upload the plan's files concurrently, skipping blobs whose Content-MD5 matches the file.
+
+    Setting `cancel` (apply does on Ctrl-C) drops the uploads not started and stops those
+    under way at their next block.
+    """
     lock = threading.Lock()
     totals = {"uploaded": 0, "skipped": 0, "bytes": 0}
     known = _listed_hashes(blob_service, plan)
+    stop = cancel or threading.Event()
 
     def one(upload: UploadPlan) -> None:
+        if stop.is_set():
+            raise Cancelled("stopped")
         container = plan.container_name(upload.container)
-        sent = _upload_if_changed(blob_service, container, upload, known.get(container))
+        sent = _upload_if_changed(blob_service, container, upload, known.get(container), stop)
         with lock:
             if sent is None:
                 totals["skipped"] += 1
@@ -82,10 +145,58 @@ def upload_files(
             on_progress(upload, sent is not None)
 
     if plan.uploads:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            # list() re-raises the first failure here, after the others have finished.
-            list(pool.map(one, plan.uploads))
+        run_all(one, plan.uploads, concurrency, stop)
     return UploadSummary(totals["uploaded"], totals["skipped"], totals["bytes"])
+
+
+def run_all(
+    work: Callable[[T], None], items: Sequence[T], concurrency: int, cancel: threading.Event
+) -> None:
+    """`work` on every item, in `concurrency` threads; the first failure is raised here.
+
+    Ctrl-C (or SIGTERM, raised as KeyboardInterrupt) in the calling thread sets `cancel` and
+    returns at once: items not started are dropped, transfers under way stop at their next
+    block, and the threads are daemons, so a request that hangs cannot hold the process.
+    After a failure, the other threads finish their item and start no other.
+    """
+    pending = iter(items)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def worker() -> None:
+        while not (stop.is_set() or cancel.is_set()):
+            with lock:
+                item = next(pending, _END)
+            if item is _END:
+                return
+            try:
+                work(item)  # type: ignore[arg-type]
+            except BaseException as exc:  # handed to the calling thread
+                with lock:
+                    failures.append(exc)
+                stop.set()
+                return
+
+    threads = [
+        threading.Thread(target=worker, name="batchspec-transfer", daemon=True)
+        for _ in range(max(1, min(concurrency, len(items))))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # a bounded join lets Ctrl-C through at once
+    except BaseException:
+        cancel.set()
+        raise
+    if failures:
+        real = [f for f in failures if not isinstance(f, Cancelled)]
+        raise (real or failures)[0]
+
+
+_END = object()
 
 
 def _listed_hashes(blob_service: BlobServiceClient, plan: Plan) -> dict[str, dict[str, bytes]]:
@@ -141,6 +252,7 @@ def _upload_if_changed(
     container: str,
     upload: UploadPlan,
     listed: dict[str, bytes] | None,
+    cancel: threading.Event,
 ) -> int | None:
     """Upload one file unless its blob has the same MD5; return the bytes sent, None if skipped."""
     local_md5 = file_md5(upload.source)
@@ -160,7 +272,7 @@ def _upload_if_changed(
     blob = blob or blob_service.get_blob_client(container, upload.blob)
     with upload.source.open("rb") as stream:
         blob.upload_blob(
-            stream,
+            CancellableReader(stream, cancel),
             length=size,
             overwrite=True,
             content_settings=ContentSettings(content_md5=bytearray(local_md5)),

@@ -26,6 +26,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 
 from batchspec.apply.batch_models import BatchModels
 from batchspec.apply.service_faults import is_transient
+from batchspec.errors import RunFailed
 from batchspec.plan.model import TaskPlan
 from batchspec.redact import describe_error, redact
 
@@ -39,7 +40,7 @@ BACKOFF_SECONDS = 2.0
 """Wait before the second request; doubled before each further one."""
 
 
-class SubmitError(Exception):
+class SubmitError(RunFailed):
     """Some tasks could not be added; the message names them and the service's reasons."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from azure.batch import BatchClient
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import AzureError, HttpResponseError
 
 from batchspec.redact import describe_error, redact
 
@@ -47,6 +47,10 @@ def _tail(size_of: Callable[[], int], fetch: Callable[[str | None], Iterable[byt
         start = max(0, size - TAIL_BYTES)
         data = b"".join(fetch(f"bytes={start}-{size - 1}"))
     except HttpResponseError as exc:
+        return f"(not available: {describe_error(exc)})"
+    except (AzureError, ValueError, TypeError) as exc:
+        # E.g. a task that failed before it ran (its resource file could not be fetched) has
+        # no stderr.txt, and an answer the SDK cannot read must not become a traceback.
         return f"(not available: {describe_error(exc)})"
     if start > 0:
         # Drop the partial first line the range cut through.

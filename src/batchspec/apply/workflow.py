@@ -3,18 +3,23 @@
 Each step is idempotent and journaled, so a run stopped anywhere (an error, Ctrl-C, `kill -9`)
 continues on the next apply with the same run id: blobs with the same content are not sent
 again, the pool is found and reused, the job is found and continued, and tasks that were
-already added answer TaskExists. Ctrl-C and SIGTERM apply the spec's clean-up policy (after a
-confirmation on a terminal) and end with exit code 130.
+already added answer TaskExists. The journal records, before each create, what is about to be
+created and, after it, whether it was created or found (see `ownership`); clean-up deletes only
+what a run of this spec created. Ctrl-C and SIGTERM stop transfers at once, apply the spec's
+on-failure clean-up (after a confirmation on a terminal, if it deletes anything) and end with
+exit code 130.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from azure.batch import BatchClient
 from azure.core.exceptions import AzureError
@@ -23,17 +28,19 @@ from azure.storage.blob import BlobServiceClient
 from batchspec.apply import job as jobs
 from batchspec.apply import monitor, service_faults
 from batchspec.apply.batch_models import BatchModels
+from batchspec.apply.cleanup import clean_up
 from batchspec.apply.console import Reporter
 from batchspec.apply.downloads import download_outputs
-from batchspec.apply.journal import Journal, RunState, now_iso
-from batchspec.apply.pool import PoolError, StartTaskFailed, ensure_pool, wait_for_nodes
-from batchspec.apply.storage import delete_containers, ensure_containers, upload_files
-from batchspec.apply.submit import SubmitError, submit_tasks
+from batchspec.apply.journal import Journal, Ownership, RunState, now_iso
+from batchspec.apply.ownership import Mark, read_batch_mark, read_mark
+from batchspec.apply.pool import StartTaskFailed, ensure_pool, wait_for_nodes
+from batchspec.apply.storage import Cancelled, container_metadata, create_container, upload_files
+from batchspec.apply.submit import submit_tasks
+from batchspec.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchspecError, RunFailed
 from batchspec.plan.model import Plan
 from batchspec.redact import describe_error, redact
 from batchspec.targets import Target
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # SAS tokens outlive the job's own time limit by this much (uploads, queueing, downloads).
 SAS_MARGIN = datetime.timedelta(hours=1)
 SAS_WITHOUT_TIMEOUT = datetime.timedelta(days=2)
@@ -51,8 +58,11 @@ class ApplyOptions:
     poll_seconds: float = 2.0
 
 
-def new_run_state(plan: Plan, target: Target) -> RunState:
-    """The journal record for a run that is about to start."""
+def new_run_state(plan: Plan, target: Target, previous: RunState | None = None) -> RunState:
+    """The journal record for a run that is about to start.
+
+    What earlier runs downloaded stays known, so this run may replace those files.
+    """
     return RunState(
         spec_path=str(plan.spec_path),
         spec_digest=plan.spec_digest,
@@ -61,6 +71,8 @@ def new_run_state(plan: Plan, target: Target) -> RunState:
         run_date=plan.run.date,
         pool_id=plan.pool.id,
         job_id=plan.job.id,
+        inputs=plan.inputs,
+        downloaded=previous.downloaded if previous is not None else (),
         started_at=now_iso(),
     )
 
@@ -96,6 +108,9 @@ class Workflow:
     ) -> None:
         self.plan, self.target, self.journal = plan, target, journal
         self.state, self.out, self.options = state, reporter, options
+        self.mark = Mark(journal.owner, plan.run.id, journal.origin)
+        self.cancel = threading.Event()
+        """Set on Ctrl-C: uploads and downloads under way stop at their next block."""
         self.batch: BatchClient = target.batch_client()
         self.blobs: BlobServiceClient = target.blob_service()
 
@@ -103,50 +118,62 @@ class Workflow:
         """Run every step; return the exit code (0, 1 or 130)."""
         try:
             try:
-                code = self._steps()
+                if self.state.outcome is not None:
+                    code = self.state.outcome
+                    self.out.step(
+                        f"run {self.plan.run.id}: its work is done (exit code {code}); "
+                        "finishing its clean-up"
+                    )
+                else:
+                    self._save()  # the run is in the journal before anything is created
+                    code = self._steps()
             except KeyboardInterrupt:
+                self.cancel.set()
                 return self._interrupted()
-            except (
-                PoolError,
-                jobs.JobError,
-                SubmitError,
-                monitor.MonitorTimeout,
-                service_faults.ServiceOutage,
-            ) as exc:
-                self.out.error(str(exc))
-                if isinstance(exc, StartTaskFailed):
-                    self.out.step("  StartTask stderr (last lines):")
-                    self.out.block(exc.stderr_tail)
-                self._left_in_place()
-                return EXIT_FAILED
-            except (AzureError, OSError) as exc:
-                self.out.error(describe_error(exc))
-                self._left_in_place()
-                return EXIT_FAILED
             except Exception as exc:
-                # Not expected: still one line for the user, and the redacted traceback on disk.
-                where = self._write_traceback()
-                self.out.error(f"unexpected {describe_error(exc)} (details in {where})")
-                self._left_in_place()
+                self.cancel.set()
+                self._failed(exc)
                 return EXIT_FAILED
-            self._cleanup()
-            self._save(finished=True, exit_code=code)
+            self._save(outcome=code)
+            self._cleanup(succeeded=code == EXIT_OK, finished=True)
+            self._save(step="cleanup", finished=True, exit_code=code)
             return code
         except KeyboardInterrupt:
-            self.out.error("interrupted during clean-up: stopped without finishing it")
+            self.cancel.set()
+            self.out.error(
+                "interrupted during clean-up: stopped without finishing it; "
+                "run apply again to finish it"
+            )
             return EXIT_INTERRUPTED
         finally:
             self.batch.close()
             self.blobs.close()
 
+    def _failed(self, exc: Exception) -> None:
+        """Say why the run stopped, apply the on-failure clean-up, say what is left."""
+        if isinstance(exc, BatchspecError):
+            self.out.error(str(exc))
+            if isinstance(exc, StartTaskFailed):
+                self.out.step("  StartTask stderr (last lines):")
+                self.out.block(exc.stderr_tail)
+        elif isinstance(exc, AzureError | OSError | Cancelled):
+            self.out.error(describe_error(exc))
+        else:
+            # Not expected: still one line for the user, and the redacted traceback on disk.
+            where = self._write_traceback()
+            self.out.error(
+                f"internal error: this is a bug in batchspec ({describe_error(exc)}); "
+                f"the traceback is in {where}"
+            )
+        self._cleanup(succeeded=False, finished=False)
+        self._left_in_place()
+
     def _steps(self) -> int:
         plan, out = self.plan, self.out
         out.step(f"run {plan.run.id} of {plan.name} on {self.target.describe()}")
-        created = ensure_containers(self.blobs, plan)
-        kept = len(plan.containers) - len(created)
-        out.step(f"containers: {len(created)} created, {kept} already there")
+        self._containers()
         self._save(step="containers")
-        sent = upload_files(self.blobs, plan)
+        sent = upload_files(self.blobs, plan, cancel=self.cancel)
         out.step(
             f"uploads: {sent.uploaded} file(s) sent ({sent.bytes_uploaded} bytes), "
             f"{sent.skipped} unchanged"
@@ -154,14 +181,7 @@ class Workflow:
         self._save(step="uploads")
 
         models = BatchModels(plan, self.target.sas(self._sas_expiry()))
-        created_pool = ensure_pool(
-            self.batch,
-            models.pool(),
-            recreate=self.options.recreate_pool,
-            say=out.step,
-            confirm=self.options.confirm,
-        )
-        self._save(step="pool", pool_created=self.state.pool_created or created_pool)
+        self._pool(models)
         wait_for_nodes(
             self.batch,
             plan.pool.id,
@@ -172,9 +192,7 @@ class Workflow:
             poll=min(self.options.poll_seconds, 1.0),
             outage=service_faults.OUTAGE_SECONDS,
         )
-
-        jobs.ensure_job(self.batch, models.job(), say=out.step)
-        self._save(step="job")
+        self._job(models)
         total = len(plan.tasks)
         if not self.state.done("tasks"):
             summary = submit_tasks(
@@ -190,16 +208,7 @@ class Workflow:
             out.step(f"tasks: {summary.added} added{again} ({total} planned)")
             self._save(step="tasks")
 
-        timeout = plan.job.timeout_seconds
-        counts = monitor.watch(
-            self.batch,
-            plan.job.id,
-            total,
-            out,
-            poll=self.options.poll_seconds,
-            timeout=None if timeout is None else timeout + MONITOR_MARGIN_SECONDS,
-            outage=service_faults.OUTAGE_SECONDS,
-        )
+        counts, blocked = self._watch(total)
         self._save(step="monitor")
         out.step(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
         if counts.failed:
@@ -208,8 +217,18 @@ class Workflow:
                 out.error(f"job {plan.job.id} ended early: {ended}")
             failures = monitor.failed_tasks(self.batch, plan.job.id)
             monitor.report_failures(out, failures, counts.failed)
+        if blocked:
+            monitor.report_blocked(out, blocked)
 
-        got = download_outputs(self.blobs, plan)
+        try:
+            got = download_outputs(
+                self.blobs, plan, written_before=dict(self.state.downloaded), cancel=self.cancel
+            )
+        except AzureError as exc:
+            raise RunFailed(
+                f"downloads stopped: {describe_error(exc)}; the outputs stay in their "
+                "container: run apply again to fetch them"
+            ) from None
         refused = f", {len(got.refused)} refused" if got.refused else ""
         out.step(
             f"downloads: {len(got.written)} file(s) written, {len(got.skipped)} unchanged{refused}"
@@ -218,54 +237,145 @@ class Workflow:
             out.step(f"  {path}")
         for reason in got.refused:
             out.warn(f"not downloaded: {reason}")
-        self._save(step="downloads")
+        known = dict(self.state.downloaded) | {str(p): d for p, d in got.digests.items()}
+        self._save(step="downloads", downloaded=tuple(sorted(known.items())))
         # Outputs that did not arrive make the run a failure even if every task succeeded.
-        return EXIT_FAILED if counts.failed or got.refused else EXIT_OK
+        return EXIT_FAILED if counts.failed or blocked or got.refused else EXIT_OK
 
-    def _cleanup(self) -> None:
-        """Apply the spec's clean-up policy; problems are warnings, not failures."""
-        policy, plan, out = self.plan.cleanup, self.plan, self.out
-        undone: list[str] = []
+    def _watch(self, total: int) -> tuple[monitor.Counts, tuple[str, ...]]:
+        """Wait for the tasks; stop at once when what is left is blocked by failed tasks."""
+        plan = self.plan
+        timeout = plan.job.timeout_seconds
+        needed_by = monitor.dependants(plan.tasks) if plan.job.uses_task_dependencies else {}
         try:
-            if policy.job == "delete":
-                if jobs.delete_job(self.batch, plan.job.id):
-                    out.step(f"clean-up: job {plan.job.id} deleted")
-                undone += ["job", "tasks", "monitor"]
-            elif self.state.done("job"):
-                jobs.terminate_job(self.batch, plan.job.id)
-                out.step(f"clean-up: job {plan.job.id} kept (terminated)")
-            if policy.pool == "delete":
-                self.batch.begin_delete_pool(plan.pool.id, polling_interval=1)
-                out.step(f"clean-up: pool {plan.pool.id} deletion started")
-                undone.append("pool")
-            if policy.containers == "delete":
-                names = delete_containers(self.blobs, plan)
-                out.step(f"clean-up: containers deleted: {', '.join(names) or 'none'}")
-                undone += ["containers", "uploads"]
-        except Exception as exc:  # the run's outcome stands; a clean-up problem is a warning
-            out.warn(f"clean-up incomplete: {describe_error(exc)}")
-        if undone:
-            reset = self.state.without_steps(*undone)
-            if "tasks" in undone:
-                reset = dataclasses.replace(reset, tasks_submitted=0)
-            self.state = self.journal.save(reset)
-        self._save(step="cleanup")
+            counts = monitor.watch(
+                self.batch,
+                plan.job.id,
+                total,
+                self.out,
+                poll=self.options.poll_seconds,
+                timeout=None if timeout is None else timeout + MONITOR_MARGIN_SECONDS,
+                outage=service_faults.OUTAGE_SECONDS,
+                stuck=monitor.blocked_check(self.batch, plan.job.id, needed_by)
+                if needed_by
+                else None,
+            )
+        except monitor.TasksBlocked as stuck:
+            self.out.error(str(stuck))
+            return stuck.counts, stuck.blocked
+        return counts, ()
+
+    def _containers(self) -> None:
+        """Create the containers, recording each as about to be created, then created or found."""
+        created = found = 0
+        for container in self.plan.containers:
+            name = container.name
+            before = self.state.owned("container", name)
+            if before is None:
+                self._own("container", name, "creating")
+            if create_container(self.blobs, name, self.mark.metadata()):
+                self._own("container", name, "created")
+                self.out.step(f"container {name}: created")
+                created += 1
+                continue
+            mark = read_mark(container_metadata(self.blobs, name))
+            status = self._judge(before, mark)
+            self._own("container", name, status)
+            if status == "found":
+                self.out.step(f"container {name}: found ({_origin(mark, self.mark)})")
+                found += 1
+        self.out.step(f"containers: {created} created, {found} found")
+
+    def _pool(self, models: BatchModels) -> None:
+        pool_id = self.plan.pool.id
+        wanted = models.pool()
+        wanted.metadata = self.mark.batch_metadata()
+        before = self.state.owned("pool", pool_id)
+        if before is None:
+            self._own("pool", pool_id, "creating")
+        created = ensure_pool(
+            self.batch,
+            wanted,
+            recreate=self.options.recreate_pool,
+            say=self.out.step,
+            confirm=self.options.confirm,
+        )
+        if created:
+            self._own("pool", pool_id, "created")
+        else:
+            pool = self.batch.get_pool(pool_id, select=["id", "metadata"])
+            mark = read_batch_mark(pool.metadata)
+            status = self._judge(before, mark)
+            self._own("pool", pool_id, status)
+            if status == "found":
+                self.out.step(f"pool {pool_id}: found ({_origin(mark, self.mark)})")
+        self._save(step="pool")
+
+    def _job(self, models: BatchModels) -> None:
+        job_id = self.plan.job.id
+        before = self.state.owned("job", job_id)
+        if before is None:
+            self._own("job", job_id, "creating")
+        created = jobs.ensure_job(
+            self.batch,
+            models.job(),
+            say=self.out.step,
+            mark=self.mark,
+            unmarked_is_ours=before in ("creating", "created"),
+        )
+        self._own("job", job_id, "created")
+        if created and self.state.done("tasks"):
+            # The journal says the tasks were added, but the job is new: the one that held
+            # them is gone (deleted by a clean-up that was stopped). Add them again.
+            self.out.warn(f"job {job_id} was gone; its tasks are added again")
+            reset = self.state.without_steps("tasks", "monitor")
+            self.state = self.journal.save(dataclasses.replace(reset, tasks_submitted=0))
+        self._save(step="job")
+
+    def _judge(self, before: Ownership | None, mark: Mark | None) -> Ownership:
+        """Whether an existing resource is this run's: it was about to create it and the
+        mark says this run did (its answer was lost, or a kill came before the journal)."""
+        if before == "created":
+            return "created"
+        if mark is not None and mark == self.mark:
+            return "created"
+        return "found"
+
+    def _own(self, kind: Literal["container", "pool", "job"], name: str, status: Ownership) -> None:
+        self.state = self.journal.save(self.state.with_owned(kind, name, status))
+
+    def _cleanup(self, *, succeeded: bool, finished: bool) -> None:
+        """Apply the spec's clean-up for the outcome; problems are warnings, not failures."""
+        result = clean_up(
+            self.batch,
+            self.blobs,
+            self.plan,
+            self.state,
+            self.plan.cleanup.actions(succeeded),
+            mark=self.mark,
+            finished=finished,
+            out=self.out,
+            save=self.journal.save,
+        )
+        self.state = result.state
 
     def _interrupted(self) -> int:
         self.out.error("interrupted")
-        if self.options.confirm("Apply the clean-up policy now?"):
-            self._cleanup()
-            self.out.step("run apply again to start this run over where it was cleaned up")
-        else:
-            self._left_in_place()
+        actions = self.plan.cleanup.on_failure
+        deletes = [k for k in ("job", "pool", "containers") if getattr(actions, k) == "delete"]
+        if deletes and self.options.confirm(
+            f"Apply the on-failure clean-up now (delete: {', '.join(deletes)})?"
+        ):
+            self._cleanup(succeeded=False, finished=False)
+        self._left_in_place()
         return EXIT_INTERRUPTED
 
     def _left_in_place(self) -> None:
         """Say what this run created and keeps for the next apply (only what it got to)."""
         kept = [
-            f"{step} {ident}"
-            for step, ident in (("pool", self.plan.pool.id), ("job", self.plan.job.id))
-            if self.state.done(step)
+            f"{item.kind} {item.name}"
+            for item in self.state.resources
+            if item.kind in ("pool", "job") and item.status == "created"
         ]
         again = f"run apply again to continue run {self.plan.run.id}"
         self.out.step(f"left in place for a re-run: {', '.join(kept)}; {again}" if kept else again)
@@ -283,3 +393,12 @@ class Workflow:
         if step is not None and not state.done(step):
             state = state.with_step(step)
         self.state = self.journal.save(state)
+
+
+def _origin(found: Mark | None, mine: Mark) -> str:
+    """Who made a resource this run found, in words."""
+    if found is None:
+        return "it existed before this run and is never deleted by it"
+    if found.owner == mine.owner:
+        return f"made by an earlier run of this spec, {found.describe()}"
+    return f"made by {found.describe()}; never deleted by this spec"

@@ -1,7 +1,8 @@
 """`batchspec apply SPEC`: run a spec on the local target or on Azure Batch.
 
-Exit codes: 0 every task succeeded, 1 a task failed or the run failed, 2 a usage, spec or
-configuration error (nothing was created), 130 interrupted (Ctrl-C or SIGTERM).
+The spec is loaded and planned as validate and plan do it (`commands._load`): a bad --var or a
+spec with problems ends here with exit 2, before any target is contacted. Exit codes are in
+`batchspec.errors`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from batchspec.commands._load import parse_vars, plan_spec
+from batchspec.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_OK
 from batchspec.plan.model import Plan, RunInfo
 
 if TYPE_CHECKING:
@@ -26,10 +29,10 @@ if TYPE_CHECKING:
     from batchspec.apply.journal import Journal, RunState
     from batchspec.targets import Target
 
-EXIT_USAGE = 2
+NOTHING_CREATED = "nothing was created"
 
 
-@click.command(name="apply")
+@click.command(name="apply", epilog=EXIT_CODES_HELP)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--target",
@@ -60,14 +63,8 @@ def command(
 ) -> None:
     """Run SPEC: upload its files, create its pool and job, run its tasks, fetch the results.
 
-    Running it again continues an unfinished run (after an error, Ctrl-C or kill -9).
-
-    \b
-    Exit codes:
-      0    every task succeeded and every output was downloaded
-      1    a task failed, or the run failed
-      2    the spec, a --var or the target configuration is wrong (nothing was created)
-      130  interrupted (Ctrl-C or SIGTERM)
+    Running it again continues an unfinished run (after an error, Ctrl-C or kill -9). It asks
+    before starting only when both stdin and stdout are terminals (and not with --yes).
     """
     code = run(
         spec,
@@ -91,26 +88,25 @@ def run(
     recreate_pool: bool,
     data_dir: Path | None,
 ) -> int:
-    """The apply command without click: returns the exit code."""
+    """The apply command without click: returns the exit code of the run.
+
+    Raises a BatchspecError (a bad --var or spec, a target misconfigured) before anything is
+    created; the CLI prints it and exits with its code.
+    """
     # Imported here so that `batchspec --help` and `validate` never load the Azure SDKs.
     from batchspec.apply.console import Reporter
-    from batchspec.apply.journal import Journal, JournalBusy
+    from batchspec.apply.journal import Journal
     from batchspec.apply.workflow import ApplyOptions, Workflow
     from batchspec.local import data_home
     from batchspec.redact import RedactingFilter
-    from batchspec.targets import ConfigError, resolve_target
+    from batchspec.targets import resolve_target
 
-    reporter = Reporter()
     _redact_logs(RedactingFilter())
-    overrides = _parse_vars(variables)
-    if isinstance(overrides, str):
-        reporter.error(overrides)
-        return EXIT_USAGE
-    plan = _load(spec, overrides, None, reporter)
-    if plan is None:
-        return EXIT_USAGE
+    overrides = parse_vars(variables)
+    plan = plan_spec(spec, overrides, outcome=NOTHING_CREATED)
+    reporter = Reporter()
     home = data_home(data_dir)
-    interactive = reporter.interactive and not yes
+    interactive = not yes and reporter.interactive and _stdin_is_terminal()
 
     def confirm(question: str) -> bool:
         if not interactive:
@@ -121,12 +117,7 @@ def run(
             # click turns Ctrl-C (or end of input) at a prompt into Abort: keep it an interrupt.
             raise KeyboardInterrupt from None
 
-    try:
-        target = resolve_target(target_name, home)
-    except ConfigError as exc:
-        reporter.error(str(exc))
-        return EXIT_USAGE
-
+    target = resolve_target(target_name, home)
     journal = Journal(home, plan.spec_path, target.name)
     try:
         with journal.locked(), _sigterm_as_interrupt():
@@ -134,21 +125,37 @@ def run(
             if isinstance(chosen, int):
                 return chosen
             plan, state, resuming = chosen
-            if not resuming and not confirm(_summary(plan) + " Proceed?"):
+            if not resuming and interactive and not confirm(_intent(plan, target, journal)):
                 reporter.step("nothing done")
-                return 0
+                return EXIT_OK
             options = ApplyOptions(
                 recreate_pool=recreate_pool,
                 confirm=confirm,
                 poll_seconds=0.5 if target.name == "local" else 5.0,
             )
             return Workflow(plan, target, journal, state, reporter, options).run()
-    except JournalBusy as exc:
-        reporter.error(str(exc))
-        return 1
     except KeyboardInterrupt:
         reporter.error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):  # closed or detached
+        return False
+
+
+def _intent(plan: Plan, target: Target, journal: Journal) -> str:
+    """The confirmation question: target, account, and what is created, reused, deleted."""
+    from batchspec.apply.survey import intent
+
+    batch, blobs = target.batch_client(), target.blob_service()
+    try:
+        return intent(plan, target, batch, blobs, journal.owner) + "\nProceed?"
+    finally:
+        batch.close()
+        blobs.close()
 
 
 def _choose_run(
@@ -164,6 +171,7 @@ def _choose_run(
 
     Returns (plan, journal state, resuming), or an exit code when there is nothing to run.
     """
+    from batchspec.apply.journal import changes_since
     from batchspec.apply.workflow import new_run_state
 
     state = journal.load()
@@ -174,11 +182,14 @@ def _choose_run(
                 f"(exit code {state.exit_code}); nothing to do. Use --rerun to run it again."
             )
             return state.exit_code or 0
-        resumed = _load(spec, overrides, RunInfo(state.run_id, state.run_date), reporter)
-        if resumed is None:
-            return EXIT_USAGE
+        resumed = plan_spec(
+            spec, overrides, RunInfo(state.run_id, state.run_date), outcome=NOTHING_CREATED
+        )
         reporter.step(f"continuing run {state.run_id} (started {state.started_at})")
         return resumed, state, True
+    if state is not None and not rerun:
+        why = changes_since(state, plan.spec_digest, plan.inputs)
+        reporter.step(f"new run {plan.run.id}: changed since run {state.run_id}: {why}")
     if state is not None and not state.finished:
         reporter.warn(
             f"run {state.run_id} did not finish; starting a new run "
@@ -187,44 +198,8 @@ def _choose_run(
     if rerun:
         # An unchanged spec keeps its run id (so its job id): a rerun needs a new one.
         fresh = RunInfo(secrets.token_hex(4), datetime.date.today().isoformat())
-        rerun_plan = _load(spec, overrides, fresh, reporter)
-        if rerun_plan is None:
-            return EXIT_USAGE
-        plan = rerun_plan
-    return plan, new_run_state(plan, target), False
-
-
-def _load(
-    spec: Path, overrides: dict[str, str], run_info: RunInfo | None, reporter: Reporter
-) -> Plan | None:
-    from batchspec.plan.build import load_plan
-
-    result = load_plan(spec, overrides, run=run_info)
-    if isinstance(result, list):
-        for diagnostic in result:
-            reporter.console.print(str(diagnostic), markup=False, highlight=False, soft_wrap=True)
-        reporter.error(f"{spec}: {len(result)} problem(s); nothing was created")
-        return None
-    return result
-
-
-def _parse_vars(variables: tuple[str, ...]) -> dict[str, str] | str:
-    overrides: dict[str, str] = {}
-    for item in variables:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            return f"--var {item!r}: expected NAME=VALUE"
-        overrides[name.strip()] = value
-    return overrides
-
-
-def _summary(plan: Plan) -> str:
-    pool = plan.pool
-    nodes = pool.dedicated_nodes + pool.spot_nodes
-    return (
-        f"Apply {plan.name}: {len(plan.uploads)} upload(s), pool {pool.id} ({pool.vm_size}, "
-        f"{nodes} node(s)), job {plan.job.id} with {len(plan.tasks)} task(s)."
-    )
+        plan = plan_spec(spec, overrides, fresh, outcome=NOTHING_CREATED)
+    return plan, new_run_state(plan, target, state), False
 
 
 def _redact_logs(redacting: logging.Filter) -> None:
@@ -232,11 +207,30 @@ def _redact_logs(redacting: logging.Filter) -> None:
     handler = logging.StreamHandler()
     handler.setLevel(logging.WARNING)
     handler.addFilter(redacting)
+    handler.setFormatter(_OneLine("warning: %(message)s"))
+    # azure-batch logs a traceback when an answer without a body (a 404 to a HEAD, as for a
+    # task that has no stderr.txt) cannot be read, then carries on: nothing for the user.
+    logging.getLogger("azure.batch._utils.model_base").setLevel(logging.ERROR)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_batchspec", False)]:
         root.removeHandler(old)
     handler._batchspec = True  # type: ignore[attr-defined]
     root.addHandler(handler)
+
+
+class _OneLine(logging.Formatter):
+    """A log record as one line: an SDK's traceback is for its developers, not for users."""
+
+    def formatException(self, ei: Any) -> str:
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None
+        saved, record.exc_info, record.stack_info = record.exc_info, None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info = saved
 
 
 @contextmanager

@@ -31,9 +31,9 @@ def _check_key(key: str) -> str:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path.home() / ".batchspec" / "emulator",
-    show_default=True,
-    help="Where state (SQLite) and node directories live.",
+    default=None,
+    help="Where state (SQLite) and node directories live. "
+    "Default: $BATCHSPEC_HOME/emulator, else ~/.batchspec/emulator.",
 )
 @click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="Batch account name.")
 @click.option(
@@ -56,7 +56,7 @@ def _check_key(key: str) -> str:
 )
 def command(
     port: int,
-    data_dir: Path,
+    data_dir: Path | None,
     account: str,
     key: str | None,
     ready_file: Path | None,
@@ -65,6 +65,9 @@ def command(
     """Serve the local Azure Batch service until Ctrl-C or SIGTERM."""
     from batchspec.emulator.engine.clock import ClockError, parse
     from batchspec.emulator.server import serve, write_ready_file
+    from batchspec.local import data_home
+
+    data_dir = data_dir.expanduser() if data_dir is not None else data_home() / "emulator"
 
     try:
         clock = parse(clock_text)
@@ -91,7 +94,7 @@ def command(
             write_ready_file(ready_file, endpoint, account)
 
     try:
-        serve(port, data_dir.expanduser(), account, key, ready, clock)
+        serve(port, data_dir, account, key, ready, clock)
     except OSError as exc:
         raise click.ClickException(
             f"cannot serve on 127.0.0.1:{port} from {data_dir}: {exc.strerror or exc}"

@@ -1,4 +1,4 @@
-"""`batchspec local up|down|status`: manage the local target's background services."""
+"""`batchspec local install|up|down|status|logs`: manage the local target's services."""
 
 from __future__ import annotations
 
@@ -18,6 +18,26 @@ def command() -> None:
     `apply --target local` starts them on demand; these commands start, show and stop them
     explicitly. Their data survives `down`.
     """
+
+
+@command.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def install(data_dir: Path | None) -> None:
+    """Install the pinned Azurite into the data directory (with npm; needs Node.js 20+).
+
+    For a batchspec installed with pip or pipx; a source checkout gets it from `make install`.
+    Running it again reinstalls the same version.
+    """
+    from batchspec.local.npm import InstallError, pinned_azurite
+    from batchspec.local.npm import install as npm_install
+
+    home = data_home(data_dir)
+    click.echo(f"installing Azurite {pinned_azurite()} into {home / 'local' / 'npm'} ...")
+    try:
+        installed = npm_install(home)
+    except InstallError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Azurite {installed.azurite_version} installed: {installed.azurite_blob}")
 
 
 @command.command()

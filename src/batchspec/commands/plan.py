@@ -1,7 +1,7 @@
 """`batchspec plan SPEC`: everything apply would create, upload and run, fully rendered.
 
 Nothing here touches the cloud or imports the Azure SDKs. A spec with problems prints them as
-`file:line:col: $.path: message` on stderr and exits 1; a usage error exits 2.
+`file:line:col: $.path: message` on stderr and exits 2, as a malformed --var does.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import TextIO
 
 import click
 
-from batchspec.commands.validate import parse_vars, without_secrets
-from batchspec.diagnostics import Diagnostic
-from batchspec.report import text_report
+from batchspec.commands._load import parse_vars, plan_spec
+from batchspec.errors import EXIT_CODES_HELP
+from batchspec.plan.model import Plan
 
 
 def _writes_unicode(stream: TextIO) -> bool:
@@ -28,12 +28,7 @@ def _writes_unicode(stream: TextIO) -> bool:
         return False
 
 
-def _internal_error(path: Path, exc: Exception) -> list[Diagnostic]:
-    message = f"internal error while planning this file ({type(exc).__name__}: {exc})"
-    return [Diagnostic(str(path), 1, 1, "$", message)]
-
-
-@click.command(name="plan")
+@click.command(name="plan", epilog=EXIT_CODES_HELP)
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a var.")
 @click.option(
@@ -44,22 +39,38 @@ def _internal_error(path: Path, exc: Exception) -> list[Diagnostic]:
     show_default=True,
     help="text for people; json: the same data as one JSON document.",
 )
+@click.option(
+    "--target",
+    type=click.Choice(["local", "azure"]),
+    default=None,
+    help="Whose last run to compare with (as apply picks it; no cloud is contacted).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="batchspec's data directory (default: $BATCHSPEC_HOME or ~/.batchspec).",
+)
 @click.pass_context
-def command(ctx: click.Context, spec: Path, variables: tuple[str, ...], fmt: str) -> None:
-    """Show the fully rendered plan of SPEC: containers, uploads, pool, job, tasks, downloads."""
-    from batchspec.plan.build import load_plan
+def command(
+    ctx: click.Context,
+    spec: Path,
+    variables: tuple[str, ...],
+    fmt: str,
+    target: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Show the fully rendered plan of SPEC: containers, uploads, pool, job, tasks, downloads.
+
+    On stderr, one line says whether apply would continue the last run of SPEC or start a new
+    one, and why (which uploaded files changed since that run).
+    """
     from batchspec.plan.show import write_json, write_text
 
-    overrides = parse_vars(variables)
-    try:
-        plan = load_plan(spec, overrides)
-    except Exception as exc:  # no input may end in a traceback
-        plan = _internal_error(spec, exc)
-    if isinstance(plan, list):
-        click.echo(text_report(sorted(map(without_secrets, plan))), nl=False, err=True)
-        count = len(plan)
-        click.echo(f"{spec}: {count} error{'s' if count != 1 else ''}; nothing planned", err=True)
-        ctx.exit(1)
+    plan = plan_spec(spec, parse_vars(variables))
+    note = run_note(plan, target, data_dir)
+    if note:
+        click.echo(note, err=True)
     out = sys.stdout
     unicode_out = _writes_unicode(out)
     if not unicode_out and isinstance(out, io.TextIOWrapper):
@@ -78,3 +89,21 @@ def command(ctx: click.Context, spec: Path, variables: tuple[str, ...], fmt: str
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         ctx.exit(1)
+
+
+def run_note(plan: Plan, target: str | None, data_dir: Path | None) -> str:
+    """What apply would do with the journal's last run of this spec: continue it, or why not."""
+    # The journal module needs no SDK; its lock (and fcntl) is imported only by apply.
+    from batchspec.apply.journal import Journal, changes_since
+    from batchspec.local import data_home
+    from batchspec.targets import default_target_name
+
+    name = target or default_target_name()
+    state = Journal(data_home(data_dir), plan.spec_path, name).load()
+    if state is None:
+        return f"run {plan.run.id}: a new run (no earlier run of this spec on {name})"
+    if state.spec_digest == plan.spec_digest:
+        done = f"finished, exit code {state.exit_code}" if state.finished else "not finished"
+        return f"run {state.run_id}: the last run on {name}, unchanged ({done})"
+    why = changes_since(state, plan.spec_digest, plan.inputs)
+    return f"run {plan.run.id}: a new run; changed since run {state.run_id}: {why}"

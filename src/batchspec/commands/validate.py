@@ -7,55 +7,60 @@ an unknown format). Nothing here imports the Azure SDKs, so the command starts q
 
 from __future__ import annotations
 
-import dataclasses
+import fnmatch
 import glob
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import click
 
+from batchspec.commands._load import STDIN, check_loaded, load, parse_vars
 from batchspec.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
     from batchspec.spec.document import LoadedSpec
 from batchspec.report import REPORTERS
 
-_SPEC_SUFFIXES = (".yaml", ".yml")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SPEC_PATTERNS = ("*.yaml", "*.yml")
 
 
-def parse_vars(pairs: Iterable[str]) -> dict[str, str]:
-    """`["n=3", "label=a=b"]` -> `{"n": "3", "label": "a=b"}`; a bad pair is a usage error."""
-    overrides: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not _VAR_NAME.fullmatch(name):
-            raise click.UsageError(
-                f"--var {pair!r}: expected NAME=VALUE, NAME a letter or underscore, "
-                "then letters, digits or underscores"
-            )
-        overrides[name] = value
-    return overrides
+def find_specs(
+    arguments: Sequence[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> tuple[list[Path], list[str]]:
+    """Files, directories and globs -> (spec paths, arguments that name nothing).
 
-
-def find_specs(arguments: Sequence[str]) -> tuple[list[Path], list[str]]:
-    """Files, directories (searched for *.yaml / *.yml) and globs -> (spec paths, unmatched)."""
+    Directories are searched for `include` patterns (default *.yaml, *.yml); a file matching
+    an `exclude` pattern is left out wherever it was found, and so is a file named or globbed
+    that matches no `include` pattern, when some are given.
+    """
     found: dict[Path, None] = {}
     unmatched: list[str] = []
     for argument in arguments:
-        paths = _expand(argument)
+        if argument == str(STDIN):
+            found[STDIN] = None
+            continue
+        paths = _expand(argument, tuple(include) or _SPEC_PATTERNS)
         if not paths:
             unmatched.append(argument)
-        found.update(dict.fromkeys(paths))
+        found.update(dict.fromkeys(p for p in paths if _selected(p, include, exclude)))
     return list(found), unmatched
 
 
-def _expand(argument: str) -> list[Path]:
+def matches(path: Path, patterns: Iterable[str]) -> bool:
+    """Whether a glob matches the whole path (`specs/*.yaml`) or its end (`*.yaml`, `ci/*`)."""
+    posix = PurePosixPath(path.as_posix())
+    return any(fnmatch.fnmatchcase(str(posix), p) or posix.match(p) for p in patterns)
+
+
+def _selected(path: Path, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    return (not include or matches(path, include)) and not matches(path, exclude)
+
+
+def _expand(argument: str, patterns: Sequence[str]) -> list[Path]:
     path = Path(argument)
     if path.is_dir():
-        return _specs_under(path)
+        return _specs_under(path, patterns)
     if path.exists():
         return [path]
     if not glob.has_magic(argument):
@@ -63,15 +68,16 @@ def _expand(argument: str) -> list[Path]:
     out: list[Path] = []
     for match in sorted(glob.glob(argument, recursive=True)):
         matched = Path(match)
-        out.extend(_specs_under(matched) if matched.is_dir() else [matched])
+        out.extend(_specs_under(matched, patterns) if matched.is_dir() else [matched])
     return out
 
 
-def _specs_under(directory: Path) -> list[Path]:
+def _specs_under(directory: Path, patterns: Sequence[str]) -> list[Path]:
     specs = []
     for candidate in directory.rglob("*"):
         hidden = any(part.startswith(".") for part in candidate.relative_to(directory).parts)
-        if candidate.suffix in _SPEC_SUFFIXES and not hidden and candidate.is_file():
+        named = any(fnmatch.fnmatchcase(candidate.name, p) for p in patterns)
+        if (named or matches(candidate, patterns)) and not hidden and candidate.is_file():
             specs.append(candidate)
     return sorted(specs)
 
@@ -79,40 +85,6 @@ def _specs_under(directory: Path) -> list[Path]:
 def check_spec(path: Path, overrides: Mapping[str, str]) -> list[Diagnostic]:
     """All problems of one spec file: YAML, then the schema, then references and templates."""
     return check_loaded(path, load(path), overrides)
-
-
-def load(path: Path) -> LoadedSpec | list[Diagnostic]:
-    """One spec file read into data with positions, or its YAML problems."""
-    from batchspec.spec.load import load_spec
-
-    try:
-        return load_spec(path)
-    except Exception as exc:  # no input may end in a traceback: report the file instead
-        return _internal_error(path, exc)
-
-
-def check_loaded(
-    path: Path, loaded: LoadedSpec | list[Diagnostic], overrides: Mapping[str, str]
-) -> list[Diagnostic]:
-    """The schema, then the references and templates, of a spec `load` has read."""
-    from batchspec.plan.build import build_plan
-    from batchspec.spec.schema import schema_diagnostics
-
-    if isinstance(loaded, list):
-        return loaded
-    try:
-        problems = schema_diagnostics(loaded)
-        if problems:
-            return problems  # the semantic checks assume the shape the schema guarantees
-        plan = build_plan(loaded, overrides)
-        return plan if isinstance(plan, list) else []
-    except Exception as exc:  # no input may end in a traceback: report the file instead
-        return _internal_error(path, exc)
-
-
-def _internal_error(path: Path, exc: Exception) -> list[Diagnostic]:
-    message = f"internal error while checking this file ({type(exc).__name__}: {exc})"
-    return [Diagnostic(str(path), 1, 1, "$", message)]
 
 
 def var_names(loaded: LoadedSpec | list[Diagnostic]) -> frozenset[str]:
@@ -133,18 +105,6 @@ def overrides_for(
     each spec reports it (a misspelt name must not pass silently).
     """
     return {k: v for k, v in overrides.items() if k in names or k not in anywhere}
-
-
-def without_secrets(diagnostic: Diagnostic) -> Diagnostic:
-    """`diagnostic` with any SAS signature or account key in its path or message redacted.
-
-    Messages quote the values they complain about, and a value may be a signed URL.
-    """
-    from batchspec.redact import redact  # only once there is something to report
-
-    return dataclasses.replace(
-        diagnostic, path=redact(diagnostic.path), message=redact(diagnostic.message)
-    )
 
 
 def _summary(files: int, problems: int) -> str:
@@ -171,11 +131,32 @@ def _summary(files: int, problems: int) -> str:
     metavar="NAME=VALUE",
     help="Override a var in every spec that has it; a NAME that no spec has is an error.",
 )
+@click.option(
+    "--include",
+    multiple=True,
+    metavar="GLOB",
+    help="Check only files matching GLOB (repeatable); directories are searched for them. "
+    "Default: *.yaml and *.yml.",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="GLOB",
+    help="Skip files matching GLOB (repeatable), e.g. 'specs/data/*' or '*.lock.yaml'.",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, files: tuple[str, ...], fmt: str, variables: tuple[str, ...]
+    ctx: click.Context,
+    files: tuple[str, ...],
+    fmt: str,
+    variables: tuple[str, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
 ) -> None:
     """Check spec files, directories of specs and globs: YAML, schema, references, templates.
+
+    `-` reads one spec from standard input; its paths are relative to the current directory.
+    A GLOB matches a whole path (specs/*.yaml) or its end (*.yaml, data/*).
 
     \b
     Exit status: 0 every spec is valid, 1 some spec is invalid, 2 usage error.
@@ -183,7 +164,7 @@ def command(
     if not files:
         raise click.UsageError("give at least one spec file, directory or glob")
     overrides = parse_vars(variables)
-    paths, unmatched = find_specs(files)
+    paths, unmatched = find_specs(files, include, exclude)
     if unmatched:
         raise click.UsageError("no spec files found for " + ", ".join(map(repr, unmatched)))
     # With --var, a first reading finds which specs have which variables; each file is read
@@ -201,7 +182,7 @@ def command(
     for path in paths:
         mine = overrides_for(overrides, names.get(path, frozenset()), anywhere)
         spec = kept.pop(path) if path in kept else load(path)
-        diagnostics.extend(map(without_secrets, check_loaded(path, spec, mine)))
+        diagnostics.extend(check_loaded(path, spec, mine))
     diagnostics.sort()
     click.echo(REPORTERS[fmt](diagnostics), nl=False)
     click.echo(_summary(len(paths), len(diagnostics)), err=True)

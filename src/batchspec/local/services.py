@@ -109,7 +109,7 @@ def _ensure_running(root: Path, timeout: float) -> LocalEndpoints:
         state = _read_state(root)
         missing = [name for name in (EMULATOR, AZURITE) if not _is_running(name, state.get(name))]
         if AZURITE in missing:
-            find_azurite()  # fail before starting anything when Azurite is not installed
+            find_azurite(root.parent)  # fail before starting anything without Azurite
         for name in missing:
             # Alive but not answering: stop it, or two servers would share one data directory.
             pid = (state.get(name) or {}).get("pid")
@@ -181,17 +181,21 @@ def status(home: Path) -> LocalStatus:
     return LocalStatus(root, tuple(services))
 
 
-def find_azurite() -> str:
-    """The `azurite-blob` executable: on PATH, else in the checkout's node_modules/.bin."""
+def find_azurite(home: Path | None = None) -> str:
+    """The `azurite-blob` executable: the one `batchspec local install` put under `home`,
+    else one on PATH, else the one in a source checkout's node_modules/.bin."""
+    from batchspec.local.npm import INSTALL_HINT, installed_azurite_blob
+
+    installed = installed_azurite_blob(home) if home is not None else None
+    if installed is not None:
+        return str(installed)
     found = shutil.which("azurite-blob")
     if found:
         return found
     local = CHECKOUT / "node_modules" / ".bin" / "azurite-blob"
     if local.exists():
         return str(local)
-    raise LocalServiceError(
-        "Azurite is not installed: run `npm ci` in the batchspec checkout (or `make install`)"
-    )
+    raise LocalServiceError(f"Azurite is not installed: {INSTALL_HINT}")
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,7 @@ def _start(name: str, root: Path, port: int) -> _Starting:
         cmd += ["--data-dir", str(root / EMULATOR), "--ready-file", str(_ready_path(root))]
     else:
         (root / AZURITE).mkdir(parents=True, exist_ok=True)
-        cmd = [find_azurite(), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
+        cmd = [find_azurite(root.parent), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
         cmd += ["--skipApiVersionCheck", "--loose", "--location", str(root / AZURITE)]
         # Without --silent Azurite logs every request line, SAS signatures included.
         cmd += ["--silent"]

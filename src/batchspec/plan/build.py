@@ -21,6 +21,7 @@ from typing import Any
 from batchspec.diagnostics import Diagnostic
 from batchspec.plan.commandline import wrap_commands
 from batchspec.plan.model import (
+    CleanupActions,
     CleanupPlan,
     ContainerPlan,
     DownloadPlan,
@@ -30,11 +31,12 @@ from batchspec.plan.model import (
     PoolPlan,
     RunInfo,
     StartTaskPlan,
+    UploadPlan,
 )
 from batchspec.plan.tasklist import Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import check_commands, compile_resource_files, render_resource_files
 from batchspec.plan.uploads import plan_uploads
-from batchspec.plan.variables import resolve_vars, var_text
+from batchspec.plan.variables import resolve_vars
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
 from batchspec.spec.render import Renderer
@@ -83,7 +85,11 @@ def _build(
     run: RunInfo | None,
 ) -> Plan | list[Diagnostic]:
     values = resolve_vars(renderer, spec, overrides)
-    digest = spec_digest(loaded.raw, values)
+    spec_dir = Path(os.path.abspath(loaded.path)).parent
+    uploads = plan_uploads(renderer, spec, spec_dir)
+    _check_literal_prefixes(renderer, spec)
+    inputs = input_digests(uploads, spec_dir)
+    digest = spec_digest(loaded.raw, values, inputs)
     run = run or default_run(digest)
     base = renderer.context(
         vars=dict(values), spec={"name": spec.name}, run={"id": run.id, "date": run.date}
@@ -92,13 +98,14 @@ def _build(
     base["containers"] = {c.key: c.name for c in containers}
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
-    spec_dir = Path(os.path.abspath(loaded.path)).parent
-    uploads = plan_uploads(renderer, spec, spec_dir)
     pool = _pool(renderer, spec, base)
     _check_durations(renderer, spec)
+    prefixes: list[str] = []
     for download in spec.downloads:
         if "\0" in download.to:
             renderer.report((*download.where, "to"), "the path holds a NUL character")
+        compiled = renderer.compile(download.prefix, (*download.where, "prefix"))
+        prefixes.append(renderer.render(compiled, base) or "" if compiled is not None else "")
     job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
     tasks = None
     if len(containers) == len(spec.containers):
@@ -120,17 +127,23 @@ def _build(
         spec_path=Path(os.path.abspath(loaded.path)),
         spec_digest=digest,
         run=run,
-        vars=tuple((k, var_text(v)) for k, v in values),
+        vars=tuple(values),
         containers=containers,
         uploads=uploads,
         pool=pool,
         job=job,
         tasks=tasks,
         downloads=tuple(
-            DownloadPlan(d.container, Path(os.path.abspath(spec_dir / d.to)), d.prefix, d.overwrite)
-            for d in spec.downloads
+            DownloadPlan(d.container, Path(os.path.abspath(spec_dir / d.to)), prefix, d.overwrite)
+            for d, prefix in zip(spec.downloads, prefixes, strict=True)
         ),
-        cleanup=CleanupPlan(spec.cleanup.containers, spec.cleanup.job, spec.cleanup.pool),
+        inputs=inputs,
+        cleanup=CleanupPlan(
+            spec.cleanup.containers,
+            spec.cleanup.job,
+            spec.cleanup.pool,
+            CleanupActions(*spec.cleanup.on_failure),
+        ),
     )
 
 
@@ -139,12 +152,57 @@ def default_run(digest: str, today: datetime.date | None = None) -> RunInfo:
     return RunInfo(digest[:8], (today or datetime.date.today()).isoformat())
 
 
-def spec_digest(raw: bytes, values: Sequence[tuple[str, VarValue]]) -> str:
-    """sha256 of the spec's bytes plus the variable values used."""
+def spec_digest(
+    raw: bytes,
+    values: Sequence[tuple[str, VarValue]],
+    inputs: Sequence[tuple[str, str]] = (),
+) -> str:
+    """sha256 of what decides a run: the spec's bytes, the variable values, the uploaded files.
+
+    `inputs` are (source relative to the spec, content sha256) pairs, so editing an uploaded
+    script or data file gives a new run, as editing the spec does.
+    """
     digest = hashlib.sha256(raw)
     digest.update(b"\0")
     digest.update(json.dumps(dict(values), sort_keys=True).encode())
+    if inputs:
+        digest.update(b"\0")
+        digest.update(json.dumps(sorted(inputs)).encode())
     return digest.hexdigest()
+
+
+def input_digests(uploads: Sequence[UploadPlan], spec_dir: Path) -> tuple[tuple[str, str], ...]:
+    """(source as the spec names it, sha256 of its content) for every uploaded file."""
+    out: dict[str, str] = {}
+    for upload in uploads:
+        try:
+            shown = os.path.relpath(upload.source, spec_dir)
+        except ValueError:  # another drive, on Windows
+            shown = str(upload.source)
+        out[Path(shown).as_posix()] = _file_sha256(upload.source)
+    return tuple(sorted(out.items()))
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:  # plan_uploads has reported it; the run is new either way
+        return f"unreadable: {exc.strerror or exc}"
+    return digest.hexdigest()
+
+
+def _check_literal_prefixes(renderer: Renderer, spec: Spec) -> None:
+    """An upload prefix is not a template (uploads decide the run id): say so, not upload it."""
+    for upload in spec.uploads:
+        if "{{" in upload.prefix or "{%" in upload.prefix:
+            renderer.report(
+                (*upload.where, "prefix"),
+                "an upload prefix is not a template (the uploaded files decide the run id, "
+                "so they cannot depend on it); write the prefix literally",
+            )
 
 
 def _render_id(

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from batchspec.spec.model import VarValue
+
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
 
@@ -136,10 +138,29 @@ class DownloadPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class CleanupActions:
+    """What to delete of what a run of the spec created (found resources are always kept)."""
+
+    containers: CleanupAction = "keep"
+    job: CleanupAction = "keep"
+    pool: CleanupAction = "keep"
+
+
+@dataclass(frozen=True, slots=True)
 class CleanupPlan:
+    """Clean-up after a successful run (the fields) and after a failed or interrupted one."""
+
     containers: CleanupAction = "keep"
     job: CleanupAction = "delete"
     pool: CleanupAction = "keep"
+    on_failure: CleanupActions = field(default_factory=CleanupActions)
+    """By default everything is kept after a failure: the job holds the tasks' logs."""
+
+    def actions(self, succeeded: bool) -> CleanupActions:
+        """The actions for a run that succeeded, or that failed or was interrupted."""
+        if succeeded:
+            return CleanupActions(self.containers, self.job, self.pool)
+        return self.on_failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +178,10 @@ class Plan:
     spec_path: Path
     """Absolute path of the spec file."""
     spec_digest: str
-    """sha256 of the spec file's bytes plus the variable values used."""
+    """sha256 of the spec file's bytes, the variable values used and the uploaded files."""
     run: RunInfo
-    vars: tuple[tuple[str, str], ...]
+    vars: tuple[tuple[str, VarValue], ...]
+    """Each variable's value with its type (an override takes its default's type)."""
     containers: tuple[ContainerPlan, ...]
     uploads: tuple[UploadPlan, ...]
     pool: PoolPlan
@@ -168,6 +190,8 @@ class Plan:
     """In submission order. May be a lazy sequence for very large sweeps."""
     downloads: tuple[DownloadPlan, ...] = ()
     cleanup: CleanupPlan = field(default_factory=CleanupPlan)
+    inputs: tuple[tuple[str, str], ...] = ()
+    """(source relative to the spec, sha256) of every uploaded file; part of `spec_digest`."""
 
     def container_name(self, key: str) -> str:
         """The blob container name for a container key."""

@@ -25,7 +25,9 @@ from batchspec.plan.model import (
     StartTaskPlan,
     TaskPlan,
 )
+from batchspec.plan.variables import var_text
 from batchspec.redact import redact
+from batchspec.sizes import human_size
 from batchspec.spec.durations import format_duration
 
 # Every secret `redact` removes has one of these in it (lower-cased); a value without any is
@@ -79,15 +81,15 @@ def write_text(plan: Plan, out: TextIO) -> None:
     line(f"Plan for {plan.name} ({plan.spec_path if where.startswith('..') else where})")
     line(f"  run {plan.run.id} on {plan.run.date}; spec digest {plan.spec_digest[:16]}")
     if plan.vars:
-        line("  vars: " + ", ".join(f"{k}={v}" for k, v in plan.vars))
+        line("  vars: " + ", ".join(f"{k}={var_text(v)}" for k, v in plan.vars))
     heading(f"\nContainers ({len(plan.containers)})")
     for container in plan.containers:
         line(f"  {container.key}: {container.name}")
     total = sum(u.size for u in plan.uploads)
-    heading(f"\nUploads ({len(plan.uploads)} files, {total:,} bytes)")
+    heading(f"\nUploads ({len(plan.uploads)} files, {human_size(total)})")
     for upload in plan.uploads:
         target = f"{plan.container_name(upload.container)}/{upload.blob}"
-        line(f"  {_local(plan, upload.source)} -> {target} ({upload.size:,} bytes)")
+        line(f"  {_local(plan, upload.source)} -> {target} ({human_size(upload.size)})")
     pool = plan.pool
     image = pool.image
     heading(f"\nPool {pool.id}")
@@ -114,6 +116,8 @@ def write_text(plan: Plan, out: TextIO) -> None:
     cleanup = plan.cleanup
     heading("\nClean-up")
     line(f"  containers: {cleanup.containers}; job: {cleanup.job}; pool: {cleanup.pool}")
+    failed = cleanup.on_failure
+    line(f"  on failure: containers: {failed.containers}; job: {failed.job}; pool: {failed.pool}")
 
 
 def _start_task_lines(plan: Plan, start: StartTaskPlan) -> Iterator[str]:
@@ -269,6 +273,11 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "containers": plan.cleanup.containers,
             "job": plan.cleanup.job,
             "pool": plan.cleanup.pool,
+            "on_failure": {
+                "containers": plan.cleanup.on_failure.containers,
+                "job": plan.cleanup.on_failure.job,
+                "pool": plan.cleanup.on_failure.pool,
+            },
         },
         "task_count": len(plan.tasks),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 from batchspec.diagnostics import Diagnostic
@@ -31,6 +32,26 @@ def load_spec(path: Path) -> LoadedSpec | list[Diagnostic]:
         return [diag(name, (1, 1), f"cannot read the file: {exc.strerror or exc}")]
     if pipe and not raw:
         return [diag(name, (1, 1), "the file is a named pipe that no program is writing to")]
+    return _parse(path, raw)
+
+
+STDIN_NAME = "<stdin>"
+
+
+def load_stdin() -> LoadedSpec | list[Diagnostic]:
+    """Read a spec from standard input; it is named `<stdin>` and sits in the current directory."""
+    path = Path(STDIN_NAME)
+    try:
+        raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+    except (OSError, AttributeError, ValueError) as exc:
+        return [diag(STDIN_NAME, (1, 1), f"cannot read standard input: {exc}")]
+    if len(raw) > MAX_BYTES:
+        return [diag(STDIN_NAME, (1, 1), _too_large(len(raw)))]
+    return _parse(path, raw)
+
+
+def _parse(path: Path, raw: bytes) -> LoadedSpec | list[Diagnostic]:
+    name = str(path)
     text = _decode(name, raw)
     if isinstance(text, Diagnostic):
         return [text]
@@ -41,13 +62,18 @@ def load_spec(path: Path) -> LoadedSpec | list[Diagnostic]:
     return LoadedSpec(path=path, raw=raw, data=data, positions=positions)
 
 
+_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
+
+
 def _read(path: Path) -> tuple[bytes, bool]:
     """At most MAX_BYTES + 1 bytes of `path`, and whether it is a named pipe."""
     # Opening a named pipe waits until some program opens it for writing, forever if none
-    # does; opened without blocking, a pipe with no writer reads as empty instead.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    # does; opened without blocking, a pipe with no writer reads as empty instead. Windows has
+    # no O_NONBLOCK (nor such pipes), and needs O_BINARY for the bytes as they are.
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0))
     try:
-        os.set_blocking(fd, True)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
         pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
         with open(fd, "rb", closefd=False) as fh:
             return fh.read(MAX_BYTES + 1), pipe

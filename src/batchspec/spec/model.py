@@ -177,6 +177,8 @@ class CleanupSpec:
     containers: CleanupAction = "keep"
     job: CleanupAction = "delete"
     pool: CleanupAction = "keep"
+    on_failure: tuple[CleanupAction, CleanupAction, CleanupAction] = ("keep", "keep", "keep")
+    """containers, job, pool after a failed or interrupted run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,11 @@ def _spec(data: Mapping[str, Any]) -> Spec:
             containers=cleanup.get("containers", "keep"),
             job=cleanup.get("job", "delete"),
             pool=cleanup.get("pool", "keep"),
+            on_failure=(
+                cleanup.get("on_failure", {}).get("containers", "keep"),
+                cleanup.get("on_failure", {}).get("job", "keep"),
+                cleanup.get("on_failure", {}).get("pool", "keep"),
+            ),
         ),
     )
 

@@ -81,8 +81,8 @@ class _Writer:
     def section(self, label: str, title: str, node: Schema) -> None:
         node, _ = self.resolve(node)
         self.out.append(f'\n<a id="{_anchor(label)}"></a>\n\n## `{label}`: {title}\n')
-        if node.get("description"):
-            self.out.append(f"\n{node['description']}\n")
+        if _described(node):
+            self.out.append(f"\n{_described(node)}\n")
         choice = _exactly_one_of(node)
         if choice:
             self.out.append(f"\nGive exactly one of {choice}.\n")
@@ -130,7 +130,7 @@ class _Writer:
                     self.queue.append((child, target.get("title", key), target))
                 kind = f"[{kind}](#{anchor})"
             default = f"`{json.dumps(prop['default'])}`" if "default" in prop else ""
-            text = " ".join(x for x in (prop.get("description", ""), self.rules(raw)) if x)
+            text = " ".join(x for x in (_described(prop), self.rules(raw)) if x)
             req = "yes" if key in required else ""
             self.out.append(f"| `{key}` | {kind} | {req} | {default} | {_cell(text)} |\n")
 
@@ -143,6 +143,12 @@ class _Writer:
         return "".join(self.out)
 
 
+def _described(node: Schema) -> str:
+    """A node's description in Markdown (the plain `description` lacks the code spans)."""
+    text = node.get("markdownDescription", node.get("description", ""))
+    return str(text)
+
+
 def _anchor(label: str) -> str:
     slug = "".join(c if c.isalnum() else "-" for c in label.lower())
     while "--" in slug:
@@ -152,8 +158,10 @@ def _anchor(label: str) -> str:
 
 def _exactly_one_of(node: Schema) -> str:
     """ "`command` or `commands`" when `node` says exactly one of some keys is required."""
-    branches = node.get("oneOf", [])
-    if branches and all(set(b) == {"required"} and len(b["required"]) == 1 for b in branches):
+    branches = node.get("oneOf", []) or node.get("anyOf", [])
+    if branches and all(
+        set(b) - {"errorMessage"} == {"required"} and len(b["required"]) == 1 for b in branches
+    ):
         return " or ".join(f"`{b['required'][0]}`" for b in branches)
     return ""
 

@@ -31,8 +31,10 @@ _TYPE_NAMES = {
     "boolean": "a boolean (true or false)",
     "null": "null",
 }
-# Keywords whose failure a schema's `errorMessage` describes better than jsonschema does.
-_SUMMARISED = {"anyOf", "oneOf", "const", "not"}
+# A schema node's `errorMessage` (read by editors too, see yaml-language-server) replaces the
+# message of any keyword of that node that fails; a node with one carries a single assertion,
+# so the message cannot hide another error. The forms of a `oneOf`/`anyOf` are explained here.
+_ALTERNATIVES = {"anyOf", "oneOf"}
 
 Problem = tuple[JsonPath, str]
 
@@ -71,7 +73,7 @@ def _explain(error: ValidationError, forms: Sequence[dict[str, Any]] = ()) -> It
     if "propertyNames" in error.relative_schema_path:
         rule = schema.get("patternErrorMessage", f"must match {schema.get('pattern')}")
         yield (*path, str(instance)), f"key {_short(instance)} {rule}"
-    elif keyword in _SUMMARISED and isinstance(custom, str):
+    elif keyword not in _ALTERNATIVES and isinstance(custom, str):
         yield path, custom
     elif keyword == "additionalProperties":
         yield from _unknown_keys(path, schema, instance, forms)
@@ -165,6 +167,12 @@ def _best_match(error: ValidationError, path: JsonPath) -> Iterator[Problem]:
     if not branches:
         yield path, error.message
         return
+    said = {_custom_message(e) for errs in branches.values() for e in errs}
+    if len(said) == 1 and None not in said:
+        # Every form fails for the same stated reason (`at least one of 'dedicated' or 'spot'
+        # must be above zero`): that reason is about the whole value, not one form.
+        yield path, str(said.pop())
+        return
     depth = len(path)
 
     def shallow(errs: list[ValidationError], keyword: str) -> int:
@@ -188,6 +196,12 @@ def _best_match(error: ValidationError, path: JsonPath) -> Iterator[Problem]:
     _, chosen = min(branches.items(), key=score)
     for sub in chosen:
         yield from _explain(sub, forms)
+
+
+def _custom_message(error: ValidationError) -> str | None:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = schema.get("errorMessage")
+    return custom if isinstance(custom, str) else None
 
 
 def _extra_keys(error: ValidationError) -> list[str]:

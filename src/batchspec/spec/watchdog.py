@@ -26,6 +26,9 @@ SPEC_CPU_LIMIT = 300.0
 tasks batchspec plans at most takes well under a minute."""
 
 
+_HAS_CPU_TIMER = hasattr(signal, "setitimer") and hasattr(signal, "SIGVTALRM")
+
+
 class TemplateTimeout(Exception):
     """A render used more CPU time than the watchdog allows."""
 
@@ -70,8 +73,9 @@ class RenderWatchdog:
 
     @contextmanager
     def armed(self) -> Iterator[None]:
-        """Enforce the limit inside the block (a no-op outside the main thread)."""
-        if threading.current_thread() is not threading.main_thread():
+        """Enforce the limit inside the block (a no-op outside the main thread, and where
+        there is no CPU-time timer: Windows has no SIGVTALRM or setitimer)."""
+        if threading.current_thread() is not threading.main_thread() or not _HAS_CPU_TIMER:
             yield
             return
         previous = signal.signal(signal.SIGVTALRM, self._on_tick)
