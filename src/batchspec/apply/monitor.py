@@ -94,11 +94,13 @@ def watch(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     stuck: StuckCheck | None = None,
+    on_poll: Callable[[Counts], None] | None = None,
 ) -> Counts:
     """Poll task counts until `total` tasks have completed; show progress while waiting.
 
     With `stuck`, a job in which tasks failed and none runs is checked for tasks blocked by
-    those failures; when they are all that is left, TasksBlocked is raised at once.
+    those failures; when they are all that is left, TasksBlocked is raised at once. `on_poll`
+    is told every answer (apply fetches outputs as tasks end).
 
     Polls the service answers as busy or unreachable are waited out for up to `outage`
     seconds in a row, then service_faults.ServiceOutage is raised.
@@ -123,6 +125,8 @@ def watch(
                 continue
             window.answered()
             progress.update(counts.completed, counts.detail())
+            if on_poll is not None and counts.completed < total:
+                on_poll(counts)
             if counts.completed >= total:
                 return counts
             if stuck is not None and _may_be_stuck(counts) and counts != checked:

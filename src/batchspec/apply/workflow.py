@@ -1,4 +1,8 @@
-"""The apply workflow: storage, pool, job, tasks, monitoring, downloads and clean-up, in order.
+"""The apply workflow: storage, pool, job, tasks, monitoring, downloads and clean-up.
+
+What the pool's StartTask fetches is uploaded first, then the pool is created, and the other
+uploads, the job and the tasks go while its nodes allocate and boot (see `overlap`); nodes are
+watched for a StartTask failure while the tasks are queued, and outputs are fetched as tasks end.
 
 Each step is idempotent and journaled, so a run stopped anywhere (an error, Ctrl-C, `kill -9`)
 continues on the next apply with the same run id: blobs with the same content are not sent
@@ -26,15 +30,20 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from batchspec.apply import job as jobs
-from batchspec.apply import monitor, service_faults
+from batchspec.apply import monitor, overlap, service_faults
 from batchspec.apply.batch_models import BatchModels
 from batchspec.apply.cleanup import clean_up
 from batchspec.apply.console import Reporter
-from batchspec.apply.downloads import download_outputs
 from batchspec.apply.journal import Journal, Ownership, RunState, now_iso
 from batchspec.apply.ownership import Mark, read_batch_mark, read_mark
 from batchspec.apply.pool import StartTaskFailed, ensure_pool, wait_for_nodes
-from batchspec.apply.storage import Cancelled, container_metadata, create_container, upload_files
+from batchspec.apply.storage import (
+    Cancelled,
+    UploadSummary,
+    container_metadata,
+    create_container,
+    upload_files,
+)
 from batchspec.apply.submit import submit_tasks
 from batchspec.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchspecError, RunFailed
 from batchspec.plan.model import Plan
@@ -173,25 +182,15 @@ class Workflow:
         out.step(f"run {plan.run.id} of {plan.name} on {self.target.describe()}")
         self._containers()
         self._save(step="containers")
-        sent = upload_files(self.blobs, plan, cancel=self.cancel)
-        out.step(
-            f"uploads: {sent.uploaded} file(s) sent ({sent.bytes_uploaded} bytes), "
-            f"{sent.skipped} unchanged"
-        )
-        self._save(step="uploads")
+        first = overlap.start_task_uploads(plan)
+        first_sent = self._upload(overlap.with_uploads(plan, first), "uploads for the StartTask")
 
         models = BatchModels(plan, self.target.sas(self._sas_expiry()))
         self._pool(models)
-        wait_for_nodes(
-            self.batch,
-            plan.pool.id,
-            plan.pool.dedicated_nodes + plan.pool.spot_nodes,
-            timeout=NODE_WAIT_SECONDS,
-            say=out.step,
-            warn=out.warn,
-            poll=min(self.options.poll_seconds, 1.0),
-            outage=service_faults.OUTAGE_SECONDS,
-        )
+        # While the nodes allocate and boot: the other uploads, the job and its tasks.
+        rest = overlap.with_uploads(plan, overlap.other_uploads(plan, first))
+        self._upload(rest, "uploads", first_sent)
+        self._save(step="uploads")
         self._job(models)
         total = len(plan.tasks)
         if not self.state.done("tasks"):
@@ -207,8 +206,26 @@ class Workflow:
             again = f", {summary.existing} were already there" if summary.existing else ""
             out.step(f"tasks: {summary.added} added{again} ({total} planned)")
             self._save(step="tasks")
+        # The tasks wait in the job meanwhile; a StartTask failure still ends the run early.
+        wait_for_nodes(
+            self.batch,
+            plan.pool.id,
+            plan.pool.dedicated_nodes + plan.pool.spot_nodes,
+            timeout=NODE_WAIT_SECONDS,
+            say=out.step,
+            warn=out.warn,
+            poll=min(self.options.poll_seconds, 1.0),
+            outage=service_faults.OUTAGE_SECONDS,
+        )
 
-        counts, blocked = self._watch(total)
+        early = overlap.EarlyDownloads(
+            self.blobs,
+            plan,
+            dict(self.state.downloaded),
+            on_pass=lambda known: self._save(downloaded=tuple(sorted(known.items()))),
+            cancel=self.cancel,
+        )
+        counts, blocked = self._watch(total, early)
         self._save(step="monitor")
         out.step(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
         if counts.failed:
@@ -221,28 +238,44 @@ class Workflow:
             monitor.report_blocked(out, blocked)
 
         try:
-            got = download_outputs(
-                self.blobs, plan, written_before=dict(self.state.downloaded), cancel=self.cancel
-            )
+            got = early.run_pass()
         except AzureError as exc:
             raise RunFailed(
                 f"downloads stopped: {describe_error(exc)}; the outputs stay in their "
                 "container: run apply again to fetch them"
             ) from None
         refused = f", {len(got.refused)} refused" if got.refused else ""
-        out.step(
-            f"downloads: {len(got.written)} file(s) written, {len(got.skipped)} unchanged{refused}"
-        )
-        for path in got.written:
+        written = sorted(early.written)
+        unchanged = len(set(got.skipped) - early.written)
+        out.step(f"downloads: {len(written)} file(s) written, {unchanged} unchanged{refused}")
+        for path in written:
             out.step(f"  {path}")
         for reason in got.refused:
             out.warn(f"not downloaded: {reason}")
-        known = dict(self.state.downloaded) | {str(p): d for p, d in got.digests.items()}
-        self._save(step="downloads", downloaded=tuple(sorted(known.items())))
+        self._save(step="downloads", downloaded=tuple(sorted(early.known.items())))
         # Outputs that did not arrive make the run a failure even if every task succeeded.
         return EXIT_FAILED if counts.failed or blocked or got.refused else EXIT_OK
 
-    def _watch(self, total: int) -> tuple[monitor.Counts, tuple[str, ...]]:
+    def _upload(self, plan: Plan, label: str, before: UploadSummary | None = None) -> UploadSummary:
+        """Send `plan`'s uploads (skipping unchanged blobs); say what was sent, with `before`."""
+        if not plan.uploads and before is None:
+            return UploadSummary(0, 0, 0)
+        sent = upload_files(self.blobs, plan, cancel=self.cancel)
+        if before is not None:
+            sent = UploadSummary(
+                sent.uploaded + before.uploaded,
+                sent.skipped + before.skipped,
+                sent.bytes_uploaded + before.bytes_uploaded,
+            )
+        self.out.step(
+            f"{label}: {sent.uploaded} file(s) sent ({sent.bytes_uploaded} bytes), "
+            f"{sent.skipped} unchanged"
+        )
+        return sent
+
+    def _watch(
+        self, total: int, on_poll: overlap.EarlyDownloads
+    ) -> tuple[monitor.Counts, tuple[str, ...]]:
         """Wait for the tasks; stop at once when what is left is blocked by failed tasks."""
         plan = self.plan
         timeout = plan.job.timeout_seconds
@@ -259,6 +292,7 @@ class Workflow:
                 stuck=monitor.blocked_check(self.batch, plan.job.id, needed_by)
                 if needed_by
                 else None,
+                on_poll=on_poll,
             )
         except monitor.TasksBlocked as stuck:
             self.out.error(str(stuck))
