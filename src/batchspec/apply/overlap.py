@@ -27,6 +27,12 @@ from batchspec.plan.model import Plan, ResourceFilePlan, UploadPlan
 DOWNLOAD_INTERVAL_SECONDS = 5.0
 
 
+def check_sources(plan: Plan) -> None:
+    """Raise OSError for an upload whose file is gone, before the pool is created for it."""
+    for upload in plan.uploads:
+        upload.source.stat()  # FileNotFoundError (or PermissionError) names the path
+
+
 def start_task_uploads(plan: Plan) -> tuple[UploadPlan, ...]:
     """The uploads the pool's StartTask fetches (it runs as soon as a node has booted)."""
     start = plan.pool.start_task

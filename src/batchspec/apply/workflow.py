@@ -182,6 +182,7 @@ class Workflow:
         out.step(f"run {plan.run.id} of {plan.name} on {self.target.describe()}")
         self._containers()
         self._save(step="containers")
+        overlap.check_sources(plan)  # a file gone fails the run before the pool exists
         first = overlap.start_task_uploads(plan)
         first_sent = self._upload(overlap.with_uploads(plan, first), "uploads for the StartTask")
 
