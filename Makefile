@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean schema diagrams
+# What the container tests need (Debian packages): an engine and its runtime, a registry with
+# htpasswd sign-in, and what the test images are made of. Installed when one is missing.
+CONTAINER_TOOLS := podman runc docker-registry apache2-utils busybox-static python3-minimal
+CONTAINER_COMMANDS := podman runc docker-registry htpasswd busybox /usr/bin/python3
+
+.PHONY: install demo test lint typecheck unit bench clean schema diagrams container-tools
 
 $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +31,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+container-tools:
+	@missing=; for c in $(CONTAINER_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "container tests need:$$missing; installing $(CONTAINER_TOOLS)"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install -y $(CONTAINER_TOOLS)"; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CONTAINER_TOOLS); \
+	fi
+
+unit: $(STAMP) container-tools
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/pytest
 
 test: lint typecheck unit

@@ -145,9 +145,15 @@ def _read_azurite_port(proc: subprocess.Popen[str], timeout: float, closed: thre
 
 @contextmanager
 def start_batch_service(
-    data_dir: Path, timeout: float = 30.0, extra_args: tuple[str, ...] = ()
+    data_dir: Path,
+    timeout: float = 30.0,
+    extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[BatchService]:
-    """Start `python -m batchspec emulator` on a free port; yield it when ready; stop it after."""
+    """Start `python -m batchspec emulator` on a free port; yield it when ready; stop it after.
+
+    `env` adds to (or overrides) the environment the service runs in.
+    """
     from batchspec.emulator.api.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +161,13 @@ def start_batch_service(
     log = open(data_dir.parent / f"{data_dir.name}.log", "ab")  # noqa: SIM115
     cmd = [sys.executable, "-m", "batchspec", "emulator", "--port", "0"]
     cmd += ["--data-dir", str(data_dir), "--ready-file", str(ready), *extra_args]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=None if env is None else {**os.environ, **env},
+    )
     try:
         deadline = time.monotonic() + timeout
         while not ready.exists():

@@ -184,6 +184,7 @@ def test_streamed_json_of_a_lazy_plan_is_one_document(tmp_path: Path) -> None:
         "max_wall_clock_seconds": None,
         "depends_on": [],
         "elevated": False,
+        "container_settings": None,
     }
 
 

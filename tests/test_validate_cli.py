@@ -127,12 +127,14 @@ def test_vars_are_accepted(tmp_path: Path) -> None:
 
 def test_a_var_applies_to_the_specs_that_have_it(tmp_path: Path) -> None:
     shutil.copytree(REPO / "specs", tmp_path, dirs_exist_ok=True)
-    # Only topn.yaml has num_words; the other specs keep their own defaults.
+    # Only the topn specs have num_words; the other specs keep their own defaults.
     result = run("--var", "num_words=5", str(tmp_path))
     assert result.exit_code == 0, result.output
     wrong_type = run("--var", "num_words=five", str(tmp_path))
     assert wrong_type.exit_code == 1
     assert wrong_type.stdout == (
+        f"{tmp_path}/topn-container.yaml:9:3: $.vars.num_words: --var num_words=five: 'five' is "
+        "not an integer like the default 3\n"
         f"{tmp_path}/topn.yaml:8:3: $.vars.num_words: --var num_words=five: 'five' is not an "
         "integer like the default 3\n"
     )
@@ -146,11 +148,13 @@ def test_a_var_that_no_spec_has_is_an_error_in_each(tmp_path: Path) -> None:
     assert [line.split(":")[0] for line in lines] == [
         f"{tmp_path}/pi.yaml",
         f"{tmp_path}/score.yaml",
+        f"{tmp_path}/topn-container.yaml",
         f"{tmp_path}/topn.yaml",
         f"{tmp_path}/wordcount.yaml",
     ]
     assert all(": $.vars: --var num_word: the spec has no variable 'num_word'" in x for x in lines)
     assert "did you mean 'num_words'?" in lines[2]
+    assert "did you mean 'num_words'?" in lines[3]
 
 
 def test_a_var_and_a_spec_read_from_a_pipe(tmp_path: Path) -> None:

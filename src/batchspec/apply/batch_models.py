@@ -7,19 +7,25 @@ SAS URLs, so they are unit-tested with hand-built Plans.
 from __future__ import annotations
 
 import datetime
+import os
+from collections.abc import Mapping
 from typing import Protocol
 
 from azure.batch import models as bm
 
 from batchspec.plan.model import (
+    ContainerConfigurationPlan,
+    ContainerSettingsPlan,
     JobPlan,
     OutputPlan,
     Plan,
     PoolPlan,
+    RegistryPlan,
     ResourceFilePlan,
     StartTaskPlan,
     TaskPlan,
 )
+from batchspec.redact import register_secret
 
 _UPLOAD_CONDITIONS = {
     "success": bm.OutputFileUploadCondition.TASK_SUCCESS,
@@ -41,15 +47,25 @@ class UrlSigner(Protocol):
 class BatchModels:
     """Builds the request models for one Plan; container URLs are signed once and reused."""
 
-    def __init__(self, plan: Plan, signer: UrlSigner) -> None:
+    def __init__(
+        self, plan: Plan, signer: UrlSigner, environ: Mapping[str, str] | None = None
+    ) -> None:
         self._plan = plan
         self._signer = signer
+        self._environ = os.environ if environ is None else environ
+        """Where registry passwords are read from (`password_env`)."""
         self._read_urls: dict[str, str] = {}
         self._write_urls: dict[str, str] = {}
 
     def pool(self) -> bm.BatchPoolCreateOptions:
         """The pool create request for `plan.pool`."""
-        return pool_options(self._plan.pool, self._start_task(self._plan.pool.start_task))
+        pool = self._plan.pool
+        config = pool.container_configuration
+        return pool_options(
+            pool,
+            self._start_task(pool.start_task),
+            None if config is None else container_configuration(config, self._environ),
+        )
 
     def job(self) -> bm.BatchJobCreateOptions:
         """The job create request; the job runs on the plan's pool."""
@@ -72,6 +88,7 @@ class BatchModels:
             depends_on=bm.BatchTaskDependencies(task_ids=list(task.depends_on))
             if task.depends_on
             else None,
+            container_settings=container_settings(task.container_settings, self._environ),
         )
 
     def resource_file(self, rf: ResourceFilePlan) -> bm.ResourceFile:
@@ -118,6 +135,7 @@ class BatchModels:
             user_identity=_elevated("pool") if start.elevated else None,
             max_task_retry_count=start.max_retries,
             wait_for_success=start.wait_for_success,
+            container_settings=container_settings(start.container_settings, self._environ),
         )
 
     def _container_read_url(self, name: str) -> str:
@@ -131,7 +149,11 @@ class BatchModels:
         return self._write_urls[name]
 
 
-def pool_options(pool: PoolPlan, start_task: bm.BatchStartTask | None) -> bm.BatchPoolCreateOptions:
+def pool_options(
+    pool: PoolPlan,
+    start_task: bm.BatchStartTask | None,
+    containers: bm.BatchContainerConfiguration | None = None,
+) -> bm.BatchPoolCreateOptions:
     """The pool create request: a Linux/Windows marketplace image with fixed node counts."""
     image = pool.image
     return bm.BatchPoolCreateOptions(
@@ -145,6 +167,7 @@ def pool_options(pool: PoolPlan, start_task: bm.BatchStartTask | None) -> bm.Bat
                 version=image.version,
             ),
             node_agent_sku_id=image.node_agent_sku_id,
+            container_configuration=containers,
         ),
         target_dedicated_nodes=pool.dedicated_nodes,
         target_low_priority_nodes=pool.spot_nodes,
@@ -170,6 +193,93 @@ def job_options(job: JobPlan, pool_id: str) -> bm.BatchJobCreateOptions:
         uses_task_dependencies=job.uses_task_dependencies,
         all_tasks_complete_mode=bm.BatchAllTasksCompleteMode.NO_ACTION,
     )
+
+
+# --- containers: Batch's ContainerConfiguration and BatchTaskContainerSettings ---------------
+
+
+class MissingRegistryPassword(LookupError):
+    """A registry's `password_env` is not set in the environment `apply` runs in."""
+
+    def __init__(self, registry: RegistryPlan) -> None:
+        server = registry.server or "docker.io"
+        super().__init__(
+            f"the password for registry {server} (user {registry.username}) comes from "
+            f"${registry.password_env}, which is not set: export {registry.password_env}=..."
+        )
+
+
+def registry_reference(
+    registry: RegistryPlan, environ: Mapping[str, str]
+) -> bm.ContainerRegistryReference:
+    """A registry with its password read from the environment (and registered for redaction)."""
+    if registry.identity_resource_id is not None:
+        return bm.ContainerRegistryReference(
+            registry_server=registry.server,
+            identity_reference=bm.BatchNodeIdentityReference(
+                resource_id=registry.identity_resource_id
+            ),
+        )
+    password = None
+    if registry.password_env is not None:
+        password = environ.get(registry.password_env)
+        if not password:
+            raise MissingRegistryPassword(registry)
+        register_secret(password)
+    return bm.ContainerRegistryReference(
+        registry_server=registry.server, username=registry.username, password=password
+    )
+
+
+def container_configuration(
+    config: ContainerConfigurationPlan, environ: Mapping[str, str]
+) -> bm.BatchContainerConfiguration:
+    """The pool's container configuration: type, images to prefetch, registries."""
+    return bm.BatchContainerConfiguration(
+        type=bm.ContainerType(config.type),
+        container_image_names=list(config.image_names) or None,
+        container_registries=[registry_reference(r, environ) for r in config.registries] or None,
+    )
+
+
+def container_settings(
+    settings: ContainerSettingsPlan | None, environ: Mapping[str, str]
+) -> bm.BatchTaskContainerSettings | None:
+    """A task's (or StartTask's) container settings, or None for a task run on the node."""
+    if settings is None:
+        return None
+    mounts = None
+    if settings.mounts is not None:
+        mounts = [
+            bm.ContainerHostBatchBindMountEntry(
+                source=bm.ContainerHostDataPath(m.source), is_read_only=m.read_only
+            )
+            for m in settings.mounts
+        ]
+    return bm.BatchTaskContainerSettings(
+        image_name=settings.image_name,
+        container_run_options=settings.run_options,
+        registry=None
+        if settings.registry is None
+        else registry_reference(settings.registry, environ),
+        working_directory=bm.ContainerWorkingDirectory(settings.working_directory),
+        container_host_batch_bind_mounts=mounts,
+    )
+
+
+def registries_of(plan: Plan) -> list[RegistryPlan]:
+    """Every registry a plan signs in to: the pool's, the StartTask's and the tasks'."""
+    found: list[RegistryPlan] = []
+    config = plan.pool.container_configuration
+    if config is not None:
+        found += config.registries
+    start = plan.pool.start_task
+    settings = [start.container_settings if start is not None else None]
+    settings += [t.container_settings for t in plan.tasks]
+    for s in settings:
+        if s is not None and s.registry is not None and s.registry not in found:
+            found.append(s.registry)
+    return found
 
 
 def _elevated(scope: str) -> bm.UserIdentity:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from batchspec.commands._load import parse_vars, plan_spec
-from batchspec.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_OK
+from batchspec.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_OK, ConfigError
 from batchspec.plan.model import Plan, RunInfo
 
 if TYPE_CHECKING:
@@ -118,6 +118,9 @@ def run(
             raise KeyboardInterrupt from None
 
     target = resolve_target(target_name, home)
+    problem = _container_problem(plan, target)
+    if problem is not None:
+        raise ConfigError(problem)
     journal = Journal(home, plan.spec_path, target.name)
     try:
         with journal.locked(), _sigterm_as_interrupt():
@@ -200,6 +203,21 @@ def _choose_run(
         fresh = RunInfo(secrets.token_hex(4), datetime.date.today().isoformat())
         plan = plan_spec(spec, overrides, fresh, outcome=NOTHING_CREATED)
     return plan, new_run_state(plan, target, state), False
+
+
+def _container_problem(plan: Plan, target: Target) -> str | None:
+    """A container plan's missing registry password or missing local engine, before any change."""
+    from batchspec.apply.containers import container_problem
+
+    if plan.pool.container_configuration is None:
+        return None
+    if target.name != "local":
+        return container_problem(plan, None)
+    client = target.batch_client()
+    try:
+        return container_problem(plan, client)
+    finally:
+        client.close()
 
 
 def _redact_logs(redacting: logging.Filter) -> None:

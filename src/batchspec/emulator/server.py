@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
 from batchspec.emulator.engine.clock import OFF, Clock
+from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
@@ -60,6 +61,7 @@ async def _serve(
     store = Store(data_dir / "batch.sqlite3")
     live = Live(store=store, data_dir=data_dir, account=account, key=key, endpoint=endpoint)
     live.phases = clock.phases()
+    live.container_problem = engine_problem
     app = build_app(live)
 
     @contextlib.asynccontextmanager

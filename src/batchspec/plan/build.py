@@ -20,6 +20,12 @@ from typing import Any
 
 from batchspec.diagnostics import Diagnostic
 from batchspec.plan.commandline import wrap_commands
+from batchspec.plan.containers import (
+    check_containers,
+    compile_container,
+    plan_container_configuration,
+    render_container,
+)
 from batchspec.plan.model import (
     CleanupActions,
     CleanupPlan,
@@ -99,6 +105,7 @@ def _build(
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
     pool = _pool(renderer, spec, base)
+    check_containers(renderer, spec)
     _check_durations(renderer, spec)
     prefixes: list[str] = []
     for download in spec.downloads:
@@ -309,7 +316,11 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
             if compiled_files is None
             else render_resource_files(renderer, compiled_files, context)
         )
+        container = compile_container(renderer, start.container_settings)
+        settings = None if container is None else render_container(renderer, container, context)
         if command is None or files is None:
+            return None
+        if start.container_settings is not None and settings is None:
             return None
         start_plan = StartTaskPlan(
             command_line=command,
@@ -318,6 +329,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
             elevated=start.elevated,
             wait_for_success=start.wait_for_success,
             max_retries=start.retries,
+            container_settings=settings,
         )
     image = pool.image
     return PoolPlan(
@@ -328,4 +340,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
         image=ImagePlan(image.publisher, image.offer, image.sku, image.version, image.node_agent),
         task_slots_per_node=pool.task_slots_per_node,
         start_task=start_plan,
+        container_configuration=plan_container_configuration(
+            renderer, pool.container_configuration, context
+        ),
     )

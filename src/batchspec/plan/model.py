@@ -80,6 +80,51 @@ class ImagePlan:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistryPlan:
+    """A private container registry as Batch receives it, but with no password in it.
+
+    The password is read from the environment variable `password_env` when `apply` builds
+    the request, so a Plan can be printed and saved without a secret.
+    """
+
+    server: str | None = None
+    """Batch's `registryServer`; Docker Hub when None."""
+    username: str | None = None
+    password_env: str | None = None
+    identity_resource_id: str | None = None
+    """Batch's `identityReference.resourceId`, instead of a user name and password."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerConfigurationPlan:
+    type: Literal["dockerCompatible", "criCompatible"] = "dockerCompatible"
+    image_names: tuple[str, ...] = ()
+    """Batch's `containerImageNames`: pulled by every node when it starts."""
+    registries: tuple[RegistryPlan, ...] = ()
+
+
+MountSource = Literal["Shared", "Startup", "Task", "JobPrep", "Applications", "VfsMounts"]
+
+
+@dataclass(frozen=True, slots=True)
+class MountPlan:
+    source: MountSource
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSettingsPlan:
+    image_name: str
+    run_options: str | None = None
+    working_directory: Literal["taskWorkingDirectory", "containerImageDefault"] = (
+        "taskWorkingDirectory"
+    )
+    registry: RegistryPlan | None = None
+    mounts: tuple[MountPlan, ...] | None = None
+    """Batch's `containerHostBatchBindMounts`; None mounts the whole node root directory."""
+
+
+@dataclass(frozen=True, slots=True)
 class StartTaskPlan:
     command_line: str
     """Exactly as Batch receives it (lists already wrapped in /bin/bash -c '...')."""
@@ -88,6 +133,7 @@ class StartTaskPlan:
     elevated: bool = False
     wait_for_success: bool = True
     max_retries: int = 0
+    container_settings: ContainerSettingsPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +145,7 @@ class PoolPlan:
     image: ImagePlan
     task_slots_per_node: int = 1
     start_task: StartTaskPlan | None = None
+    container_configuration: ContainerConfigurationPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +171,7 @@ class TaskPlan:
     max_wall_clock_seconds: int | None = None
     depends_on: tuple[str, ...] = ()
     elevated: bool = False
+    container_settings: ContainerSettingsPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)

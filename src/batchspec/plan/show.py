@@ -18,9 +18,13 @@ from urllib.parse import quote as url_quote
 
 from rich.console import Console
 
+from batchspec.plan.containers import describe_registry, describe_settings
 from batchspec.plan.model import (
+    ContainerConfigurationPlan,
+    ContainerSettingsPlan,
     OutputPlan,
     Plan,
+    RegistryPlan,
     ResourceFilePlan,
     StartTaskPlan,
     TaskPlan,
@@ -97,6 +101,9 @@ def write_text(plan: Plan, out: TextIO) -> None:
     line(f"  {pool.task_slots_per_node} task slot(s) per node")
     line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
     line(f"  node agent {image.node_agent_sku_id}")
+    if pool.container_configuration is not None:
+        for text in _container_configuration_lines(pool.container_configuration):
+            line(text)
     if pool.start_task is not None:
         for text in _start_task_lines(plan, pool.start_task):
             line(text)
@@ -128,10 +135,20 @@ def _start_task_lines(plan: Plan, start: StartTaskPlan) -> Iterator[str]:
     ]
     yield f"  start task ({', '.join(flags)})"
     yield f"    command line: {start.command_line}"
+    if start.container_settings is not None:
+        yield f"    container: {describe_settings(start.container_settings)}"
     for rf in start.resource_files:
         yield f"    resource file: {_describe_resource(plan, rf)}"
     for name, value in start.environment:
         yield f"    env {name}={value}"
+
+
+def _container_configuration_lines(config: ContainerConfigurationPlan) -> Iterator[str]:
+    yield f"  containers: {config.type}"
+    for name in config.image_names:
+        yield f"    prefetch image: {name}"
+    for registry in config.registries:
+        yield f"    registry: {describe_registry(registry)}"
 
 
 def _describe_resource(plan: Plan, rf: ResourceFilePlan) -> str:
@@ -149,6 +166,8 @@ def _describe_output(plan: Plan, output: OutputPlan) -> str:
 def _task_lines(plan: Plan, task: TaskPlan) -> Iterator[str]:
     yield f"  {task.id}"
     yield f"    command line: {task.command_line}"
+    if task.container_settings is not None:
+        yield f"    container: {describe_settings(task.container_settings)}"
     for rf in task.resource_files:
         yield f"    resource file: {_describe_resource(plan, rf)}"
     for name, value in task.environment:
@@ -182,6 +201,49 @@ def _resource_json(plan: Plan, rf: ResourceFilePlan) -> dict[str, Any]:
     }
 
 
+PASSWORD_PLACEHOLDER = "<redacted: read from ${name} by apply>"
+
+
+def _registry_json(registry: RegistryPlan) -> dict[str, Any]:
+    """A registry as Batch receives it; never the password, only where it comes from."""
+    password = None
+    if registry.password_env is not None:
+        password = PASSWORD_PLACEHOLDER.replace("{name}", registry.password_env)
+    return {
+        "registry_server": registry.server,
+        "username": registry.username,
+        "password": password,
+        "password_env": registry.password_env,
+        "identity_reference": None
+        if registry.identity_resource_id is None
+        else {"resource_id": registry.identity_resource_id},
+    }
+
+
+def _container_settings_json(settings: ContainerSettingsPlan | None) -> dict[str, Any] | None:
+    if settings is None:
+        return None
+    return {
+        "image_name": settings.image_name,
+        "container_run_options": settings.run_options,
+        "working_directory": settings.working_directory,
+        "registry": None if settings.registry is None else _registry_json(settings.registry),
+        "container_host_batch_bind_mounts": None
+        if settings.mounts is None
+        else [{"source": m.source, "is_read_only": m.read_only} for m in settings.mounts],
+    }
+
+
+def _container_configuration_json(config: ContainerConfigurationPlan | None) -> Any:
+    if config is None:
+        return None
+    return {
+        "type": config.type,
+        "container_image_names": list(config.image_names),
+        "container_registries": [_registry_json(r) for r in config.registries],
+    }
+
+
 def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
     """One task as a JSON-ready mapping."""
     return {
@@ -203,6 +265,7 @@ def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
         "max_wall_clock_seconds": task.max_wall_clock_seconds,
         "depends_on": list(task.depends_on),
         "elevated": task.elevated,
+        "container_settings": _container_settings_json(task.container_settings),
     }
 
 
@@ -250,7 +313,11 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
                 "elevated": start.elevated,
                 "wait_for_success": start.wait_for_success,
                 "max_retries": start.max_retries,
+                "container_settings": _container_settings_json(start.container_settings),
             },
+            "container_configuration": _container_configuration_json(
+                plan.pool.container_configuration
+            ),
         },
         "job": {
             "id": plan.job.id,

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any, TypeVar, overload
 
 from batchspec.plan.commandline import command_problem, wrap_commands
+from batchspec.plan.containers import CompiledContainer, compile_container, render_container
 from batchspec.plan.model import OutputPlan, ResourceFilePlan, TaskPlan
 from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
@@ -57,6 +58,7 @@ class CompiledTask:
     resource_files: tuple[CompiledResourceFile, ...]
     outputs: tuple[tuple[Compiled, Compiled], ...]
     depends_on: tuple[Compiled, ...]
+    container: CompiledContainer | None = None
 
 
 def compile_resource_files(
@@ -116,9 +118,12 @@ def compile_task(
         renderer.compile(d, (*where, "depends_on", i)) for i, d in enumerate(template.depends_on)
     ]
     files = compile_resource_files(renderer, template.resource_files)
+    container = compile_container(renderer, template.container_settings)
     parts: list[Compiled | None] = [task_id, *compiled, *(c for _, c in env), *deps]
     parts += [c for pair in outputs for c in pair]
     if files is None or task_id is None or any(p is None for p in parts):
+        return None
+    if template.container_settings is not None and container is None:
         return None
     return CompiledTask(
         template=template,
@@ -130,6 +135,7 @@ def compile_task(
         resource_files=files,
         outputs=tuple((p, q) for p, q in outputs if p is not None and q is not None),
         depends_on=tuple(d for d in deps if d is not None),
+        container=container,
     )
 
 
@@ -224,6 +230,10 @@ def render_task(
     )
     depends = tuple(render(d) for d in task.depends_on) if known_id is None else ()
     files = render_resource_files(renderer, task.resource_files, context, what)
+    container = None
+    if task.container is not None:
+        container = render_container(renderer, task.container, context, what)
+        failed = failed or container is None
     if failed or files is None:
         return None
     template = task.template
@@ -236,6 +246,7 @@ def render_task(
         max_retries=retries if template.retries is None else template.retries,
         max_wall_clock_seconds=template.max_wall_clock_seconds,
         elevated=template.elevated,
+        container_settings=container,
     )
     return plan, depends
 

@@ -17,6 +17,9 @@ from batchspec.spec.durations import parse_duration
 VarValue = str | int | float | bool
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
+ContainerType = Literal["docker_compatible", "cri_compatible"]
+WorkingDirectory = Literal["task", "image"]
+MountSource = Literal["shared", "startup", "task", "job_prep", "applications", "vfs_mounts"]
 
 
 class SpecShapeError(ValueError):
@@ -72,6 +75,43 @@ class CommandSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrySpec:
+    """A private container registry: a user name and password variable, or an identity."""
+
+    server: str | None
+    username: str | None
+    password_env: str | None
+    identity: str | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerConfigurationSpec:
+    type: ContainerType
+    images: tuple[str, ...]
+    registries: tuple[RegistrySpec, ...]
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class MountSpec:
+    source: MountSource
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSettingsSpec:
+    """A task's container; `image` and `run_options` are templates."""
+
+    image: str
+    run_options: str | None
+    working_directory: WorkingDirectory
+    registry: RegistrySpec | None
+    mounts: tuple[MountSpec, ...] | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class StartTaskSpec:
     run: CommandSpec
     resource_files: tuple[ResourceFileSpec, ...]
@@ -80,6 +120,7 @@ class StartTaskSpec:
     wait_for_success: bool
     retries: int
     where: JsonPath
+    container_settings: ContainerSettingsSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +142,7 @@ class PoolSpec:
     image: ImageSpec
     start_task: StartTaskSpec | None
     where: JsonPath
+    container_configuration: ContainerConfigurationSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +193,7 @@ class TaskTemplate:
     depends_on: tuple[str, ...]
     elevated: bool
     where: JsonPath
+    container_settings: ContainerSettingsSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +304,7 @@ def _pool(pool: Mapping[str, Any]) -> PoolSpec:
             wait_for_success=bool(start.get("wait_for_success", True)),
             retries=int(start.get("retries", 0)),
             where=where,
+            container_settings=_container_settings(start.get("container_settings"), where),
         )
     return PoolSpec(
         id=pool["id"],
@@ -277,6 +321,7 @@ def _pool(pool: Mapping[str, Any]) -> PoolSpec:
         ),
         start_task=start_task,
         where=("pool",),
+        container_configuration=_container_configuration(pool.get("container_configuration")),
     )
 
 
@@ -316,6 +361,7 @@ def _task(task: Mapping[str, Any], where: JsonPath) -> TaskTemplate:
         depends_on=tuple(task.get("depends_on", [])),
         elevated=bool(task.get("elevated", False)),
         where=where,
+        container_settings=_container_settings(task.get("container_settings"), where),
     )
 
 
@@ -362,3 +408,48 @@ def _foreach(foreach: Mapping[str, Any] | None, where: JsonPath) -> Foreach | No
         else:
             parameters.append(SweepParameter(name, tuple(values), at))
     return SweepForeach(tuple(parameters), where)
+
+
+def _registry(data: Mapping[str, Any], where: JsonPath) -> RegistrySpec:
+    return RegistrySpec(
+        server=data.get("server"),
+        username=data.get("username"),
+        password_env=data.get("password_env"),
+        identity=data.get("identity"),
+        where=where,
+    )
+
+
+def _container_configuration(data: Mapping[str, Any] | None) -> ContainerConfigurationSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("pool", "container_configuration")
+    return ContainerConfigurationSpec(
+        type=data.get("type", "docker_compatible"),
+        images=tuple(str(i) for i in data.get("images", [])),
+        registries=tuple(
+            _registry(r, (*where, "registries", i))
+            for i, r in enumerate(data.get("registries", []))
+        ),
+        where=where,
+    )
+
+
+def _container_settings(
+    data: Mapping[str, Any] | None, owner: JsonPath
+) -> ContainerSettingsSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = (*owner, "container_settings")
+    registry = data.get("registry")
+    mounts = data.get("mounts")
+    return ContainerSettingsSpec(
+        image=str(data["image"]),
+        run_options=data.get("run_options"),
+        working_directory=data.get("working_directory", "task"),
+        registry=None if registry is None else _registry(registry, (*where, "registry")),
+        mounts=None
+        if mounts is None
+        else tuple(MountSpec(m["source"], bool(m.get("read_only", False))) for m in mounts),
+        where=where,
+    )

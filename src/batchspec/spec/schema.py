@@ -120,6 +120,14 @@ def _plain_message(
         return f"{_short(instance)} is not one of {choices}{hint}"
     if keyword == "const":
         return f"must be {value!r}"
+    if keyword == "not" and isinstance(value, dict) and set(value) == {"required"}:
+        # `not: {required: [a, b]}` is how the schema says "a and b exclude each other".
+        return " and ".join(map(repr, value["required"])) + " cannot be used together; choose one"
+    if keyword == "dependentRequired" and isinstance(instance, dict) and isinstance(value, dict):
+        for key, needed in value.items():
+            missing = [d for d in needed if key in instance and d not in instance]
+            if missing:
+                return f"missing required key {missing[0]!r}: {key!r} needs it"
     return fallback
 
 

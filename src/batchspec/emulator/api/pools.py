@@ -68,7 +68,13 @@ async def replace_pool_properties(request: Request, live: Live) -> Response:
 
 async def list_images(request: Request, live: Live) -> Response:
     """GET /supportedimages."""
-    return listed(request, live, "/supportedimages", "supportedimages", supported_images())
+    return listed(
+        request,
+        live,
+        "/supportedimages",
+        "supportedimages",
+        supported_images(containers=live.container_problem() is None),
+    )
 
 
 async def node_counts(request: Request, live: Live) -> Response:

@@ -16,11 +16,14 @@ from starlette.responses import JSONResponse, Response
 from batchspec.emulator.api.odata import compile_filter
 from batchspec.emulator.service import errors
 from batchspec.emulator.service.conditions import Conditions
+from batchspec.emulator.service.containers import without_passwords
 from batchspec.emulator.service.errors import BatchError
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import Doc, parse_iso, rfc1123
 
 API_VERSION = "2025-06-01"
+# Where a registry password can be: a pool's container configuration, a (Start)Task's settings.
+_MAY_HOLD_PASSWORDS = ("virtualMachineConfiguration", "startTask", "containerSettings")
 JSON_TYPE = "application/json;odata=minimalmetadata"
 
 
@@ -60,8 +63,11 @@ def error_response(request: Request, live: Live, err: BatchError) -> Response:
 
 
 def public(doc: Doc) -> Doc:
-    """The document without the service's private bookkeeping keys."""
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
+    """The document without the service's private bookkeeping keys or registry passwords."""
+    kept = {k: v for k, v in doc.items() if not k.startswith("_")}
+    if any(k in kept for k in _MAY_HOLD_PASSWORDS):
+        kept = without_passwords(kept)
+    return kept
 
 
 def select(doc: Doc, fields: str | None) -> Doc:

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from batchspec.emulator.engine import environment
+from batchspec.emulator.engine.container_tasks import run_in_container
 from batchspec.emulator.engine.runner import KILLED_EXIT_CODE, Handle, Outcome, run_command
 from batchspec.emulator.engine.storage_io import (
     TransferError,
@@ -97,7 +98,13 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
             return 0
         lifecycle.start_attempt(task, iso())
         store.put_task(job_id, task)
-        result = await run_command(task["commandLine"], wd, env, task_dir, timeout, handle)
+        settings = task.get("containerSettings")
+        if settings:
+            result = await run_in_container(
+                task["commandLine"], settings, pool, dirs, wd, env, task_dir, timeout, handle
+            )
+        else:
+            result = await run_command(task["commandLine"], wd, env, task_dir, timeout, handle)
         if result.killed_reason in ("shutdown", "delete", "requeue"):
             return 0  # a reboot or a deletion: nothing to record here (see scheduler.recover)
         outcome, kind = _judge(result)

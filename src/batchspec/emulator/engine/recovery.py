@@ -9,6 +9,7 @@ import os
 import signal
 from pathlib import Path
 
+from batchspec.emulator.engine.container_tasks import remove_leftovers
 from batchspec.emulator.engine.starttask import boot_node
 from batchspec.emulator.service import lifecycle
 from batchspec.emulator.service.runtime import Live
@@ -37,6 +38,7 @@ def recover(live: Live) -> None:
     store = live.store
     stamp = iso()
     kill_leftovers(live.data_dir, store.take_procs())
+    remove_leftovers(store.list_pools(), live.data_dir / "nodes")
     lifecycle.requeue_in_flight(live, stamp)
     for job in store.list_jobs():
         if job["state"] == "terminating":

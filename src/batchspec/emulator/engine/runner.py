@@ -18,12 +18,23 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from batchspec.emulator.engine.cmdline import CommandLineError, split_command_line
 from batchspec.emulator.service.runtime import Live
 
 # The exit code recorded for a process killed by the emulator (128 + SIGKILL, as a shell reports).
 KILLED_EXIT_CODE = 137
+
+
+class RunningProcess(Protocol):
+    """A started process: a task's (subprocess.Popen) or a container client's (asyncio)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
 
 
 # Starting is short but blocking; a few threads let several slots start at once.
@@ -34,7 +45,7 @@ _STARTER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="batchspec-start
 class Handle:
     """A running process that can be killed from outside, with why it was killed."""
 
-    process: subprocess.Popen[bytes] | None = None
+    process: RunningProcess | None = None
     killed_reason: str | None = None
     # Told the process-group id when it starts and ends (the store keeps it across a crash).
     on_spawn: Callable[[int], None] | None = None

@@ -11,6 +11,7 @@ import asyncio
 import logging
 
 from batchspec.emulator.engine import clock, environment
+from batchspec.emulator.engine.container_tasks import prefetch, run_in_container
 from batchspec.emulator.engine.runner import Handle, new_handle, run_command
 from batchspec.emulator.engine.storage_io import TransferError, fetch_resource_files
 from batchspec.emulator.service import lifecycle
@@ -49,6 +50,12 @@ async def _boot(live: Live, node_id: str, handle: Handle) -> None:
     await asyncio.to_thread(dirs.create)
     start = pool.get("startTask")
     node["lastBootTime"] = iso()
+    pulled = await prefetch(pool)
+    if pulled is not None:  # as on Batch: an image that cannot be pulled makes the node unusable
+        node["errors"] = [pulled]
+        set_node_state(node, "unusable")
+        store.put_node(pool["id"], node)
+        return
     if not start or not start.get("commandLine"):
         set_node_state(node, "idle")
         store.put_node(pool["id"], node)
@@ -70,7 +77,13 @@ async def _boot(live: Live, node_id: str, handle: Handle) -> None:
         lifecycle.start_task_done(live, node_id, wait, None, failure(exc.code, exc.message))
         return
     while True:
-        result = await run_command(start["commandLine"], wd, env, dirs.startup, None, handle)
+        settings = start.get("containerSettings")
+        if settings:
+            result = await run_in_container(
+                start["commandLine"], settings, pool, dirs, wd, env, dirs.startup, None, handle
+            )
+        else:
+            result = await run_command(start["commandLine"], wd, env, dirs.startup, None, handle)
         if result.killed_reason is not None:
             return  # shutdown or node removal; a restart reboots the node and reruns it
         if result.start_error:

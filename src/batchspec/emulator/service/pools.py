@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from batchspec.emulator.service import errors, lifecycle
+from batchspec.emulator.service import containers, errors, lifecycle
 from batchspec.emulator.service.conditions import NONE, Conditions
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.validation import new_pool, pool_start_task
@@ -23,6 +23,7 @@ def get(live: Live, pool_id: str, conditions: Conditions = NONE) -> Doc:
 def create(live: Live, body: Doc) -> Doc:
     """A new pool (409 PoolExists); its nodes come from the scheduler."""
     doc = new_pool(body, live.endpoint)
+    containers.check_engine(live, doc)
     if live.store.get_pool(doc["id"]) is not None:
         raise errors.pool_exists()
     live.store.put_pool(doc)

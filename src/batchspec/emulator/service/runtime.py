@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,6 +46,8 @@ class Live:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # phase -> seconds it takes, when a realistic clock is on (engine/clock.py)
     phases: dict[str, float] = field(default_factory=dict)
+    # Why containers cannot run here, or None: the engine layer's answer (asked when needed).
+    container_problem: Callable[[], str | None] = lambda: "no container engine is configured"
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         """Run a coroutine in the background, keeping a reference until it ends."""

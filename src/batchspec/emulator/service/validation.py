@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from batchspec.emulator.service import errors, shapes
+from batchspec.emulator.service import containers, errors, shapes
 from batchspec.emulator.service.errors import invalid_property, missing_property
 from batchspec.emulator.service.images import check_image
 from batchspec.emulator.service.values import Doc, iso, new_etag
@@ -53,6 +53,7 @@ def _check_start_task(start: Doc | None) -> None:
         _require(start, "commandLine", "startTask.")
         shapes.check_start_task(start)
         _check_resource_files(start.get("resourceFiles"), "startTask.")
+        containers.check_settings(start.get("containerSettings"), "startTask.")
 
 
 def _check_resource_files(files: list[Doc] | None, prefix: str) -> None:
@@ -92,6 +93,7 @@ def new_pool(body: Doc, base_url: str) -> Doc:
             "virtualMachineConfiguration.imageReference", image.get("offer"), reason
         )
     _unsupported(body, ("enableAutoScale", "autoScaleFormula", "mountConfiguration"))
+    containers.check_pool(vm)
     dedicated = _count(body, "targetDedicatedNodes", 0, 1000, 0)
     spot = _count(body, "targetLowPriorityNodes", 0, 1000, 0)
     slots = _count(body, "taskSlotsPerNode", 1, 256, 1)
@@ -207,10 +209,9 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
     task_id = check_id(body)
     _require(body, "commandLine")
     shapes.check_task(body)
-    _unsupported(
-        body, ("multiInstanceSettings", "containerSettings", "applicationPackageReferences")
-    )
+    _unsupported(body, ("multiInstanceSettings", "applicationPackageReferences"))
     _check_resource_files(body.get("resourceFiles"), "")
+    containers.check_settings(body.get("containerSettings"), "")
     if body.get("dependsOn") and not job.get("usesTaskDependencies"):
         raise errors.task_dependencies_not_specified()
     dependency_ids(body)
