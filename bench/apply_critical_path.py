@@ -4,8 +4,8 @@ clock on (allocation, boot and StartTask take Azure's typical times, scaled).
 For topn and a 1,000-task sweep, each applied on a fresh local target whose emulator runs
 `--clock azure:FACTOR`, from the same run:
 
-- pool ready: the pool's creation until its last node finished its StartTask (the service's
-  records);
+- pool ready: the pool's creation until its last node finished its StartTask, or booted when
+  it has none (the service's records);
 - uploads: the time apply spent on its uploads (its own step lines);
 - tasks: the first task's start until the last task's end (the service's records);
 - downloads: fetching the outputs again, alone, into an empty directory;
@@ -97,7 +97,11 @@ def one(spec: Path, home: Path) -> dict[str, float]:
     assert not isinstance(plan, list)
     batch, blobs = target.batch_client(), target.blob_service()
     pool = batch.get_pool(plan.pool.id)
-    ends = [n.start_task_info.end_time for n in batch.list_nodes(plan.pool.id)]
+    # A node is ready when its StartTask ended, or (without one) when it booted.
+    ends = [
+        n.start_task_info.end_time if n.start_task_info else n.last_boot_time
+        for n in batch.list_nodes(plan.pool.id)
+    ]
     pool_ready = (max(e for e in ends if e is not None) - pool.creation_time).total_seconds()
     job_id = next(j.id for j in batch.list_jobs() if j.pool_info.pool_id == plan.pool.id)
     infos = [t.execution_info for t in batch.list_tasks(job_id)]
