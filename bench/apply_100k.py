@@ -24,7 +24,7 @@ from rich.console import Console
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from apply_1000 import TimedReporter
-from apply_measure import counting
+from apply_measure import Traffic, counting
 
 import batchspec.apply.console
 from batchspec.apply.console import Reporter
@@ -66,7 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.tasks % 100:
         raise SystemExit("--tasks must be a multiple of 100")
-    with tempfile.TemporaryDirectory(prefix="bench-many-") as tmp:
+    # The stopped emulator may still be removing node directories: never fail on cleaning up.
+    with tempfile.TemporaryDirectory(prefix="bench-many-", ignore_cleanup_errors=True) as tmp:
         root, home = Path(tmp) / "spec", Path(tmp) / "home"
         root.mkdir()
         (root / "README.txt").write_text("bench input\n")
@@ -87,11 +88,24 @@ def main() -> None:
         finally:
             batchspec.apply.console.Reporter = Reporter  # type: ignore[misc]
             stop(home)
+        report(args.tasks, code, seconds, traffic, reporter, log, rss_before)
+
+
+def report(
+    tasks: int,
+    code: int,
+    seconds: float,
+    traffic: Traffic,
+    reporter: TimedReporter,
+    log: io.StringIO,
+    rss_before: float,
+) -> None:
+    """Print what the run cost."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     adds = sum(n for kind, n in traffic.by_kind.items() if kind.endswith("/addtaskcollection"))
     polls = sum(n for kind, n in traffic.by_kind.items() if kind.endswith("/taskcounts"))
     print(f"load average: {os.getloadavg()[0]:.1f}")
-    print(f"exit code {code}; tasks: {args.tasks:,}; seconds: {seconds:.0f}")
+    print(f"exit code {code}; tasks: {tasks:,}; seconds: {seconds:.0f}")
     print(f"requests: {traffic.requests:,}; add-task-collection: {adds:,}; polls: {polls}")
     for kind, n in sorted(traffic.by_kind.items(), key=lambda kv: -kv[1]):
         print(f"  {n:7d}  {kind}")
