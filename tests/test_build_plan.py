@@ -28,7 +28,7 @@ from plan_helpers import RUN, loaded_from, messages, plan_of, problems_of, write
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 TOPN_COMMAND = (
-    "/bin/bash -c 'set -e; set -o pipefail; python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py "
+    '/bin/bash -c \'set -e; set -o pipefail; python3 "$AZ_BATCH_NODE_SHARED_DIR/topn_task.py" '
     "--filepath {name} --numwords {n}'"
 )
 
@@ -49,7 +49,7 @@ def test_topn_plan_has_one_task_per_input_file() -> None:
     assert plan.pool.start_task is not None
     assert plan.pool.start_task.command_line == (
         "/bin/bash -c 'set -e; set -o pipefail; "
-        "cp -r $AZ_BATCH_TASK_WORKING_DIR/* $AZ_BATCH_NODE_SHARED_DIR'"
+        'cp -r "$AZ_BATCH_TASK_WORKING_DIR"/* "$AZ_BATCH_NODE_SHARED_DIR"\''
     )
     assert [(u.container, u.blob) for u in plan.uploads] == [
         ("application", "topn_task.py"),
@@ -143,7 +143,7 @@ def test_problems_are_sorted_diagnostics(tmp_path: Path) -> None:
 def test_topn_command_lines_really_run_like_on_a_node(tmp_path: Path) -> None:
     plan = load_plan(SPECS / "topn.yaml", {"num_words": "2"}, RUN)
     assert isinstance(plan, Plan)
-    shared = tmp_path / "shared"
+    shared = tmp_path / "shared dir"  # a node directory may hold a space
     shared.mkdir()
     shutil.copy(SPECS / "topn" / "topn_task.py", shared)
     env = {**os.environ, "AZ_BATCH_NODE_SHARED_DIR": str(shared)}

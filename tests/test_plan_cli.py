@@ -25,7 +25,7 @@ def _run_id() -> str:
 def _topn_line(name: str, words: int = 3) -> str:
     return (
         "    command line: /bin/bash -c 'set -e; set -o pipefail; python3 "
-        f"$AZ_BATCH_NODE_SHARED_DIR/topn_task.py --filepath {name} --numwords {words}'"
+        f'"$AZ_BATCH_NODE_SHARED_DIR/topn_task.py" --filepath {name} --numwords {words}\''
     )
 
 
@@ -53,7 +53,7 @@ def test_plan_text_shows_every_part_of_the_plan() -> None:
     assert "Pool topn-pool" in out
     assert (
         "    command line: /bin/bash -c 'set -e; set -o pipefail; "
-        "cp -r $AZ_BATCH_TASK_WORKING_DIR/* $AZ_BATCH_NODE_SHARED_DIR'\n" in out
+        'cp -r "$AZ_BATCH_TASK_WORKING_DIR"/* "$AZ_BATCH_NODE_SHARED_DIR"\'\n' in out
     )
     assert (
         "    resource file: https://<account>.blob.core.windows.net/topn-input/river.txt"

@@ -22,7 +22,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("batchspec.commands.validate", "Check specs: schema, references, templates."),
     "plan": ("batchspec.commands.plan", "Show everything apply would create, upload and run."),
     "apply": ("batchspec.commands.apply", "Run a spec on Azure Batch or the local target."),
+    "logs": ("batchspec.commands.logs", "Show the output of a run's tasks (or --follow it)."),
+    "runs": ("batchspec.commands.runs", "List the runs recorded in the data directory."),
+    "status": ("batchspec.commands.status", "Show a run: pool, job, task counts, failures."),
     "local": ("batchspec.commands.local", "Manage the local target (Batch service + Azurite)."),
+    "destroy": ("batchspec.commands.destroy", "Delete what runs of a spec created, nothing else."),
     "emulator": ("batchspec.commands.emulator", "Serve the local Azure Batch service."),
     "schema": ("batchspec.commands.schema", "Print the spec's JSON Schema (or its --path)."),
 }

@@ -98,3 +98,63 @@ def test_watch_on_a_terminal_draws_a_live_bar() -> None:
     text = buffer.getvalue()
     assert "job j" in text and "2/2" in text
     assert "\x1b[" in text  # drawn with terminal control sequences, not plain lines
+
+
+def test_counts_that_do_not_change_are_said_once_and_the_wait_goes_on() -> None:
+    client = ScriptedCounts([(0, 2, 0, 0)] * 5 + [(0, 0, 2, 0)])
+    reporter, buffer = plain_reporter()
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += 400.0
+
+    counts = watch(
+        client,  # type: ignore[arg-type]
+        "j",
+        2,
+        reporter,
+        poll=1,
+        timeout=None,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    assert counts.succeeded == 2
+    notices = [line for line in buffer.getvalue().splitlines() if "no task has changed" in line]
+    assert notices == [
+        "warning: job j: no task has changed state for 800s (0 waiting, 2 running, 0 succeeded, "
+        "0 failed); a task may be slow, or the service stuck (on the local target, "
+        "`batchspec local logs emulator` shows its log)"
+    ]
+
+
+class BlockedJob(ScriptedCounts):
+    """first failed; second (depends on first) and third (on second) wait for ever."""
+
+    def __init__(self) -> None:
+        super().__init__([(3, 1, 0, 0), (2, 0, 0, 1)])
+
+    def list_tasks(self, job_id: str, filter: str, select: list[str]) -> list[Any]:
+        assert filter == FAILED_FILTER
+        return [bm.BatchTask({"id": "first"})]
+
+
+def test_tasks_blocked_by_a_failure_end_the_wait_at_once() -> None:
+    from batchspec.apply.monitor import TasksBlocked, blocked_check
+
+    client = BlockedJob()
+    reporter, _ = plain_reporter()
+    needed_by = {"first": ["second"], "second": ["third"]}
+    with pytest.raises(TasksBlocked) as raised:
+        watch(
+            client,  # type: ignore[arg-type]
+            "j",
+            4,
+            reporter,
+            poll=0,
+            timeout=None,
+            sleep=lambda _: None,
+            stuck=blocked_check(client, "j", needed_by),  # type: ignore[arg-type]
+        )
+    assert raised.value.failed == ("first",)
+    assert raised.value.blocked == ("second", "third")
+    assert client.calls == 2

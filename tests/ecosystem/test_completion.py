@@ -22,7 +22,7 @@ def complete(words: str) -> list[str]:
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        ("batchspec s", ["schema"]),
+        ("batchspec s", ["schema", "status"]),
         ("batchspec local ", ["down", "install", "logs", "status", "up"]),
         ("batchspec plan --format ", ["text", "json"]),
         ("batchspec validate --format ", ["text", "json", "github"]),

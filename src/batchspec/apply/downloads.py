@@ -21,7 +21,7 @@ from pathlib import Path
 
 from azure.storage.blob import BlobProperties, BlobServiceClient
 
-from batchspec.apply.storage import Cancelled, file_md5, run_all
+from batchspec.apply.storage import Cancelled, StallNotice, file_md5, run_all
 from batchspec.plan.model import DownloadPlan, Plan
 from batchspec.redact import describe_error
 
@@ -71,6 +71,7 @@ def download_outputs(
     *,
     written_before: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
+    on_stall: StallNotice | None = None,
 ) -> DownloadSummary:
     """Download every blob the plan's downloads name; see DownloadSummary for what happened.
 
@@ -120,7 +121,7 @@ def download_outputs(
                 )
 
     if jobs:
-        run_all(one, jobs, concurrency, stop)
+        run_all(one, jobs, concurrency, stop, on_stall)
     summary.written.sort()
     summary.skipped.sort()
     summary.conflicts.sort()

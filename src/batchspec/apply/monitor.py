@@ -23,6 +23,8 @@ from batchspec.plan.model import TaskPlan
 
 FAILED_FILTER = "executionInfo/result eq 'failure'"
 MAX_REPORTED_FAILURES = 20
+STALL_NOTICE_SECONDS = 10 * 60.0
+"""Counts unchanged for this long are said once: the wait goes on, but not silently."""
 SHOWN_BLOCKED = 10
 # Termination reasons of a job that ended because its work was done.
 NORMAL_ENDS = ("AllTasksComplete", "ApplyComplete")
@@ -94,19 +96,25 @@ def watch(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     stuck: StuckCheck | None = None,
+    stall_notice: float = STALL_NOTICE_SECONDS,
     on_poll: Callable[[Counts], None] | None = None,
 ) -> Counts:
     """Poll task counts until `total` tasks have completed; show progress while waiting.
 
     With `stuck`, a job in which tasks failed and none runs is checked for tasks blocked by
-    those failures; when they are all that is left, TasksBlocked is raised at once. `on_poll`
-    is told every answer (apply fetches outputs as tasks end).
+    those failures; when they are all that is left, TasksBlocked is raised at once. Counts that
+    stay the same for `stall_notice` seconds are said once (a slow task, or a stuck service),
+    so a long wait is never a silent one. `on_poll` is told every answer (apply fetches
+    outputs as tasks end).
 
     Polls the service answers as busy or unreachable are waited out for up to `outage`
     seconds in a row, then service_faults.ServiceOutage is raised.
     """
     deadline = None if timeout is None else clock() + timeout
     checked: Counts | None = None
+    last_counts: Counts | None = None
+    changed_at = clock()
+    noticed: float | None = None  # when the counts last changed, as of the last notice
     window = OutageWindow(
         f"watching job {job_id}",
         outage,
@@ -124,6 +132,15 @@ def watch(
                 sleep(poll)
                 continue
             window.answered()
+            if counts != last_counts:
+                last_counts, changed_at = counts, clock()
+            elif clock() - changed_at >= stall_notice and changed_at != noticed:
+                noticed = changed_at
+                reporter.warn(
+                    f"job {job_id}: no task has changed state for {clock() - changed_at:.0f}s "
+                    f"({counts.detail()}); a task may be slow, or the service stuck (on the "
+                    "local target, `batchspec local logs emulator` shows its log)"
+                )
             progress.update(counts.completed, counts.detail())
             if on_poll is not None and counts.completed < total:
                 on_poll(counts)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import quote, unquote
 
 from azure.batch import models as bm
@@ -61,3 +62,22 @@ def read_mark(metadata: Mapping[str, str] | None) -> Mark | None:
 def read_batch_mark(items: Sequence[bm.BatchMetadataItem] | None) -> Mark | None:
     """The mark in a pool's or job's metadata list."""
     return read_mark({item.name: item.value for item in items or []})
+
+
+def judge(
+    before: Literal["creating", "created", "found"] | None, found: Mark | None, mine: Mark
+) -> Literal["created", "found"]:
+    """Whether an existing resource is this run's: the journal says it created it, or it was
+    about to and the mark says this very run did (its answer was lost, or a kill came first)."""
+    if before == "created" or (found is not None and found == mine):
+        return "created"
+    return "found"
+
+
+def origin(found: Mark | None, mine: Mark) -> str:
+    """Who made a resource a run found, in words."""
+    if found is None:
+        return "it existed before this run and is never deleted by it"
+    if found.owner == mine.owner:
+        return f"made by an earlier run of this spec, {found.describe()}"
+    return f"made by {found.describe()}; never deleted by this spec"

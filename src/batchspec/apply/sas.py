@@ -27,6 +27,9 @@ from azure.storage.blob import (
 from batchspec.errors import RunFailed
 from batchspec.redact import register_secret
 
+# SAS tokens outlive the job's own time limit by this much (uploads, queueing, downloads).
+SAS_MARGIN = timedelta(hours=1)
+SAS_WITHOUT_TIMEOUT = timedelta(days=2)
 # The service refuses user delegation keys valid for longer than this.
 MAX_DELEGATION = timedelta(days=7)
 # Tolerates clock skew between this machine and the storage service.
@@ -133,3 +136,18 @@ class SasIssuer:
 def _quote_blob(blob: str) -> str:
     """Percent-encode a blob name for a URL, keeping its `/` separators (as the SDK does)."""
     return quote(blob, safe="/~")
+
+
+def sas_expiry(timeout_seconds: int | None, now: datetime) -> datetime:
+    """When a run's SAS tokens expire: the job's timeout plus a margin from `now`.
+
+    Batch takes timeouts up to about 10.7 million days, past datetime's last year; such a
+    job's tokens expire at the end of the year 9999, the latest time Storage can be told.
+    """
+    try:
+        life = (
+            SAS_WITHOUT_TIMEOUT if timeout_seconds is None else timedelta(seconds=timeout_seconds)
+        )
+        return now + life + SAS_MARGIN
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)

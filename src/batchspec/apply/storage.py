@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,7 @@ def upload_files(
     concurrency: int = 8,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    on_stall: StallNotice | None = None,
 ) -> UploadSummary:
     """Upload the plan's files concurrently, skipping blobs whose Content-MD5 matches the file.
 
@@ -145,12 +147,23 @@ def upload_files(
             on_progress(upload, sent is not None)
 
     if plan.uploads:
-        run_all(one, plan.uploads, concurrency, stop)
+        run_all(one, plan.uploads, concurrency, stop, on_stall)
     return UploadSummary(totals["uploaded"], totals["skipped"], totals["bytes"])
 
 
+STALL_SECONDS = 30.0
+"""A transfer step in which no file has finished for this long says so (once per stall)."""
+
+StallNotice = Callable[[float], None]
+"""Told how many seconds have passed without a file finishing."""
+
+
 def run_all(
-    work: Callable[[T], None], items: Sequence[T], concurrency: int, cancel: threading.Event
+    work: Callable[[T], None],
+    items: Sequence[T],
+    concurrency: int,
+    cancel: threading.Event,
+    on_stall: StallNotice | None = None,
 ) -> None:
     """`work` on every item, in `concurrency` threads; the first failure is raised here.
 
@@ -162,6 +175,7 @@ def run_all(
     pending = iter(items)
     lock = threading.Lock()
     failures: list[BaseException] = []
+    finished = [0]
     stop = threading.Event()
 
     def worker() -> None:
@@ -177,6 +191,8 @@ def run_all(
                     failures.append(exc)
                 stop.set()
                 return
+            with lock:
+                finished[0] += 1
 
     threads = [
         threading.Thread(target=worker, name="batchspec-transfer", daemon=True)
@@ -184,10 +200,16 @@ def run_all(
     ]
     for thread in threads:
         thread.start()
+    seen, since, told = 0, time.monotonic(), False
     try:
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.2)  # a bounded join lets Ctrl-C through at once
+                if finished[0] != seen:
+                    seen, since, told = finished[0], time.monotonic(), False
+                elif on_stall is not None and not told and time.monotonic() - since > STALL_SECONDS:
+                    told = True
+                    on_stall(time.monotonic() - since)
     except BaseException:
         cancel.set()
         raise

@@ -30,13 +30,14 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from batchspec.apply import job as jobs
-from batchspec.apply import monitor, overlap, service_faults
+from batchspec.apply import outcome, overlap, service_faults
 from batchspec.apply.batch_models import BatchModels
 from batchspec.apply.cleanup import clean_up
 from batchspec.apply.console import Reporter
 from batchspec.apply.journal import Journal, Ownership, RunState, now_iso
-from batchspec.apply.ownership import Mark, read_batch_mark, read_mark
+from batchspec.apply.ownership import Mark, judge, origin, read_batch_mark, read_mark
 from batchspec.apply.pool import StartTaskFailed, ensure_pool, wait_for_nodes
+from batchspec.apply.sas import SAS_MARGIN, SAS_WITHOUT_TIMEOUT, sas_expiry
 from batchspec.apply.storage import (
     Cancelled,
     UploadSummary,
@@ -45,14 +46,21 @@ from batchspec.apply.storage import (
     upload_files,
 )
 from batchspec.apply.submit import submit_tasks
-from batchspec.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchspecError, RunFailed
+from batchspec.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchspecError
 from batchspec.plan.model import Plan
 from batchspec.redact import describe_error, redact
 from batchspec.targets import Target
 
-# SAS tokens outlive the job's own time limit by this much (uploads, queueing, downloads).
-SAS_MARGIN = datetime.timedelta(hours=1)
-SAS_WITHOUT_TIMEOUT = datetime.timedelta(days=2)
+# Re-exported: callers set up a Workflow and its SAS expiry from this one module.
+__all__ = [
+    "SAS_MARGIN",
+    "SAS_WITHOUT_TIMEOUT",
+    "ApplyOptions",
+    "Workflow",
+    "new_run_state",
+    "sas_expiry",
+]
+
 NODE_WAIT_SECONDS = 20 * 60.0
 MONITOR_MARGIN_SECONDS = 5 * 60.0
 
@@ -84,23 +92,6 @@ def new_run_state(plan: Plan, target: Target, previous: RunState | None = None) 
         downloaded=previous.downloaded if previous is not None else (),
         started_at=now_iso(),
     )
-
-
-def sas_expiry(timeout_seconds: int | None, now: datetime.datetime) -> datetime.datetime:
-    """When a run's SAS tokens expire: the job's timeout plus a margin from `now`.
-
-    Batch takes timeouts up to about 10.7 million days, past datetime's last year; such a
-    job's tokens expire at the end of the year 9999, the latest time Storage can be told.
-    """
-    try:
-        life = (
-            SAS_WITHOUT_TIMEOUT
-            if timeout_seconds is None
-            else datetime.timedelta(seconds=timeout_seconds)
-        )
-        return now + life + SAS_MARGIN
-    except OverflowError:
-        return datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
 
 class Workflow:
@@ -226,34 +217,26 @@ class Workflow:
             on_pass=lambda known: self._save(downloaded=tuple(sorted(known.items()))),
             cancel=self.cancel,
         )
-        counts, blocked = self._watch(total, early)
+        counts, blocked = outcome.watch(
+            self.batch,
+            plan,
+            self.out,
+            poll=self.options.poll_seconds,
+            margin=MONITOR_MARGIN_SECONDS,
+            on_poll=early,
+        )
         self._save(step="monitor")
-        out.step(f"tasks: {counts.succeeded} succeeded, {counts.failed} failed")
-        if counts.failed:
-            ended = monitor.early_end(self.batch, plan.job.id)
-            if ended:
-                out.error(f"job {plan.job.id} ended early: {ended}")
-            failures = monitor.failed_tasks(self.batch, plan.job.id)
-            monitor.report_failures(out, failures, counts.failed)
-        if blocked:
-            monitor.report_blocked(out, blocked)
-
-        try:
-            got = early.run_pass()
-        except AzureError as exc:
-            raise RunFailed(
-                f"downloads stopped: {describe_error(exc)}; the outputs stay in their "
-                "container: run apply again to fetch them"
-            ) from None
-        refused = f", {len(got.refused)} refused" if got.refused else ""
-        written = sorted(early.written)
-        unchanged = len(set(got.skipped) - early.written)
-        out.step(f"downloads: {len(written)} file(s) written, {unchanged} unchanged{refused}")
-        for path in written:
-            out.step(f"  {path}")
-        for reason in got.refused:
-            out.warn(f"not downloaded: {reason}")
-        self._save(step="downloads", downloaded=tuple(sorted(early.known.items())))
+        outcome.report_tasks(self.batch, plan, self.out, counts, blocked)
+        got = outcome.fetch(
+            self.blobs,
+            plan,
+            self.out,
+            tuple(sorted(early.known.items())),
+            self.cancel,
+            fetched=frozenset(early.written),
+        )
+        known = early.known | {str(p): d for p, d in got.digests.items()}
+        self._save(step="downloads", downloaded=tuple(sorted(known.items())))
         # Outputs that did not arrive make the run a failure even if every task succeeded.
         return EXIT_FAILED if counts.failed or blocked or got.refused else EXIT_OK
 
@@ -261,7 +244,12 @@ class Workflow:
         """Send `plan`'s uploads (skipping unchanged blobs); say what was sent, with `before`."""
         if not plan.uploads and before is None:
             return UploadSummary(0, 0, 0)
-        sent = upload_files(self.blobs, plan, cancel=self.cancel)
+        sent = upload_files(
+            self.blobs,
+            plan,
+            cancel=self.cancel,
+            on_stall=outcome.stall_notice(label, self.out),
+        )
         if before is not None:
             sent = UploadSummary(
                 sent.uploaded + before.uploaded,
@@ -273,32 +261,6 @@ class Workflow:
             f"{sent.skipped} unchanged"
         )
         return sent
-
-    def _watch(
-        self, total: int, on_poll: overlap.EarlyDownloads
-    ) -> tuple[monitor.Counts, tuple[str, ...]]:
-        """Wait for the tasks; stop at once when what is left is blocked by failed tasks."""
-        plan = self.plan
-        timeout = plan.job.timeout_seconds
-        needed_by = monitor.dependants(plan.tasks) if plan.job.uses_task_dependencies else {}
-        try:
-            counts = monitor.watch(
-                self.batch,
-                plan.job.id,
-                total,
-                self.out,
-                poll=self.options.poll_seconds,
-                timeout=None if timeout is None else timeout + MONITOR_MARGIN_SECONDS,
-                outage=service_faults.OUTAGE_SECONDS,
-                stuck=monitor.blocked_check(self.batch, plan.job.id, needed_by)
-                if needed_by
-                else None,
-                on_poll=on_poll,
-            )
-        except monitor.TasksBlocked as stuck:
-            self.out.error(str(stuck))
-            return stuck.counts, stuck.blocked
-        return counts, ()
 
     def _containers(self) -> None:
         """Create the containers, recording each as about to be created, then created or found."""
@@ -314,10 +276,10 @@ class Workflow:
                 created += 1
                 continue
             mark = read_mark(container_metadata(self.blobs, name))
-            status = self._judge(before, mark)
+            status = judge(before, mark, self.mark)
             self._own("container", name, status)
             if status == "found":
-                self.out.step(f"container {name}: found ({_origin(mark, self.mark)})")
+                self.out.step(f"container {name}: found ({origin(mark, self.mark)})")
                 found += 1
         self.out.step(f"containers: {created} created, {found} found")
 
@@ -340,10 +302,10 @@ class Workflow:
         else:
             pool = self.batch.get_pool(pool_id, select=["id", "metadata"])
             mark = read_batch_mark(pool.metadata)
-            status = self._judge(before, mark)
+            status = judge(before, mark, self.mark)
             self._own("pool", pool_id, status)
             if status == "found":
-                self.out.step(f"pool {pool_id}: found ({_origin(mark, self.mark)})")
+                self.out.step(f"pool {pool_id}: found ({origin(mark, self.mark)})")
         self._save(step="pool")
 
     def _job(self, models: BatchModels) -> None:
@@ -356,7 +318,8 @@ class Workflow:
             models.job(),
             say=self.out.step,
             mark=self.mark,
-            unmarked_is_ours=before in ("creating", "created"),
+            # A journal from before ownership marks says only that its job step was done.
+            unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
         )
         self._own("job", job_id, "created")
         if created and self.state.done("tasks"):
@@ -366,15 +329,6 @@ class Workflow:
             reset = self.state.without_steps("tasks", "monitor")
             self.state = self.journal.save(dataclasses.replace(reset, tasks_submitted=0))
         self._save(step="job")
-
-    def _judge(self, before: Ownership | None, mark: Mark | None) -> Ownership:
-        """Whether an existing resource is this run's: it was about to create it and the
-        mark says this run did (its answer was lost, or a kill came before the journal)."""
-        if before == "created":
-            return "created"
-        if mark is not None and mark == self.mark:
-            return "created"
-        return "found"
 
     def _own(self, kind: Literal["container", "pool", "job"], name: str, status: Ownership) -> None:
         self.state = self.journal.save(self.state.with_owned(kind, name, status))
@@ -428,12 +382,3 @@ class Workflow:
         if step is not None and not state.done(step):
             state = state.with_step(step)
         self.state = self.journal.save(state)
-
-
-def _origin(found: Mark | None, mine: Mark) -> str:
-    """Who made a resource this run found, in words."""
-    if found is None:
-        return "it existed before this run and is never deleted by it"
-    if found.owner == mine.owner:
-        return f"made by an earlier run of this spec, {found.describe()}"
-    return f"made by {found.describe()}; never deleted by this spec"

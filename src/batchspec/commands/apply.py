@@ -128,6 +128,7 @@ def run(
             if isinstance(chosen, int):
                 return chosen
             plan, state, resuming = chosen
+            _checks_before_create(plan, target, spec, resuming, recreate_pool)
             if not resuming and interactive and not confirm(_intent(plan, target, journal)):
                 reporter.step("nothing done")
                 return EXIT_OK
@@ -159,6 +160,15 @@ def _intent(plan: Plan, target: Target, journal: Journal) -> str:
     finally:
         batch.close()
         blobs.close()
+
+
+def _checks_before_create(
+    plan: Plan, target: Target, spec: Path, resuming: bool, recreate: bool
+) -> None:
+    """What Batch or Storage would refuse, asked before anything is created (exit 2 if any)."""
+    from batchspec.live.preflight import Expectation, refuse_unfit
+
+    refuse_unfit(plan, target, spec, Expectation(resuming, recreate))
 
 
 def _choose_run(

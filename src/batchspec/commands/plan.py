@@ -51,6 +51,16 @@ def _writes_unicode(stream: TextIO) -> bool:
     default=None,
     help="batchspec's data directory (default: $BATCHSPEC_HOME or ~/.batchspec).",
 )
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Hold the plan against the target: + create, ~ change, = unchanged, - clean-up deletes.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="With --refresh: exit 0 when apply has nothing to do, 2 when it has, 1 on any error.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -59,6 +69,8 @@ def command(
     fmt: str,
     target: str | None,
     data_dir: Path | None,
+    refresh: bool,
+    detailed_exitcode: bool,
 ) -> None:
     """Show the fully rendered plan of SPEC: containers, uploads, pool, job, tasks, downloads.
 
@@ -67,6 +79,10 @@ def command(
     """
     from batchspec.plan.show import write_json, write_text
 
+    if refresh or detailed_exitcode:
+        from batchspec.live.drift import refreshed_plan
+
+        ctx.exit(refreshed_plan(ctx, spec, variables, target, data_dir, fmt, detailed_exitcode))
     plan = plan_spec(spec, parse_vars(variables))
     note = run_note(plan, target, data_dir)
     if note:
