@@ -68,7 +68,9 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
         return 0
     dirs = node_dirs(live.data_dir, node_id)
     task_dir = dirs.task_dir(job_id, task_id)
-    wd = task_dir / "wd"  # made by the resource-file download or the process start (threads)
+    wd = task_dir / "wd"
+    # In a worker thread: creating directories goes to the disk, the loop serves the others.
+    await asyncio.to_thread(wd.mkdir, parents=True, exist_ok=True)
     try:
         if task.get("resourceFiles"):
             await asyncio.to_thread(fetch_resource_files, list(task["resourceFiles"]), wd)
