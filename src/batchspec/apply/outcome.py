@@ -4,6 +4,8 @@ outputs. Split from the workflow so that the order of steps reads on one page th
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from azure.batch import BatchClient
 from azure.core.exceptions import AzureError
@@ -19,7 +21,13 @@ from batchspec.redact import describe_error
 
 
 def watch(
-    batch: BatchClient, plan: Plan, out: Reporter, *, poll: float, margin: float
+    batch: BatchClient,
+    plan: Plan,
+    out: Reporter,
+    *,
+    poll: float,
+    margin: float,
+    on_poll: Callable[[monitor.Counts], None] | None = None,
 ) -> tuple[monitor.Counts, tuple[str, ...]]:
     """Wait for the tasks; stop at once when what is left is blocked by failed tasks.
 
@@ -37,6 +45,7 @@ def watch(
             timeout=None if timeout is None else timeout + margin,
             outage=service_faults.OUTAGE_SECONDS,
             stuck=monitor.blocked_check(batch, plan.job.id, needed_by) if needed_by else None,
+            on_poll=on_poll,
         )
     except monitor.TasksBlocked as stuck:
         out.error(str(stuck))
@@ -69,8 +78,12 @@ def fetch(
     out: Reporter,
     written_before: tuple[tuple[str, str], ...],
     cancel: threading.Event,
+    fetched: frozenset[Path] = frozenset(),
 ) -> DownloadSummary:
-    """Download the outputs and say what happened; a storage fault stops the run (resumable)."""
+    """Download the outputs and say what happened; a storage fault stops the run (resumable).
+
+    `fetched`: files this run already wrote while its tasks ran, counted as written.
+    """
     try:
         got = download_outputs(
             blobs,
@@ -85,10 +98,10 @@ def fetch(
             "container: run apply again to fetch them"
         ) from None
     refused = f", {len(got.refused)} refused" if got.refused else ""
-    out.step(
-        f"downloads: {len(got.written)} file(s) written, {len(got.skipped)} unchanged{refused}"
-    )
-    for path in got.written:
+    written = sorted(set(got.written) | fetched)
+    unchanged = len(set(got.skipped) - fetched)
+    out.step(f"downloads: {len(written)} file(s) written, {unchanged} unchanged{refused}")
+    for path in written:
         out.step(f"  {path}")
     for reason in got.refused:
         out.warn(f"not downloaded: {reason}")

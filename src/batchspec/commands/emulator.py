@@ -74,6 +74,15 @@ def _private_key(data_dir: Path) -> tuple[str, Path]:
     help="Seconds a passing state lasts (a job terminating or deleting, a pool resizing, a "
     "node creating...). Never zero: Batch goes through these states too.",
 )
+@click.option(
+    "--clock",
+    "clock_text",
+    envvar="BATCHSPEC_EMULATOR_CLOCK",
+    default="off",
+    show_default=True,
+    help="Azure-like times for allocation, boot and StartTask: off, azure, azure:FACTOR "
+    "(e.g. azure:0.01) or allocation=S,creating=S,starting=S,start_task=S.",
+)
 def command(
     port: int,
     data_dir: Path | None,
@@ -81,14 +90,21 @@ def command(
     key: str | None,
     ready_file: Path | None,
     lifecycle_delay: float,
+    clock_text: str,
 ) -> None:
     """Serve the local Azure Batch service until Ctrl-C or SIGTERM."""
+    from batchspec.emulator.engine.clock import ClockError, parse
     from batchspec.emulator.server import serve, write_ready_file
     from batchspec.local import data_home
     from batchspec.local.keys import EMULATOR_KEY_VARIABLE, PRIVATE_UMASK, private_dir
     from batchspec.redact import register_secret
 
     data_dir = data_dir.expanduser() if data_dir is not None else data_home() / "emulator"
+
+    try:
+        clock = parse(clock_text)
+    except ClockError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--clock'") from None
 
     # Nothing the service writes (its state, which holds SAS URLs; node and task directories)
     # is readable by other users of the machine.
@@ -120,7 +136,7 @@ def command(
             write_ready_file(ready_file, endpoint, account)
 
     try:
-        serve(port, data_dir, account, key, ready, delay=lifecycle_delay)
+        serve(port, data_dir, account, key, ready, delay=lifecycle_delay, clock=clock)
     except OSError as exc:
         raise click.ClickException(
             f"cannot serve on 127.0.0.1:{port} from {data_dir}: {exc.strerror or exc}"

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from batchspec.emulator.api.app import build_app
 from batchspec.emulator.api.timeouts import TimedH11Protocol
 from batchspec.emulator.engine import confine
+from batchspec.emulator.engine.clock import OFF, Clock
 from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.engine.storage_io import upload_files
@@ -53,6 +54,7 @@ async def _serve(
     key: str,
     on_ready: Callable[[str], None],
     delay: float,
+    clock: Clock,
 ) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -77,6 +79,7 @@ async def _serve(
         delay=delay,
         upload_files=upload_files,
     )
+    live.phases = clock.phases()
     live.container_problem = engine_problem
     app = build_app(live)
 
@@ -126,17 +129,19 @@ def serve(
     key: str,
     on_ready: Callable[[str], None],
     delay: float = DEFAULT_DELAY,
+    clock: Clock = OFF,
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening.
 
     `delay` is how long Batch's passing states (deleting, terminating, resizing, a node
-    creating...) last here; it must be above zero.
+    creating...) last here; it must be above zero. `clock` makes allocation, boot and
+    StartTask take Azure-like times (engine/clock.py).
     """
     if delay <= 0:
         raise ValueError("the lifecycle delay must be above zero")
     log_to(sys.stderr)
     _use_pidfd_child_watcher()
-    asyncio.run(_serve(port, data_dir, account, key, on_ready, delay))
+    asyncio.run(_serve(port, data_dir, account, key, on_ready, delay, clock))
 
 
 def _use_pidfd_child_watcher() -> None:

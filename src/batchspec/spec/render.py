@@ -120,8 +120,9 @@ class Renderer:
         if not has_markup(source):
             return Compiled(source, where, None)
         try:
-            template = self.env.from_string(source)
-            names = meta.find_undeclared_variables(self.env.parse(source))
+            parsed = self.env.parse(source)  # parsed once: compiled from its tree
+            names = meta.find_undeclared_variables(parsed)
+            template = self.env.from_string(parsed)
             return Compiled(source, where, template, per_task=bool(names & PER_TASK_NAMES))
         except TemplateSyntaxError as exc:
             line = f" (template line {exc.lineno})" if "\n" in source.strip() else ""

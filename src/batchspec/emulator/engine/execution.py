@@ -100,7 +100,8 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
     task_dir = dirs.task_dir(job_id, task_id)
     wd = task_dir / "wd"
     try:
-        wd.mkdir(parents=True, exist_ok=True)
+        # In a worker thread: creating directories goes to the disk, the loop serves the others.
+        await asyncio.to_thread(wd.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
         code = "DiskFull" if exc.errno == errno.ENOSPC else "ResourceDirectoryCreateFailed"
         failed = {"result": "failure", "failureInfo": failure(code, str(exc), "servererror")}
