@@ -184,9 +184,11 @@ def test_the_completion_update_of_a_job_that_already_ended_is_not_an_error(
     batch_client.create_job(bm.BatchJobCreateOptions(id=job_id, pool_info=pool))
     update = job_completion_update(JobPlan(job_id, None, on_all_tasks_complete="terminatejob"))
     assert update is not None
+    batch_client.create_task(job_id, bm.BatchTaskCreateOptions(id="only", command_line="true"))
     assert set_completion(batch_client, job_id, update) is True
-    # With no task left unfinished the job completes at once, as on Batch; a job that ended
-    # before the update came (a failed task terminated it) answers 409 JobCompleted.
+    # Once its only task ends the job completes (Batch keeps a job without tasks active); a
+    # job that ended before the update came (a failed task terminated it) answers 409.
+    batch_client.terminate_task(job_id, "only")
     wait = 0
     while batch_client.get_job(job_id).state != bm.BatchJobState.COMPLETED and wait < 100:
         time.sleep(0.1)
@@ -207,7 +209,9 @@ def test_a_resumed_run_accepts_its_job_that_ended_by_itself(batch_client: Any) -
     )
     said: list[str] = []
     assert ensure_job(batch_client, wanted, say=said.append) is True
-    # With no task unfinished the job completes at once, as a finished run's job has.
+    # Its only task ended: the job completes, as a finished run's job has.
+    batch_client.create_task(job_id, bm.BatchTaskCreateOptions(id="only", command_line="true"))
+    batch_client.terminate_task(job_id, "only")
     wait = 0
     while batch_client.get_job(job_id).state != bm.BatchJobState.COMPLETED and wait < 100:
         time.sleep(0.1)
