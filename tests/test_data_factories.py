@@ -140,3 +140,30 @@ def test_a_huge_range_is_refused_unexpanded(tmp_path: Path) -> None:
     assert messages(write_spec(tmp_path, tasks)) == [
         "$.job.tasks: the job would have 100,000,000,000 tasks; batchspec plans at most 1,000,000"
     ]
+
+
+def test_an_edited_data_file_is_a_new_run(tmp_path: Path) -> None:
+    # The rows decide which tasks run: like an edited upload, an edited sheet is a new run.
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from batchspec.cli import main
+
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copytree(repo / "specs" / "samples", tmp_path / "samples")
+    shutil.copy(repo / "specs" / "samples.yaml", tmp_path / "samples.yaml")
+
+    def run_id() -> str:
+        shown = CliRunner().invoke(
+            main, ["plan", "--format", "json", str(tmp_path / "samples.yaml")]
+        )
+        assert shown.exit_code == 0, shown.output
+        return str(json.loads(shown.stdout)["run"]["id"])
+
+    before = run_id()
+    assert run_id() == before
+    sheet = tmp_path / "samples" / "sheet.csv"
+    sheet.write_text(sheet.read_text() + "s5,skin,700,1\n")
+    assert run_id() != before

@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from batchspec.diagnostics import Diagnostic
@@ -147,7 +147,7 @@ def _build(
     upload_specs = uploads_from_data(loaded.data)
     uploads = plan_uploads(renderer, upload_specs, spec_dir)
     _check_literal_prefixes(renderer, upload_specs)
-    inputs = input_digests(uploads, spec_dir)
+    inputs = tuple(sorted(input_digests(uploads, spec_dir) + data_file_digests(loaded, spec_dir)))
     digest = spec_digest(loaded.raw, values, inputs)
     run = run or default_run(digest)
     base = renderer.context(
@@ -279,6 +279,20 @@ def input_digests(uploads: Sequence[UploadPlan], spec_dir: Path) -> tuple[tuple[
             shown = str(upload.source)
         out[Path(shown).as_posix()] = _file_sha256(upload.source)
     return tuple(sorted(out.items()))
+
+
+def data_file_digests(loaded: LoadedSpec, spec_dir: Path) -> tuple[tuple[str, str], ...]:
+    """(path as the spec names it, sha256) for every `foreach: {file: ...}` data file: its rows
+    decide which tasks run, so an edited file is a new run as an edited upload is."""
+    job = loaded.data.get("job")
+    templates = job.get("tasks") if isinstance(job, dict) else None
+    out: dict[str, str] = {}
+    for template in templates if isinstance(templates, list) else ():
+        foreach = template.get("foreach") if isinstance(template, dict) else None
+        name = foreach.get("file") if isinstance(foreach, dict) else None
+        if isinstance(name, str) and name:
+            out[PurePosixPath(name).as_posix()] = _file_sha256(spec_dir / name)
+    return tuple(out.items())
 
 
 def _file_sha256(path: Path) -> str:
