@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--keep-services", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-apply-", ignore_cleanup_errors=True) as tmp:
         root, home = Path(tmp) / "spec", Path(tmp) / "home"
         root.mkdir()
         spec = write_spec(root, args.tasks)

@@ -160,7 +160,10 @@ def start_batch_service(
     ready = data_dir.parent / f"{data_dir.name}.ready-{os.getpid()}-{time.monotonic_ns()}.json"
     log = open(data_dir.parent / f"{data_dir.name}.log", "ab")  # noqa: SIM115
     cmd = [sys.executable, "-m", "batchspec", "emulator", "--port", "0"]
-    cmd += ["--data-dir", str(data_dir), "--ready-file", str(ready), *extra_args]
+    # The public development key only because it is asked for: a test's `extra_args` can
+    # choose another (the last --key wins).
+    cmd += ["--data-dir", str(data_dir), "--ready-file", str(ready), "--key", DEFAULT_KEY]
+    cmd += list(extra_args)
     proc = subprocess.Popen(
         cmd,
         stdout=log,

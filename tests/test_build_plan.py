@@ -164,7 +164,10 @@ def test_topn_command_lines_really_run_like_on_a_node(tmp_path: Path) -> None:
     assert results["river_OUTPUT.txt"] == ["the", "42", "and", "17"]
 
 
-def test_a_large_job_is_planned_lazily_with_the_same_tasks(tmp_path: Path) -> None:
+def test_a_large_job_is_planned_lazily_with_the_same_tasks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("batchspec.plan.tasklist.MATERIALIZE_LIMIT", 5000)
     path = write_spec(
         tmp_path,
         """\
@@ -222,6 +225,41 @@ def test_reading_a_lazy_plan_renders_neither_ids_nor_dependencies_again(
         ("first", "echo", ()),
     ]
     assert renders == ["echo {{ index }}"] * 4  # only what is not kept from planning
+
+
+def test_a_job_below_the_lazy_limit_renders_each_task_once_and_shares_equal_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_spec(
+        tmp_path,
+        """\
+        - foreach: {sweep: {i: {range: [0, 6000]}}}
+          id: "t-{{ item.i }}"
+          command: "echo {{ item.i }}"
+          resource_files: [{url: "https://example.com/{{ vars.label }}.py", path: w.py}]
+          outputs: [{pattern: "*.txt", container: output, path: "r/{{ item.i % 2 }}"}]
+        """,
+    )
+    renders: list[str] = []
+    original = Renderer._render
+
+    def counted(self: Renderer, compiled: Any, *args: Any) -> str | None:
+        renders.append(compiled.source)
+        return original(self, compiled, *args)
+
+    monkeypatch.setattr(Renderer, "_render", counted)
+    tasks = plan_of(path).tasks
+    assert isinstance(tasks, tuple)
+    assert len(tasks) == 6000
+    per_task = [r for r in renders if "item" in r]
+    assert len(per_task) == 6000 * 3  # id, command and output path, once each
+    assert [t.command_line for t in tasks[:2]] == ["echo 0", "echo 1"]
+    assert len({id(t.resource_files) for t in tasks}) == 1
+    assert len({id(t.outputs) for t in tasks}) == 2
+    assert [o.path for o in tasks[3].outputs] == ["r/1"]
+    renders.clear()
+    assert [t.id for t in tasks][-1] == "t-5999"
+    assert renders == []  # reading the plan renders nothing
 
 
 @pytest.mark.parametrize("spec", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)

@@ -184,7 +184,7 @@ def test_validate_refuses_the_topn_spec_with_a_command_relying_on_a_variable(
     repo = Path(__file__).resolve().parent.parent
     shutil.copytree(repo / "specs" / "topn", tmp_path / "topn")
     text = (repo / "specs" / "topn.yaml").read_text()
-    old = "      commands:\n        - python3 $AZ_BATCH_NODE_SHARED_DIR/topn_task.py"
+    old = '      commands:\n        - python3 "$AZ_BATCH_NODE_SHARED_DIR/topn_task.py"'
     assert old in text
     spec = tmp_path / "topn.yaml"
     spec.write_text(

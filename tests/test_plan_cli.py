@@ -88,6 +88,9 @@ def test_plan_json_is_the_same_data() -> None:
         "priority": 0,
         "max_task_retries": 0,
         "uses_task_dependencies": False,
+        "environment": {},
+        "on_all_tasks_complete": "noaction",
+        "on_task_failure": "noaction",
     }
     assert data["pool"]["start_task"]["elevated"] is True
     assert data["cleanup"] == {
@@ -184,6 +187,10 @@ def test_streamed_json_of_a_lazy_plan_is_one_document(tmp_path: Path) -> None:
         "max_wall_clock_seconds": None,
         "depends_on": [],
         "elevated": False,
+        "display_name": None,
+        "required_slots": 1,
+        "depends_on_ranges": [],
+        "exit_conditions": None,
         "container_settings": None,
     }
 
@@ -219,7 +226,7 @@ def test_a_closed_pipe_stops_the_plan_without_a_traceback(tmp_path: Path, fmt: s
         """\
         - foreach: {sweep: {a: {range: [0, 6000]}}}
           id: "t-{{ item.a }}"
-          command: "echo {{ item.a }} and some text to fill the pipe quickly"
+          command: "echo {{ item.a | quote }} and some text to fill the pipe quickly"
         """,
     )
     batchspec = Path(sys.executable).parent / "batchspec"

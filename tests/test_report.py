@@ -39,6 +39,7 @@ def test_json_is_a_stable_list_of_objects() -> None:
             "col": 5,
             "path": "$.pool.id",
             "message": "'x y' must be a Batch id",
+            "severity": "error",
         },
         {
             "file": "specs/b.yaml",
@@ -46,6 +47,7 @@ def test_json_is_a_stable_list_of_objects() -> None:
             "col": 1,
             "path": "$",
             "message": "YAML syntax error: found '%'",
+            "severity": "error",
         },
     ]
     assert json_report(DIAGS) == out
@@ -69,3 +71,15 @@ def test_github_annotations_escape_per_the_workflow_command_rules() -> None:
 def test_text_leaves_backslashes_alone() -> None:
     odd = Diagnostic("dir\\a.yaml", 1, 2, "$.x", "'a\\tb' is invalid")
     assert text_report([odd]) == "dir\\a.yaml:1:2: $.x: 'a\\tb' is invalid\n"
+
+
+def test_what_a_terminal_would_act_on_is_shown_escaped() -> None:
+    # An ESC sequence retitles or recolours a terminal, NUL cuts a line, U+202E reverses it.
+    d = Diagnostic("f\x1b[31m.yaml", 1, 2, "$.a\u2028b", "x\x00y\x1b]0;t\x07 \u202e\x85\nz\tw")
+    assert text_report([d]) == (
+        "f\\x1b[31m.yaml:1:2: $.a\\u2028b: x\\x00y\\x1b]0;t\\x07 \\u202e\\x85\\nz\tw\n"
+    )
+    assert json.loads(json_report([d]))[0]["message"] == d.message
+    assert "\x1b" not in json_report([d]) and "\u202e" not in json_report([d])
+    shown = github_report([d])
+    assert "\x1b" not in shown and "\x00" not in shown and "%0A" in shown

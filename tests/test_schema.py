@@ -172,7 +172,8 @@ CASES = [
         "foreach: {container: input, items: [1]}",
         [
             "29:35: $.job.tasks[0].foreach.items: 'items' cannot be combined with 'container'; "
-            "use exactly one form: {container, match} | {items} | {sweep}"
+            "use exactly one form: {container, match} | {items} | {sweep} | {file} | {zip} | "
+            "{range}"
         ],
     ),
     (

@@ -1,7 +1,9 @@
 """Keep secrets out of everything batchspec prints, logs or stores.
 
-Secrets take three shapes: SAS tokens (`sig=` in a URL), account keys (inside connection
-strings and Shared Key authorization headers, or anywhere once registered) and bearer tokens.
+Secrets take three shapes: SAS tokens (`sig=` in a URL, or a signature on its own), account keys
+(inside connection strings and Shared Key authorization headers, or anywhere once registered)
+and bearer tokens. Text is redacted whole and only then cut (tails end at line boundaries), so
+no cut can leave a part of a secret that no pattern recognises.
 `redact` removes all of them from a string; `RedactingFilter` does it for log records and
 `describe_error` for exceptions, whose text the Azure SDKs fill with request URLs.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import TextIO
 from urllib.parse import quote
 
 REDACTED = "REDACTED"
@@ -18,6 +21,12 @@ REDACTED = "REDACTED"
 # A SAS signature: `sig=` up to the end of the query parameter. No word boundary before it:
 # JSON bodies escape `&` as `\u0026`, and a URL nested in another one encodes `=` as `%3D`.
 _SAS_SIG = re.compile(r"(?i)(sig(?:=|%3D))(?:(?!%26)[^&\s'\"<>;,)\\])+")
+# A signature on its own, without its `sig=`: what a cut-off line or a value copied out of a
+# URL leaves. A SAS signature is an HMAC-SHA256, 32 bytes: 43 base64 characters and one `=`
+# (each of `+`, `/`, `=` possibly URL-encoded), with no base64 character either side, so
+# longer base64 values (account keys) and hex digests do not match.
+_B64 = r"(?:[A-Za-z0-9+/]|%2[BbFf])"
+_BARE_SIGNATURE = re.compile(rf"(?<![A-Za-z0-9+/%]){_B64}{{43}}(?:=|%3[Dd])(?![A-Za-z0-9+/=%])")
 # `AccountKey=...` inside a connection string (up to `;` or the end of the value).
 _ACCOUNT_KEY = re.compile(r"(?i)(\bAccountKey=)[^;\s'\"]+")
 # `SharedKey account:signature` / `SharedKeyLite account:signature` authorization values.
@@ -53,6 +62,7 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     text = _SAS_SIG.sub(rf"\g<1>{REDACTED}", text)
+    text = _BARE_SIGNATURE.sub(REDACTED, text)
     text = _ACCOUNT_KEY.sub(rf"\g<1>{REDACTED}", text)
     text = _SAS_SETTING.sub(rf"\g<1>{REDACTED}", text)
     text = _SHARED_KEY.sub(rf"\g<1>{REDACTED}", text)
@@ -74,6 +84,21 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+def log_to(stream: TextIO, level: int = logging.WARNING) -> logging.Handler:
+    """Send every log record of this process to `stream`, redacted (for the local services).
+
+    The handler sits on the root logger, so records of every library (uvicorn, azure-core,
+    urllib3) pass through the redactor, tracebacks included.
+    """
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    return handler
 
 
 # urllib3's text for a connection that failed, inside azure-core's ServiceRequestError

@@ -99,3 +99,67 @@ def test_task_options_cover_env_dependencies_elevation_prefix_and_plain_url(
     assert out["destination"]["container"]["path"] == "logs/t2"
     assert out["uploadOptions"] == {"uploadCondition": "taskfailure"}
     assert body["constraints"] == {"maxTaskRetryCount": 0}
+
+
+def test_job_actions_and_environment_map_to_batchs_job_properties(tmp_path: Path) -> None:
+    import dataclasses
+
+    from batchspec.apply.batch_models import job_completion_update
+
+    plan = topn_like_plan(tmp_path)
+    job = dataclasses.replace(
+        plan.job,
+        environment=(("STAGE", "prod"),),
+        on_all_tasks_complete="terminatejob",
+        on_task_failure="performexitoptionsjobaction",
+    )
+    plan = dataclasses.replace(plan, job=job)
+    body = wire(BatchModels(plan, RecordingSigner()).job())
+    # Created with noaction: the job could otherwise end between two task collections.
+    assert body["onAllTasksComplete"] == "noaction"
+    assert body["onTaskFailure"] == "performexitoptionsjobaction"
+    assert body["commonEnvironmentSettings"] == [{"name": "STAGE", "value": "prod"}]
+    assert wire(job_completion_update(job)) == {"onAllTasksComplete": "terminatejob"}
+    assert job_completion_update(dataclasses.replace(job, on_all_tasks_complete="noaction")) is None
+
+
+def test_display_name_and_required_slots_map_to_the_task(tmp_path: Path) -> None:
+    plan = topn_like_plan(tmp_path)
+    task = TaskPlan(id="t3", command_line="true", display_name="frame 3", required_slots=2)
+    body = wire(BatchModels(plan, RecordingSigner()).task(task))
+    assert (body["displayName"], body["requiredSlots"]) == ("frame 3", 2)
+    plain = wire(BatchModels(plan, RecordingSigner()).task(TaskPlan(id="t4", command_line="true")))
+    assert "displayName" not in plain and "requiredSlots" not in plain
+
+
+def test_exit_conditions_and_id_ranges_map_to_batchs_shapes(tmp_path: Path) -> None:
+    from batchspec.plan.model import ExitConditionsPlan, ExitOptionsPlan
+
+    plan = topn_like_plan(tmp_path)
+    conditions = ExitConditionsPlan(
+        exit_codes=((3, ExitOptionsPlan("none", "satisfy")),),
+        exit_code_ranges=((10, 20, ExitOptionsPlan("terminate", None)),),
+        pre_processing_error=ExitOptionsPlan(None, "block"),
+        default=ExitOptionsPlan("disable", None),
+    )
+    task = TaskPlan(
+        id="merge",
+        command_line="true",
+        depends_on=("prep",),
+        depends_on_ranges=((1, 100),),
+        exit_conditions=conditions,
+    )
+    body = wire(BatchModels(plan, RecordingSigner()).task(task))
+    assert body["dependsOn"] == {"taskIds": ["prep"], "taskIdRanges": [{"start": 1, "end": 100}]}
+    assert body["exitConditions"] == {
+        "exitCodes": [
+            {"code": 3, "exitOptions": {"jobAction": "none", "dependencyAction": "satisfy"}}
+        ],
+        "exitCodeRanges": [{"start": 10, "end": 20, "exitOptions": {"jobAction": "terminate"}}],
+        "preProcessingError": {"dependencyAction": "block"},
+        "default": {"jobAction": "disable"},
+    }
+    only_ranges = TaskPlan(id="m2", command_line="true", depends_on_ranges=((5, 6),))
+    assert wire(BatchModels(plan, RecordingSigner()).task(only_ranges))["dependsOn"] == {
+        "taskIdRanges": [{"start": 5, "end": 6}]
+    }

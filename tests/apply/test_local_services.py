@@ -115,8 +115,11 @@ def test_a_dead_service_is_started_again_on_a_new_port_when_its_old_one_is_taken
     os.killpg(azurite_pid, 9)
     port = int(first.blob_endpoint.split(":")[2].split("/")[0])
     # Something else takes Azurite's old port while it is down.
-    while pid_alive(azurite_pid):
+    # Azurite runs behind its log relay, in the same process group: both must be gone.
+    deadline = time.monotonic() + 20
+    while (pid_alive(azurite_pid) or port_open(port)) and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert not port_open(port), "Azurite did not exit after SIGKILL"
     squatter = socket.socket()
     try:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 import logging
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -194,3 +198,99 @@ def test_a_connection_that_failed_names_the_host_and_the_reason(
 )
 def test_describe_error_for_plain_exceptions(exc: BaseException, expected: str) -> None:
     assert describe_error(exc) == expected
+
+
+def _signature(n: int = 0) -> str:
+    return base64.b64encode(hmac.new(b"key", str(n).encode(), hashlib.sha256).digest()).decode()
+
+
+def test_a_signature_without_its_prefix_is_removed() -> None:
+    for n in range(50):  # signatures with and without + and /
+        sig = _signature(n)
+        for shown in (sig, quote(sig, safe=""), f"x {sig}\n", f'"signature": "{sig}"'):
+            assert sig[:20] not in redact(shown) and quote(sig, safe="")[:20] not in redact(shown)
+
+
+def test_other_base64_and_hex_values_are_kept() -> None:
+    md5 = "1B2M2Y8AsgTpgAmY7PhCfg=="
+    digest = "a" * 64
+    assert redact(f"{md5} {digest}") == f"{md5} {digest}"
+    key = base64.b64encode(bytes(range(64))).decode()
+    assert redact(f"key {key}") == f"key {key}"  # a longer base64 value is no signature
+
+
+def test_a_tail_never_starts_inside_a_line() -> None:
+    from batchspec.apply.tails import TAIL_BYTES, _tail
+
+    sig = _signature()
+    line = ("x" * 10 + f"&sig={quote(sig, safe='')}") * 400  # one line longer than the tail
+    data = (line + "\n").encode()
+    fetched = lambda rng: [data[int(rng[6:].split("-")[0]) :]]  # noqa: E731
+    shown = _tail(lambda: len(data), fetched)
+    assert shown == f"(the last line is longer than {TAIL_BYTES:,} bytes; not shown)"
+    data = (line + "\nlast line\n").encode()
+    assert _tail(lambda: len(data), fetched) == "last line"
+
+
+def test_a_log_tail_is_cut_at_a_line_boundary(tmp_path: Path) -> None:
+    from batchspec.local.processes import log_tail
+
+    sig = _signature()
+    log = tmp_path / "x.log"
+    log.write_text(f"GET /a?sig={sig} 200\n" * 100 + "done\n")
+    tail = log_tail(log, limit=130)
+    assert tail.startswith("GET /a?sig=") and tail.endswith("done\n")
+    assert all(line.startswith(("GET", "done")) for line in tail.splitlines())
+
+
+def test_the_azurite_log_relay_redacts_every_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sig = _signature(7)
+    key = base64.b64encode(bytes(range(1, 65))).decode()
+    log = tmp_path / "azurite.log"
+    printer = (
+        f"print('GET /c/b?sv=1&sig={quote(sig, safe='')} 200'); print('key {key}'); print('ok')"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "batchspec.local.logpipe",
+            str(log),
+            "--",
+            sys.executable,
+            "-c",
+            printer,
+        ],
+        env={"AZURITE_ACCOUNTS": f"devstoreaccount1:{key}"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    text = log.read_text()
+    assert text.splitlines() == ["GET /c/b?sv=1&sig=REDACTED 200", "key REDACTED", "ok"]
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_local_services_log_through_the_redactor() -> None:
+    from batchspec.redact import log_to
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        log_to(stream)
+        sig = _signature(3)
+        try:
+            raise ValueError(f"InvalidURL: 'http://h/a b?sig={sig}'")
+        except ValueError:
+            logging.getLogger("batchspec.emulator.engine").exception("fetch failed")
+        logging.getLogger("uvicorn.error").warning("bare %s", sig)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    text = stream.getvalue()
+    assert "fetch failed" in text and "Traceback" in text and "sig=REDACTED" in text
+    assert sig[:16] not in text

@@ -38,12 +38,28 @@ def _run(args: list[str], until: str) -> tuple[str, int]:
             proc.wait()
 
 
-def test_banner_prints_loopback_endpoint_and_development_key(tmp_path: Path) -> None:
+def test_banner_names_a_private_random_key_not_the_development_key(tmp_path: Path) -> None:
     out, code = _run(["--data-dir", str(tmp_path / "d")], "data:")
     assert code == 0, out
     assert "listening on http://127.0.0.1:" in out
-    assert "account: devbatchaccount1" in out and DEFAULT_KEY in out
-    assert "Traceback" not in out
+    key_file = tmp_path / "d" / "account.key"
+    assert "account: devbatchaccount1" in out and f"key:     in {key_file}" in out
+    key = key_file.read_text().strip()
+    assert key != DEFAULT_KEY and key not in out
+    assert (key_file.stat().st_mode & 0o777, (tmp_path / "d").stat().st_mode & 0o777) == (
+        0o600,
+        0o700,
+    )
+    # The same data directory keeps its key.
+    again, _ = _run(["--data-dir", str(tmp_path / "d")], "data:")
+    assert key_file.read_text().strip() == key
+    assert "Traceback" not in out + again
+
+
+def test_the_development_key_only_when_asked_for(tmp_path: Path) -> None:
+    out, code = _run(["--data-dir", str(tmp_path / "d"), "--key", DEFAULT_KEY], "data:")
+    assert code == 0, out
+    assert "the public development key" in out and DEFAULT_KEY not in out
 
 
 def test_own_key_is_never_printed_and_ready_file_has_no_key(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -111,7 +112,7 @@ def test_task_and_node_files(batch_client: BatchClient) -> None:
 def _raw(service: Any, method: str, path: str, body: bytes | None) -> tuple[int, dict[str, Any]]:
     """A correctly signed request with an arbitrary body (what the SDK would never send)."""
     query = "api-version=2025-06-01"
-    headers = {"ocp-date": "Mon, 01 Jan 2024 00:00:00 GMT", "content-type": "application/json"}
+    headers = {"ocp-date": formatdate(usegmt=True), "content-type": "application/json"}
     if body is not None:
         headers["content-length"] = str(len(body))
     text = string_to_sign(method, path, query, headers, service.account, "0")

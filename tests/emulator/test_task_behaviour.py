@@ -271,3 +271,43 @@ def test_job_action_needs_perform_exit_options(batch_client: BatchClient, job: s
     with pytest.raises(HttpResponseError) as info:
         _add(batch_client, job, "x", "/bin/false", exit_conditions=exit_conditions)
     assert info.value.error.code == "InvalidPropertyValue"
+
+
+def test_dependency_action_needs_a_job_that_uses_dependencies(
+    batch_client: BatchClient, pool: str
+) -> None:
+    job_id = unique("nodepaction")
+    batch_client.create_job(job_options(job_id, pool))
+    exit_conditions = m.ExitConditions(default=m.ExitOptions(dependency_action="satisfy"))
+    with pytest.raises(HttpResponseError) as info:
+        _add(batch_client, job_id, "x", "/bin/false", exit_conditions=exit_conditions)
+    assert info.value.error.code == "InvalidPropertyValue"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+
+
+def test_dependency_actions_satisfy_a_failure_and_block_a_success(
+    batch_client: BatchClient, job: str
+) -> None:
+    satisfy = m.ExitConditions(
+        exit_code_ranges=[
+            m.ExitCodeRangeMapping(
+                start=2, end=4, exit_options=m.ExitOptions(dependency_action="satisfy")
+            )
+        ]
+    )
+    block = m.ExitConditions(
+        exit_codes=[
+            m.ExitCodeMapping(code=0, exit_options=m.ExitOptions(dependency_action="block"))
+        ]
+    )
+    _add(batch_client, job, "10", "/bin/bash -c 'exit 3'", exit_conditions=satisfy)
+    _add(batch_client, job, "11", "/bin/true", exit_conditions=block)
+    on_failure = m.BatchTaskDependencies(task_id_ranges=[m.BatchTaskIdRange(start=10, end=10)])
+    _add(batch_client, job, "after-failure", "/bin/true", depends_on=on_failure)
+    on_success = m.BatchTaskDependencies(task_ids=["11"])
+    _add(batch_client, job, "after-success", "/bin/true", depends_on=on_success)
+    after = wait_task_done(batch_client, job, "after-failure")
+    assert after.execution_info.result == m.BatchTaskExecutionResult.SUCCESS
+    assert wait_task_done(batch_client, job, "11").execution_info.exit_code == 0
+    # Batch's default for exit code 0 is satisfy; an explicit block keeps the dependant waiting.
+    assert batch_client.get_task(job, "after-success").state == m.BatchTaskState.ACTIVE

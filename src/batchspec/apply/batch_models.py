@@ -16,6 +16,8 @@ from azure.batch import models as bm
 from batchspec.plan.model import (
     ContainerConfigurationPlan,
     ContainerSettingsPlan,
+    ExitConditionsPlan,
+    ExitOptionsPlan,
     JobPlan,
     OutputPlan,
     Plan,
@@ -71,6 +73,10 @@ class BatchModels:
         """The job create request; the job runs on the plan's pool."""
         return job_options(self._plan.job, self._plan.pool.id)
 
+    def job_completion(self) -> bm.BatchJobUpdateOptions | None:
+        """The job update to send after the last task is added, if the plan asks for one."""
+        return job_completion_update(self._plan.job)
+
     def task(self, task: TaskPlan) -> bm.BatchTaskCreateOptions:
         """The task create request for one planned task."""
         constraints = bm.BatchTaskConstraints(
@@ -85,9 +91,10 @@ class BatchModels:
             environment_settings=_environment(task.environment),
             constraints=constraints,
             user_identity=_elevated("task") if task.elevated else None,
-            depends_on=bm.BatchTaskDependencies(task_ids=list(task.depends_on))
-            if task.depends_on
-            else None,
+            depends_on=_dependencies(task),
+            exit_conditions=_exit_conditions(task.exit_conditions),
+            display_name=task.display_name,
+            required_slots=task.required_slots if task.required_slots != 1 else None,
             container_settings=container_settings(task.container_settings, self._environ),
         )
 
@@ -180,7 +187,8 @@ def job_options(job: JobPlan, pool_id: str) -> bm.BatchJobCreateOptions:
     """The job create request.
 
     All-tasks-complete stays `noaction` here: tasks are added in several calls, and a job told to
-    terminate when all its tasks complete could end between two of them.
+    terminate when all its tasks complete could end between two of them; the plan's action is
+    set by `job_completion_update` after the last one.
     """
     return bm.BatchJobCreateOptions(
         id=job.id,
@@ -192,6 +200,62 @@ def job_options(job: JobPlan, pool_id: str) -> bm.BatchJobCreateOptions:
         ),
         uses_task_dependencies=job.uses_task_dependencies,
         all_tasks_complete_mode=bm.BatchAllTasksCompleteMode.NO_ACTION,
+        task_failure_mode=bm.BatchTaskFailureMode(job.on_task_failure),
+        common_environment_settings=_environment(job.environment),
+    )
+
+
+def job_completion_update(job: JobPlan) -> bm.BatchJobUpdateOptions | None:
+    """The update that sets the plan's all-tasks-complete action once every task is added.
+
+    None when the job keeps Batch's default (`noaction`), which it was created with.
+    """
+    if job.on_all_tasks_complete == "noaction":
+        return None
+    return bm.BatchJobUpdateOptions(
+        all_tasks_complete_mode=bm.BatchAllTasksCompleteMode(job.on_all_tasks_complete)
+    )
+
+
+def _dependencies(task: TaskPlan) -> bm.BatchTaskDependencies | None:
+    if not task.depends_on and not task.depends_on_ranges:
+        return None
+    return bm.BatchTaskDependencies(
+        task_ids=list(task.depends_on) or None,
+        task_id_ranges=[bm.BatchTaskIdRange(start=s, end=e) for s, e in task.depends_on_ranges]
+        or None,
+    )
+
+
+def _exit_options(options: ExitOptionsPlan) -> bm.ExitOptions:
+    job, dependency = options.job_action, options.dependency_action
+    return bm.ExitOptions(
+        job_action=None if job is None else bm.BatchJobActionKind(job),
+        dependency_action=None if dependency is None else bm.DependencyAction(dependency),
+    )
+
+
+def _maybe_exit_options(options: ExitOptionsPlan | None) -> bm.ExitOptions | None:
+    return None if options is None else _exit_options(options)
+
+
+def _exit_conditions(conditions: ExitConditionsPlan | None) -> bm.ExitConditions | None:
+    if conditions is None:
+        return None
+    return bm.ExitConditions(
+        exit_codes=[
+            bm.ExitCodeMapping(code=code, exit_options=_exit_options(options))
+            for code, options in conditions.exit_codes
+        ]
+        or None,
+        exit_code_ranges=[
+            bm.ExitCodeRangeMapping(start=start, end=end, exit_options=_exit_options(options))
+            for start, end, options in conditions.exit_code_ranges
+        ]
+        or None,
+        pre_processing_error=_maybe_exit_options(conditions.pre_processing_error),
+        file_upload_error=_maybe_exit_options(conditions.file_upload_error),
+        default=_maybe_exit_options(conditions.default),
     )
 
 

@@ -35,6 +35,7 @@ def ensure_job(
     say: Callable[[str], None],
     mark: Mark | None = None,
     unmarked_is_ours: bool = False,
+    ended_ok: bool = False,
 ) -> bool:
     """Create the job; accept an active job of the same id on the same pool. True if created.
 
@@ -43,6 +44,9 @@ def ensure_job(
     a job an older batchspec made): a job another checkout's run owns is never taken over.
     A job of that id still being deleted (a --rerun right after a delete: Batch answers 409
     JobBeingDeleted meanwhile) is waited out, then the job is created.
+
+    `ended_ok`: this run already added every task, so a job that has since completed (ended by
+    its all-tasks-complete or task-failure action) is the run's own job, to be watched out.
     """
     if mark is not None:
         wanted.metadata = mark.batch_metadata()
@@ -52,7 +56,14 @@ def ensure_job(
         if exists.error is not None and exists.error.code == "JobBeingDeleted":
             say(f"job {wanted.id} is being deleted; waiting for that to finish")
             _wait_deleted(client, wanted.id)
-            return ensure_job(client, wanted, say=say, mark=mark, unmarked_is_ours=unmarked_is_ours)
+            return ensure_job(
+                client,
+                wanted,
+                say=say,
+                mark=mark,
+                unmarked_is_ours=unmarked_is_ours,
+                ended_ok=ended_ok,
+            )
         existing = client.get_job(wanted.id)
         if mark is not None:
             _check_owner(wanted.id, mark, read_batch_mark(existing.metadata), unmarked_is_ours)
@@ -62,9 +73,12 @@ def ensure_job(
                 f"job {wanted.id} already exists on pool {pool_id}, not {wanted.pool_info.pool_id}"
                 f"; delete it or start a new run with --rerun"
             ) from None
+        if ended_ok and existing.state == bm.BatchJobState.COMPLETED:
+            say(f"job {wanted.id}: exists and has ended, continuing with its results")
+            return False
         if existing.state in _UNUSABLE_STATES:
             raise JobError(
-                f"job {wanted.id} already exists and is {existing.state}; "
+                f"job {wanted.id} already exists and is {_state(existing.state)}; "
                 f"start a new run with --rerun"
             ) from None
         say(f"job {wanted.id}: found (created by this run), continuing it")
@@ -83,6 +97,22 @@ def _wait_deleted(client: BatchClient, job_id: str, timeout: float = 900.0) -> N
         if time.monotonic() > deadline:
             raise JobError(f"job {job_id} is still being deleted after {timeout:.0f}s")
         time.sleep(1.0)
+
+
+def _state(state: object) -> str:
+    """A state enum as Batch writes it (`completed`), not as Python prints it."""
+    return str(getattr(state, "value", state))
+
+
+def set_completion(client: BatchClient, job_id: str, update: bm.BatchJobUpdateOptions) -> bool:
+    """Send the all-tasks-complete update once every task is added; False if the job had
+    already ended (a failed task may terminate it first: Batch answers 409 JobCompleted)."""
+    try:
+        # The same PATCH sent twice sets the same value: safe to resend when unanswered.
+        client.update_job(job_id, update, retry_on_methods=frozenset({"PATCH"}))
+    except ResourceExistsError:
+        return False
+    return True
 
 
 def _check_owner(job_id: str, mine: Mark, found: Mark | None, unmarked_is_ours: bool) -> None:

@@ -97,13 +97,15 @@ def watch(
     clock: Callable[[], float] = time.monotonic,
     stuck: StuckCheck | None = None,
     stall_notice: float = STALL_NOTICE_SECONDS,
+    on_poll: Callable[[Counts], None] | None = None,
 ) -> Counts:
     """Poll task counts until `total` tasks have completed; show progress while waiting.
 
     With `stuck`, a job in which tasks failed and none runs is checked for tasks blocked by
     those failures; when they are all that is left, TasksBlocked is raised at once. Counts that
     stay the same for `stall_notice` seconds are said once (a slow task, or a stuck service),
-    so a long wait is never a silent one.
+    so a long wait is never a silent one. `on_poll` is told every answer (apply fetches
+    outputs as tasks end).
 
     Polls the service answers as busy or unreachable are waited out for up to `outage`
     seconds in a row, then service_faults.ServiceOutage is raised.
@@ -140,6 +142,8 @@ def watch(
                     "local target, `batchspec local logs emulator` shows its log)"
                 )
             progress.update(counts.completed, counts.detail())
+            if on_poll is not None and counts.completed < total:
+                on_poll(counts)
             if counts.completed >= total:
                 return counts
             if stuck is not None and _may_be_stuck(counts) and counts != checked:

@@ -4,6 +4,8 @@ outputs. Split from the workflow so that the order of steps reads on one page th
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from azure.batch import BatchClient
 from azure.core.exceptions import AzureError
@@ -20,16 +22,22 @@ from batchspec.sizes import human_size
 
 
 def send(
-    blobs: BlobServiceClient, plan: Plan, out: Reporter, cancel: threading.Event
+    blobs: BlobServiceClient,
+    plan: Plan,
+    out: Reporter,
+    cancel: threading.Event,
+    label: str = "uploads",
+    before: UploadSummary | None = None,
 ) -> UploadSummary:
-    """Upload the plan's files with a progress display, and say what was sent."""
-    shown = TransferProgress(out, "uploads")
+    """Upload the plan's files with a progress display, and say what was sent (with `before`,
+    what an earlier part of the same step sent)."""
+    shown = TransferProgress(out, label)
     try:
         sent = upload_files(
             blobs,
             plan,
             cancel=cancel,
-            on_stall=stall_notice("uploads", out),
+            on_stall=stall_notice(label, out),
             on_progress=lambda upload, new: out.detail(
                 f"  {'sent' if new else 'unchanged'}: {upload.source}"
             ),
@@ -37,8 +45,14 @@ def send(
         )
     finally:
         shown.stop()
+    if before is not None:
+        sent = UploadSummary(
+            sent.uploaded + before.uploaded,
+            sent.skipped + before.skipped,
+            sent.bytes_uploaded + before.bytes_uploaded,
+        )
     out.step(
-        f"uploads: {sent.uploaded} file(s) sent ({human_size(sent.bytes_uploaded)}), "
+        f"{label}: {sent.uploaded} file(s) sent ({human_size(sent.bytes_uploaded)}), "
         f"{sent.skipped} unchanged"
     )
     out.record.uploads = {
@@ -50,7 +64,13 @@ def send(
 
 
 def watch(
-    batch: BatchClient, plan: Plan, out: Reporter, *, poll: float, margin: float
+    batch: BatchClient,
+    plan: Plan,
+    out: Reporter,
+    *,
+    poll: float,
+    margin: float,
+    on_poll: Callable[[monitor.Counts], None] | None = None,
 ) -> tuple[monitor.Counts, tuple[str, ...]]:
     """Wait for the tasks; stop at once when what is left is blocked by failed tasks.
 
@@ -68,6 +88,7 @@ def watch(
             timeout=None if timeout is None else timeout + margin,
             outage=service_faults.OUTAGE_SECONDS,
             stuck=monitor.blocked_check(batch, plan.job.id, needed_by) if needed_by else None,
+            on_poll=on_poll,
         )
     except monitor.TasksBlocked as stuck:
         out.error(str(stuck))
@@ -110,8 +131,12 @@ def fetch(
     out: Reporter,
     written_before: tuple[tuple[str, str], ...],
     cancel: threading.Event,
+    fetched: frozenset[Path] = frozenset(),
 ) -> DownloadSummary:
-    """Download the outputs and say what happened; a storage fault stops the run (resumable)."""
+    """Download the outputs and say what happened; a storage fault stops the run (resumable).
+
+    `fetched`: files this run already wrote while its tasks ran, counted as written.
+    """
     shown = TransferProgress(out, "downloads")
     try:
         got = download_outputs(
@@ -129,12 +154,12 @@ def fetch(
         ) from None
     finally:
         shown.stop()
-    out.record.downloaded = list(got.written)
     refused = f", {len(got.refused)} refused" if got.refused else ""
-    out.result(
-        f"downloads: {len(got.written)} file(s) written, {len(got.skipped)} unchanged{refused}"
-    )
-    for path in got.written:
+    written = sorted(set(got.written) | fetched)
+    out.record.downloaded = written
+    unchanged = len(set(got.skipped) - fetched)
+    out.result(f"downloads: {len(written)} file(s) written, {unchanged} unchanged{refused}")
+    for path in written:
         out.result(f"  {path}")
     for reason in got.refused:
         out.warn(f"not downloaded: {reason}")

@@ -53,6 +53,10 @@ def _tail(size_of: Callable[[], int], fetch: Callable[[str | None], Iterable[byt
         # no stderr.txt, and an answer the SDK cannot read must not become a traceback.
         return f"(not available: {describe_error(exc)})"
     if start > 0:
-        # Drop the partial first line the range cut through.
-        data = data.split(b"\n", 1)[-1]
+        # Drop the partial first line the range cut through: it may start inside a secret,
+        # whose rest no redaction pattern would recognise.
+        _, newline, rest = data.rstrip(b"\n").partition(b"\n")
+        if not newline:
+            return f"(the last line is longer than {TAIL_BYTES:,} bytes; not shown)"
+        data = rest
     return last_lines(data)

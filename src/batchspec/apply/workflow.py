@@ -1,4 +1,8 @@
-"""The apply workflow: storage, pool, job, tasks, monitoring, downloads and clean-up, in order.
+"""The apply workflow: storage, pool, job, tasks, monitoring, downloads and clean-up.
+
+What the pool's StartTask fetches is uploaded first, then the pool is created, and the other
+uploads, the job and the tasks go while its nodes allocate and boot (see `overlap`); nodes are
+watched for a StartTask failure while the tasks are queued, and outputs are fetched as tasks end.
 
 Each step is idempotent and journaled, so a run stopped anywhere (an error, Ctrl-C, `kill -9`)
 continues on the next apply with the same run id: blobs with the same content are not sent
@@ -26,7 +30,7 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from batchspec.apply import job as jobs
-from batchspec.apply import outcome, service_faults
+from batchspec.apply import outcome, overlap, service_faults
 from batchspec.apply.batch_models import BatchModels
 from batchspec.apply.cleanup import clean_up
 from batchspec.apply.console import Reporter
@@ -34,7 +38,12 @@ from batchspec.apply.journal import Journal, Ownership, RunState, now_iso
 from batchspec.apply.ownership import Mark, judge, origin, read_batch_mark, read_mark
 from batchspec.apply.pool import StartTaskFailed, ensure_pool, wait_for_nodes
 from batchspec.apply.sas import SAS_MARGIN, SAS_WITHOUT_TIMEOUT, sas_expiry
-from batchspec.apply.storage import Cancelled, container_metadata, create_container
+from batchspec.apply.storage import (
+    Cancelled,
+    UploadSummary,
+    container_metadata,
+    create_container,
+)
 from batchspec.apply.submit import submit_tasks
 from batchspec.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchspecError
 from batchspec.plan.model import Plan
@@ -164,21 +173,16 @@ class Workflow:
         out.record.run_id = plan.run.id
         self._containers()
         self._save(step="containers")
-        outcome.send(self.blobs, plan, out, self.cancel)
-        self._save(step="uploads")
+        overlap.check_sources(plan)  # a file gone fails the run before the pool exists
+        first = overlap.start_task_uploads(plan)
+        first_sent = self._upload(overlap.with_uploads(plan, first), "uploads for the StartTask")
 
         models = BatchModels(plan, self.target.sas(self._sas_expiry()))
         self._pool(models)
-        wait_for_nodes(
-            self.batch,
-            plan.pool.id,
-            plan.pool.dedicated_nodes + plan.pool.spot_nodes,
-            timeout=NODE_WAIT_SECONDS,
-            say=out.step,
-            warn=out.warn,
-            poll=min(self.options.poll_seconds, 1.0),
-            outage=service_faults.OUTAGE_SECONDS,
-        )
+        # While the nodes allocate and boot: the other uploads, the job and its tasks.
+        rest = overlap.with_uploads(plan, overlap.other_uploads(plan, first))
+        self._upload(rest, "uploads", first_sent)
+        self._save(step="uploads")
         self._job(models)
         total = len(plan.tasks)
         if not self.state.done("tasks"):
@@ -194,21 +198,57 @@ class Workflow:
             again = f", {summary.existing} were already there" if summary.existing else ""
             out.step(f"tasks: {summary.added} added{again} ({total} planned)")
             self._save(step="tasks")
+        # Only now: a job told earlier could end between two task collections.
+        completion = models.job_completion()
+        if completion is not None and jobs.set_completion(self.batch, plan.job.id, completion):
+            out.step(f"job {plan.job.id}: terminates when all its tasks complete")
+        # The tasks wait in the job meanwhile; a StartTask failure still ends the run early.
+        wait_for_nodes(
+            self.batch,
+            plan.pool.id,
+            plan.pool.dedicated_nodes + plan.pool.spot_nodes,
+            timeout=NODE_WAIT_SECONDS,
+            say=out.step,
+            warn=out.warn,
+            poll=min(self.options.poll_seconds, 1.0),
+            outage=service_faults.OUTAGE_SECONDS,
+        )
 
+        early = overlap.EarlyDownloads(
+            self.blobs,
+            plan,
+            dict(self.state.downloaded),
+            on_pass=lambda known: self._save(downloaded=tuple(sorted(known.items()))),
+            cancel=self.cancel,
+        )
         counts, blocked = outcome.watch(
             self.batch,
             plan,
             self.out,
             poll=self.options.poll_seconds,
             margin=MONITOR_MARGIN_SECONDS,
+            on_poll=early,
         )
         self._save(step="monitor")
         outcome.report_tasks(self.batch, plan, self.out, counts, blocked)
-        got = outcome.fetch(self.blobs, plan, self.out, self.state.downloaded, self.cancel)
-        known = dict(self.state.downloaded) | {str(p): d for p, d in got.digests.items()}
+        got = outcome.fetch(
+            self.blobs,
+            plan,
+            self.out,
+            tuple(sorted(early.known.items())),
+            self.cancel,
+            fetched=frozenset(early.written),
+        )
+        known = early.known | {str(p): d for p, d in got.digests.items()}
         self._save(step="downloads", downloaded=tuple(sorted(known.items())))
         # Outputs that did not arrive make the run a failure even if every task succeeded.
         return EXIT_FAILED if counts.failed or blocked or got.refused else EXIT_OK
+
+    def _upload(self, plan: Plan, label: str, before: UploadSummary | None = None) -> UploadSummary:
+        """Send `plan`'s uploads (skipping unchanged blobs); say what was sent, with `before`."""
+        if not plan.uploads and before is None:
+            return UploadSummary(0, 0, 0)
+        return outcome.send(self.blobs, plan, self.out, self.cancel, label, before)
 
     def _containers(self) -> None:
         """Create the containers, recording each as about to be created, then created or found."""
@@ -268,6 +308,7 @@ class Workflow:
             mark=self.mark,
             # A journal from before ownership marks says only that its job step was done.
             unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
+            ended_ok=self.state.done("tasks"),
         )
         self._own("job", job_id, "created")
         if created and self.state.done("tasks"):

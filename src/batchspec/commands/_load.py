@@ -56,7 +56,7 @@ def check_loaded(
 ) -> list[Diagnostic]:
     """Every problem of a spec `load` has read: the schema, then references and templates."""
     result = plan_loaded(path, loaded, overrides)
-    return result if isinstance(result, list) else []
+    return result if isinstance(result, list) else list(result.warnings)
 
 
 def plan_loaded(
@@ -66,20 +66,18 @@ def plan_loaded(
     run: RunInfo | None = None,
 ) -> Plan | list[Diagnostic]:
     """The Plan of a spec `load` has read, or its problems (redacted, sorted)."""
-    from batchspec.plan.build import build_plan
-    from batchspec.spec.schema import schema_diagnostics
+    from batchspec.plan.build import check_plan
 
     if isinstance(loaded, list):
         return sorted(map(without_secrets, loaded))
     try:
-        problems = schema_diagnostics(loaded)
-        if problems:
-            # The semantic checks assume the shape the schema guarantees.
-            return sorted(map(without_secrets, problems))
-        plan = build_plan(loaded, overrides, run)
+        # The schema, then every other check, under one CPU and memory budget.
+        plan = check_plan(loaded, overrides, run)
     except Exception as exc:  # no input may end in a traceback: report the file instead
         return internal_error(path, exc)
-    return sorted(map(without_secrets, plan)) if isinstance(plan, list) else plan
+    if isinstance(plan, list):
+        return sorted(map(without_secrets, plan))
+    return dataclasses.replace(plan, warnings=tuple(map(without_secrets, plan.warnings)))
 
 
 def plan_spec(

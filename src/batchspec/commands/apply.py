@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -175,6 +176,9 @@ def run(
             # click turns Ctrl-C (or end of input) at a prompt into Abort: keep it an interrupt.
             raise KeyboardInterrupt from None
 
+    refusal = local_refusal(plan, target_name)
+    if refusal is not None:
+        raise ConfigError(refusal)  # before resolve_target, which starts the local services
     target = resolve_target(target_name, home)
     reporter.record.target = target.name
     problem = _container_problem(plan, target)
@@ -229,6 +233,20 @@ def _checks_before_create(
     from batchspec.live.preflight import Expectation, refuse_unfit
 
     refuse_unfit(plan, target, spec, Expectation(resuming, recreate))
+
+
+def local_refusal(plan: Plan, target_name: str | None) -> str | None:
+    """Why the local target cannot run `plan`, before any service is started; None if it can."""
+    from batchspec.targets import default_target_name
+
+    chosen = default_target_name(os.environ) if target_name is None else target_name
+    if chosen != "local" or plan.pool.os_family != "windows":
+        return None
+    agent = plan.pool.image.node_agent_sku_id
+    return (
+        f"pool {plan.pool.id} uses a Windows image (node agent {agent!r}); the local target "
+        "runs Linux nodes only, so nothing was created: run it with --target azure"
+    )
 
 
 def _choose_run(

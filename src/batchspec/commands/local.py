@@ -98,6 +98,7 @@ def status(data_dir: Path | None) -> None:
 def logs(service: str | None, lines: int, data_dir: Path | None) -> None:
     """Print the end of the local services' logs (secrets redacted)."""
     from batchspec.emulator.api.auth import DEFAULT_KEY
+    from batchspec.local.keys import existing_keys
     from batchspec.local.services import AZURITE_KEY
     from batchspec.local.services import status as services_status
     from batchspec.redact import redact, register_secret
@@ -105,6 +106,10 @@ def logs(service: str | None, lines: int, data_dir: Path | None) -> None:
     register_secret(DEFAULT_KEY)
     register_secret(AZURITE_KEY)
     state = services_status(data_home(data_dir))
+    keys = existing_keys(state.data_dir)
+    if keys is not None:
+        register_secret(keys.batch_key)
+        register_secret(keys.storage_key)
     for entry in state.services:
         if service is not None and entry.name != service:
             continue

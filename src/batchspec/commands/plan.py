@@ -18,6 +18,7 @@ import click
 from batchspec.commands._load import parse_vars, plan_spec
 from batchspec.errors import EXIT_CODES_HELP
 from batchspec.plan.model import Plan
+from batchspec.report import text_report
 
 
 def _writes_unicode(stream: TextIO) -> bool:
@@ -84,6 +85,8 @@ def command(
 
         ctx.exit(refreshed_plan(ctx, spec, variables, target, data_dir, fmt, detailed_exitcode))
     plan = plan_spec(spec, parse_vars(variables))
+    if plan.warnings:
+        click.echo(text_report(plan.warnings), nl=False, err=True)
     note = run_note(plan, target, data_dir)
     if note:
         click.echo(note, err=True)

@@ -7,6 +7,7 @@ an unknown format). Nothing here imports the Azure SDKs, so the command starts q
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import glob
 from collections.abc import Iterable, Mapping, Sequence
@@ -107,11 +108,12 @@ def overrides_for(
     return {k: v for k, v in overrides.items() if k in names or k not in anywhere}
 
 
-def _summary(files: int, problems: int) -> str:
+def _summary(files: int, problems: int, warnings: int = 0) -> str:
     checked = f"{files} file{'s' if files != 1 else ''} checked"
-    if not problems:
-        return f"{checked}, no errors"
-    return f"{checked}, {problems} error{'s' if problems != 1 else ''}"
+    errors = f"{problems} error{'s' if problems != 1 else ''}" if problems else "no errors"
+    if warnings:
+        return f"{checked}, {errors}, {warnings} warning{'s' if warnings != 1 else ''}"
+    return f"{checked}, {errors}"
 
 
 @click.command(name="validate")
@@ -144,6 +146,11 @@ def _summary(files: int, problems: int) -> str:
     metavar="GLOB",
     help="Skip files matching GLOB (repeatable), e.g. 'specs/data/*' or '*.lock.yaml'.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings (e.g. a placeholder without | quote in a command) as errors.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -152,6 +159,7 @@ def command(
     variables: tuple[str, ...],
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    strict: bool,
 ) -> None:
     """Check spec files, directories of specs and globs: YAML, schema, references, templates.
 
@@ -183,7 +191,10 @@ def command(
         mine = overrides_for(overrides, names.get(path, frozenset()), anywhere)
         spec = kept.pop(path) if path in kept else load(path)
         diagnostics.extend(check_loaded(path, spec, mine))
+    if strict:
+        diagnostics = [dataclasses.replace(d, severity="error") for d in diagnostics]
     diagnostics.sort()
     click.echo(REPORTERS[fmt](diagnostics), nl=False)
-    click.echo(_summary(len(paths), len(diagnostics)), err=True)
-    ctx.exit(1 if diagnostics else 0)
+    warnings = sum(d.severity == "warning" for d in diagnostics)
+    click.echo(_summary(len(paths), len(diagnostics) - warnings, warnings), err=True)
+    ctx.exit(1 if len(diagnostics) > warnings else 0)

@@ -16,11 +16,15 @@ import uvicorn
 from starlette.applications import Starlette
 
 from batchspec.emulator.api.app import build_app
+from batchspec.emulator.api.timeouts import TimedH11Protocol
+from batchspec.emulator.engine import confine
+from batchspec.emulator.engine.clock import OFF, Clock
 from batchspec.emulator.engine.container_engines import engine_problem
 from batchspec.emulator.engine.scheduler import Scheduler
 from batchspec.emulator.engine.storage_io import upload_files
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.store import Store
+from batchspec.redact import log_to
 
 HOST = "127.0.0.1"  # loopback only, always
 DEFAULT_DELAY = 0.5  # seconds a passing state lasts (never zero: clients must meet them)
@@ -50,6 +54,7 @@ async def _serve(
     key: str,
     on_ready: Callable[[str], None],
     delay: float,
+    clock: Clock,
 ) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -63,6 +68,8 @@ async def _serve(
     sock.listen(2048)
     endpoint = f"http://{HOST}:{sock.getsockname()[1]}"
     store = Store(data_dir / "batch.sqlite3")
+    confine.configure(data_dir)  # after the store: its files are among those tasks cannot see
+    confine.protect_service()
     live = Live(
         store=store,
         data_dir=data_dir,
@@ -72,6 +79,7 @@ async def _serve(
         delay=delay,
         upload_files=upload_files,
     )
+    live.phases = clock.phases()
     live.container_problem = engine_problem
     app = build_app(live)
 
@@ -95,8 +103,16 @@ async def _serve(
     app.router.lifespan_context = lifespan
     # A long keep-alive: SDK clients poll every few seconds and reuse their connections; a
     # server closing idle ones after uvicorn's default 5 s races with the next request.
+    # uvicorn's own logging set-up is left out: its records, like every other, go through the
+    # redacting handler `serve` installs.
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", access_log=False, timeout_keep_alive=75
+        app,
+        log_level="warning",
+        log_config=None,
+        http=TimedH11Protocol,
+        lifespan="on",
+        access_log=False,
+        timeout_keep_alive=75,
     )
     server = _Server(config)
     try:
@@ -113,16 +129,19 @@ def serve(
     key: str,
     on_ready: Callable[[str], None],
     delay: float = DEFAULT_DELAY,
+    clock: Clock = OFF,
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM; call on_ready(endpoint) once listening.
 
     `delay` is how long Batch's passing states (deleting, terminating, resizing, a node
-    creating...) last here; it must be above zero.
+    creating...) last here; it must be above zero. `clock` makes allocation, boot and
+    StartTask take Azure-like times (engine/clock.py).
     """
     if delay <= 0:
         raise ValueError("the lifecycle delay must be above zero")
+    log_to(sys.stderr)
     _use_pidfd_child_watcher()
-    asyncio.run(_serve(port, data_dir, account, key, on_ready, delay))
+    asyncio.run(_serve(port, data_dir, account, key, on_ready, delay, clock))
 
 
 def _use_pidfd_child_watcher() -> None:

@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 # Popen objects of the services this process started, so they are reaped when stopped and
@@ -16,10 +16,21 @@ from pathlib import Path
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
-def spawn(cmd: Sequence[str], log_path: Path) -> int:
-    """Start `cmd` in its own session (it outlives this process), output appended to `log_path`."""
+def spawn(
+    cmd: Sequence[str],
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    umask: int = 0o077,
+) -> int:
+    """Start `cmd` in its own session (it outlives this process), output appended to `log_path`.
+
+    The log is readable by its owner only, and the process runs with `umask` (by default
+    nothing it writes is readable by other users) and `env` (default: this environment).
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "ab") as log:
         proc = subprocess.Popen(
             list(cmd),
             stdin=subprocess.DEVNULL,
@@ -27,6 +38,8 @@ def spawn(cmd: Sequence[str], log_path: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env=None if env is None else dict(env),
+            umask=umask,
         )
     _children[proc.pid] = proc
     return proc.pid
@@ -54,13 +67,27 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def command_line(pid: int) -> str:
-    """The process's command line, or "" where /proc is unavailable."""
+def started_at(pid: int) -> float | None:
+    """When the process started (seconds since the epoch, as the OS keeps it), or None.
+
+    With the pid, this names one process: a pid is reused by the next process the system
+    starts, its start time is not.
+    """
+    import psutil
+
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return ""
-    return raw.replace(b"\0", b" ").decode(errors="replace")
+        return float(psutil.Process(pid).create_time())
+    except (psutil.Error, OSError):
+        return None
+
+
+def same_process(pid: int, started: object) -> bool:
+    """Whether `pid` is still the process that started at `started` (from `started_at`)."""
+    if not isinstance(started, int | float) or not pid_alive(pid):
+        return False
+    now = started_at(pid)
+    # The OS gives start times in clock ticks; psutil's float of one is the same every time.
+    return now is not None and abs(now - started) < 0.05
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
@@ -97,11 +124,17 @@ def terminate(pid: int, timeout: float = 10.0, closed: Callable[[], bool] | None
 
 
 def log_tail(log_path: Path, start: int = 0, limit: int = 2000) -> str:
-    """The end of a log from byte offset `start`, at most `limit` characters."""
+    """The whole last lines of a log from byte offset `start`, at most `limit` characters.
+
+    Cut only at a line boundary, so that a secret is never sliced into a part that redaction
+    would not recognise; a last line longer than `limit` is left out.
+    """
     try:
         with log_path.open("rb") as log:
             log.seek(start)
             text = log.read().decode(errors="replace")
     except OSError:
         return ""
-    return text[-limit:]
+    if len(text) <= limit:
+        return text
+    return text[-limit:].partition("\n")[2]

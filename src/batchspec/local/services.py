@@ -23,18 +23,29 @@ from pathlib import Path
 from typing import Any
 
 import batchspec
+from batchspec.emulator.engine.confine import HIDE_VARIABLE
+from batchspec.local.keys import (
+    EMULATOR_KEY_VARIABLE,
+    KEYS_FILE,
+    PRIVATE_FILE,
+    LocalKeys,
+    local_keys,
+    private_dir,
+)
 from batchspec.local.processes import (
-    command_line,
     log_tail,
     pid_alive,
     port_open,
+    same_process,
     spawn,
+    started_at,
     terminate,
 )
 from batchspec.redact import describe_error, redact
 from batchspec.targets import ConfigError
 
-# Azurite's well-known development account (public, documented by Microsoft).
+# Azurite's well-known development account (public, documented by Microsoft). The local
+# target keeps the account name and gives it a key of its own (`batchspec.local.keys`).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -47,8 +58,6 @@ CHECKOUT = Path(batchspec.__file__).resolve().parents[2]
 
 _AZURITE_LISTENING = re.compile(r"listens on https?://[^\s:]+:(\d+)")
 _AZURITE_CLOSED = "Blob service successfully closed"
-# Checked against /proc so that a recycled pid is never mistaken for a service.
-_COMMAND_MARKERS = {EMULATOR: "batchspec", AZURITE: "azurite"}
 
 
 class LocalServiceError(ConfigError):
@@ -103,23 +112,30 @@ def _unusable(home: Path, exc: OSError) -> LocalServiceError:
 
 
 def _ensure_running(root: Path, timeout: float) -> LocalEndpoints:
-    from batchspec.emulator.api.auth import DEFAULT_ACCOUNT, DEFAULT_KEY
+    from batchspec.emulator.api.auth import DEFAULT_ACCOUNT
 
     with _locked(root):
+        try:
+            keys = local_keys(root)
+        except (ValueError, KeyError, TypeError):
+            raise LocalServiceError(
+                f"{root / 'keys.json'} is damaged: run `batchspec local down`, delete it, and "
+                "start again (new keys are made)"
+            ) from None
         state = _read_state(root)
         missing = [name for name in (EMULATOR, AZURITE) if not _is_running(name, state.get(name))]
         if AZURITE in missing:
             find_azurite(root.parent)  # fail before starting anything without Azurite
         for name in missing:
             # Alive but not answering: stop it, or two servers would share one data directory.
-            pid = (state.get(name) or {}).get("pid")
-            if isinstance(pid, int) and _owns_pid(name, pid):
-                terminate(pid, closed=_closed_check(root, name))
+            entry = state.get(name) or {}
+            if _owns(entry):
+                terminate(int(entry["pid"]), closed=_closed_check(root, name))
         # Both start at once; then each is awaited in turn.
-        pending = [_start(name, root, _previous_port(state.get(name))) for name in missing]
+        pending = [_start(name, root, _previous_port(state.get(name)), keys) for name in missing]
         try:
             for starting in pending:
-                state[starting.name] = _wait_started(starting, root, timeout)
+                state[starting.name] = _wait_started(starting, root, timeout, keys)
         except BaseException:
             # Also on Ctrl-C: a started but unrecorded service would be an orphan.
             for starting in pending:
@@ -133,8 +149,8 @@ def _ensure_running(root: Path, timeout: float) -> LocalEndpoints:
         batch_account=state[EMULATOR].get("account", DEFAULT_ACCOUNT),
         blob_endpoint=state[AZURITE]["endpoint"],
         storage_account=AZURITE_ACCOUNT,
-        batch_key=DEFAULT_KEY,
-        storage_key=AZURITE_KEY,
+        batch_key=keys.batch_key,
+        storage_key=keys.storage_key,
     )
 
 
@@ -152,7 +168,7 @@ def _stop(root: Path) -> list[str]:
         state = _read_state(root)
         for name in (EMULATOR, AZURITE):
             entry = state.get(name)
-            if entry and _owns_pid(name, entry.get("pid")):
+            if entry and _owns(entry):
                 terminate(int(entry["pid"]), timeout=20.0, closed=_closed_check(root, name))
                 stopped.append(name)
             if entry:
@@ -208,25 +224,38 @@ class _Starting:
     """Started on a previous port: if it fails, try again on a free one."""
 
 
-def _start(name: str, root: Path, port: int) -> _Starting:
+def _start(name: str, root: Path, port: int, keys: LocalKeys) -> _Starting:
     log = _log_path(root, name)
-    log.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log.parent)
     offset = log.stat().st_size if log.exists() else 0
+    # The keys go through the environment: every user can read a process's command line.
+    env = dict(os.environ)
     if name == EMULATOR:
         _ready_path(root).unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "batchspec", "emulator", "--port", str(port)]
         cmd += ["--data-dir", str(root / EMULATOR), "--ready-file", str(_ready_path(root))]
+        env[EMULATOR_KEY_VARIABLE] = keys.batch_key
+        # Tasks run as this user: the service covers these from them (engine/confine.py).
+        hidden = [root / KEYS_FILE, root / "services.json", log.parent, root / AZURITE]
+        env[HIDE_VARIABLE] = os.pathsep.join(map(str, hidden))
     else:
-        (root / AZURITE).mkdir(parents=True, exist_ok=True)
+        private_dir(root / AZURITE)
         cmd = [find_azurite(root.parent), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
         cmd += ["--skipApiVersionCheck", "--loose", "--location", str(root / AZURITE)]
-        # Without --silent Azurite logs every request line, SAS signatures included.
-        cmd += ["--silent"]
-    pid = spawn(cmd, log)
+        # Without --silent Azurite logs every request line, SAS signatures included; without
+        # --disableTelemetry it reports usage to Microsoft.
+        cmd += ["--silent", "--disableTelemetry"]
+        # Azurite's own way to replace an account's key (its README: AZURITE_ACCOUNTS).
+        env["AZURITE_ACCOUNTS"] = f"{AZURITE_ACCOUNT}:{keys.storage_key}"
+        # Every line Azurite prints reaches its log through the redactor.
+        cmd = [sys.executable, "-m", "batchspec.local.logpipe", str(log), "--", *cmd]
+    pid = spawn(cmd, log, env=env)
     return _Starting(name, pid, port, offset, retry_port=port != 0)
 
 
-def _wait_started(starting: _Starting, root: Path, timeout: float) -> dict[str, Any]:
+def _wait_started(
+    starting: _Starting, root: Path, timeout: float, keys: LocalKeys
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         entry = _started_entry(starting, root)
@@ -235,7 +264,7 @@ def _wait_started(starting: _Starting, root: Path, timeout: float) -> dict[str, 
         if not pid_alive(starting.pid):
             if starting.retry_port:
                 # Most likely the previous port is taken now; any free port will do.
-                return _wait_started(_start(starting.name, root, 0), root, timeout)
+                return _wait_started(_start(starting.name, root, 0, keys), root, timeout, keys)
             break
         time.sleep(0.05)
     else:
@@ -254,13 +283,24 @@ def _started_entry(starting: _Starting, root: Path) -> dict[str, Any] | None:
             return None
         endpoint = str(info["endpoint"]).rstrip("/")
         port = int(endpoint.rsplit(":", 1)[1].split("/")[0])
-        return {"pid": starting.pid, "port": port, "endpoint": endpoint, "account": info["account"]}
+        return {
+            "pid": starting.pid,
+            "started": started_at(starting.pid),
+            "port": port,
+            "endpoint": endpoint,
+            "account": info["account"],
+        }
     found = _AZURITE_LISTENING.search(log_tail(_log_path(root, AZURITE), starting.log_offset))
     if found is None:
         return None
     port = int(found.group(1))
     endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
-    return {"pid": starting.pid, "port": port, "endpoint": endpoint}
+    return {
+        "pid": starting.pid,
+        "started": started_at(starting.pid),
+        "port": port,
+        "endpoint": endpoint,
+    }
 
 
 def _closed_check(root: Path, name: str) -> Callable[[], bool] | None:
@@ -273,16 +313,20 @@ def _closed_check(root: Path, name: str) -> Callable[[], bool] | None:
 
 
 def _is_running(name: str, entry: dict[str, Any] | None) -> bool:
-    if not entry or not entry.get("port") or not _owns_pid(name, entry.get("pid")):
+    if not entry or not entry.get("port") or not _owns(entry):
         return False
     return port_open(int(entry["port"]))
 
 
-def _owns_pid(name: str, pid: Any) -> bool:
-    if not isinstance(pid, int) or not pid_alive(pid):
-        return False
-    cmd = command_line(pid)
-    return not cmd or _COMMAND_MARKERS[name] in cmd
+def _owns(entry: dict[str, Any]) -> bool:
+    """Whether the recorded process is still the one this data directory started.
+
+    A pid alone is not enough (the system reuses it; a `vim notes-about-batchspec.txt` given
+    the service's old pid was killed when a command-line check was used): the process must also
+    have started when the recorded one did.
+    """
+    pid = entry.get("pid")
+    return isinstance(pid, int) and same_process(pid, entry.get("started"))
 
 
 def _previous_port(entry: dict[str, Any] | None) -> int:
@@ -309,15 +353,20 @@ def _read_state(root: Path) -> dict[str, dict[str, Any]]:
 def _write_state(root: Path, state: dict[str, dict[str, Any]]) -> None:
     path = root / "services.json"
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
 
 
 @contextmanager
 def _locked(root: Path) -> Iterator[None]:
     """Serialise starts and stops between concurrent batchspec commands."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / "services.lock").open("a") as lock:
+    if not root.parent.exists():
+        private_dir(root.parent)  # a data directory batchspec makes is its owner's alone
+    private_dir(root)
+    fd = os.open(root / "services.lock", os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+    with os.fdopen(fd, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

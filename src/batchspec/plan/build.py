@@ -14,42 +14,67 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from batchspec.diagnostics import Diagnostic
-from batchspec.plan.commandline import wrap_commands
 from batchspec.plan.containers import (
     check_containers,
     compile_container,
     plan_container_configuration,
     render_container,
 )
+from batchspec.plan.exits import check_exit_conditions, uses_dependencies
 from batchspec.plan.model import (
+    AllTasksComplete,
     CleanupActions,
     CleanupPlan,
     ContainerPlan,
     DownloadPlan,
     ImagePlan,
     JobPlan,
+    OnTaskFailure,
     Plan,
     PoolPlan,
     RunInfo,
     StartTaskPlan,
     UploadPlan,
 )
-from batchspec.plan.tasklist import Uploaded, batch_id_problem, plan_tasks
-from batchspec.plan.tasks import check_commands, compile_resource_files, render_resource_files
+from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
+from batchspec.plan.tasks import (
+    check_commands,
+    compile_resource_files,
+    render_resource_files,
+    wrap,
+)
 from batchspec.plan.uploads import plan_uploads
 from batchspec.plan.variables import resolve_vars
+from batchspec.plan.windows import image_problem, is_windows, windows_quote
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
-from batchspec.spec.model import Spec, SpecShapeError, VarValue, spec_from_data
+from batchspec.spec.model import (
+    Spec,
+    SpecShapeError,
+    UploadSpec,
+    VarValue,
+    spec_from_data,
+    uploads_from_data,
+)
 from batchspec.spec.render import Renderer
+from batchspec.spec.typed import render_typed_fields
+from batchspec.spec.watchdog import BudgetExceeded, TemplateTimeout
 
 MAX_DURATION_DAYS = 10_675_199
 """Batch keeps time limits as .NET TimeSpans, which hold at most 10,675,199 days."""
 MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86_400
+_ALL_TASKS_COMPLETE: Mapping[str, AllTasksComplete] = {
+    "no_action": "noaction",
+    "terminate_job": "terminatejob",
+}
+_ON_TASK_FAILURE: Mapping[str, OnTaskFailure] = {
+    "no_action": "noaction",
+    "perform_exit_options_job_action": "performexitoptionsjobaction",
+}
 CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -58,53 +83,100 @@ def load_plan(
 ) -> Plan | list[Diagnostic]:
     """Read, schema-check and plan one spec file."""
     from batchspec.spec.load import load_spec
-    from batchspec.spec.schema import schema_diagnostics
 
     loaded = load_spec(path)
     if isinstance(loaded, list):
         return loaded
-    problems = schema_diagnostics(loaded)
-    if problems:
-        return problems
-    return build_plan(loaded, overrides, run)
+    return check_plan(loaded, overrides, run)
+
+
+def check_plan(
+    loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
+) -> Plan | list[Diagnostic]:
+    """The schema, then every other check and render of a loaded spec, under one budget."""
+    from batchspec.spec.schema import schema_diagnostics
+
+    return _budgeted(loaded, lambda: schema_diagnostics(loaded), overrides, run)
 
 
 def build_plan(
     loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
 ) -> Plan | list[Diagnostic]:
     """Render and check a schema-valid spec into a Plan, or return every problem found."""
-    try:
-        spec = spec_from_data(loaded.data)
-    except SpecShapeError as exc:
-        line, col = loaded.locate(exc.where)
-        return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
+    return _budgeted(loaded, list, overrides, run)
+
+
+def _budgeted(
+    loaded: LoadedSpec,
+    schema_check: Callable[[], list[Diagnostic]],
+    overrides: Mapping[str, str],
+    run: RunInfo | None,
+) -> Plan | list[Diagnostic]:
+    # One CPU and memory budget covers the schema, rendering, factory expansion and every
+    # check of the file: limits per step alone let many steps just under them add up.
     renderer = Renderer(loaded)
-    with renderer.watchdog.armed():
-        return _build(loaded, spec, renderer, overrides, run)
+    watchdog = renderer.watchdog
+    try:
+        with watchdog.armed():
+            problems = schema_check()
+            if problems:
+                return problems  # the semantic checks assume the shape the schema guarantees
+            return _build(loaded, renderer, overrides, run)
+    except BudgetExceeded:
+        message = watchdog.exhausted_message()
+    except TemplateTimeout:  # fired as a render ended: the render used its whole limit
+        message = f"the template is not allowed to do this (sandbox): {watchdog.render_message()}"
+    except MemoryError:
+        message = "checking the spec needs more memory than this machine has; checking stopped"
+    renderer.summarize()
+    renderer.report(watchdog.where, message)
+    return sorted(renderer.problems)
 
 
 def _build(
     loaded: LoadedSpec,
-    spec: Spec,
     renderer: Renderer,
     overrides: Mapping[str, str],
     run: RunInfo | None,
 ) -> Plan | list[Diagnostic]:
-    values = resolve_vars(renderer, spec, overrides)
+    declared = loaded.data.get("vars", {})
+    values = resolve_vars(renderer, tuple(declared.items()), overrides)
     spec_dir = Path(os.path.abspath(loaded.path)).parent
-    uploads = plan_uploads(renderer, spec, spec_dir)
-    _check_literal_prefixes(renderer, spec)
-    inputs = input_digests(uploads, spec_dir)
+    # Uploads are not templates (they decide the run id), so they are planned from the data
+    # before the typed templates, which may name `run`, are rendered.
+    upload_specs = uploads_from_data(loaded.data)
+    uploads = plan_uploads(renderer, upload_specs, spec_dir)
+    _check_literal_prefixes(renderer, upload_specs)
+    inputs = tuple(sorted(input_digests(uploads, spec_dir) + data_file_digests(loaded, spec_dir)))
     digest = spec_digest(loaded.raw, values, inputs)
     run = run or default_run(digest)
     base = renderer.context(
-        vars=dict(values), spec={"name": spec.name}, run={"id": run.id, "date": run.date}
+        vars=dict(values), spec={"name": loaded.data.get("name")}, run=vars_of(run)
     )
+    # Numbers, booleans, ids and sizes may be templates: they are rendered and type-checked
+    # before the spec becomes typed records.
+    typed = render_typed_fields(renderer, loaded, base)
+    if typed is None:
+        renderer.summarize()
+        return sorted(renderer.problems)
+    try:
+        spec = spec_from_data(typed.loaded.data)
+    except SpecShapeError as exc:
+        line, col = loaded.locate(exc.where)
+        return [Diagnostic(str(loaded.path), line, col, format_json_path(exc.where), exc.message)]
+    windows = is_windows(spec.pool.image.node_agent)
+    image = spec.pool.image
+    mismatch = image_problem(image.publisher, image.node_agent)
+    if mismatch is not None:
+        renderer.report(("pool", "image", "node_agent"), mismatch)
+    if windows:
+        # Commands are compiled after this point: `quote` quotes for cmd, not for a POSIX shell.
+        renderer.env.filters["quote"] = windows_quote
     containers = _containers(renderer, spec, base)
     base["containers"] = {c.key: c.name for c in containers}
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
-    pool = _pool(renderer, spec, base)
+    pool = _pool(renderer, spec, base, windows)
     check_containers(renderer, spec)
     _check_durations(renderer, spec)
     prefixes: list[str] = []
@@ -114,20 +186,33 @@ def _build(
         compiled = renderer.compile(download.prefix, (*download.where, "prefix"))
         prefixes.append(renderer.render(compiled, base) or "" if compiled is not None else "")
     job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
+    job_environment = _environment(renderer, spec.job.environment, ("job",), base)
+    _check_slots(renderer, spec)
+    check_exit_conditions(renderer, spec.job)
     tasks = None
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
-        tasks = plan_tasks(renderer, spec.job, base, Uploaded.of(spec, uploads, spec_dir))
+        uploaded = Uploaded.of(spec, uploads, spec_dir)
+        tasks = plan_tasks(
+            renderer,
+            spec.job,
+            base,
+            uploaded,
+            TaskSettings(windows, spec.pool.task_slots_per_node, typed.per_task),
+        )
     renderer.summarize()
-    if renderer.problems or tasks is None or pool is None or job_id is None:
+    if renderer.errors or tasks is None or pool is None or job_id is None:
         return sorted(renderer.problems)
     job = JobPlan(
         id=job_id,
         timeout_seconds=spec.job.timeout_seconds,
         priority=spec.job.priority,
         max_task_retries=spec.job.retries,
-        uses_task_dependencies=any(t.depends_on for t in spec.job.tasks),
+        uses_task_dependencies=uses_dependencies(spec.job),
+        environment=job_environment,
+        on_all_tasks_complete=_ALL_TASKS_COMPLETE[spec.job.on_all_tasks_complete],
+        on_task_failure=_ON_TASK_FAILURE[spec.job.on_task_failure],
     )
     return Plan(
         name=spec.name,
@@ -151,7 +236,13 @@ def _build(
             spec.cleanup.pool,
             CleanupActions(*spec.cleanup.on_failure),
         ),
+        warnings=tuple(sorted(renderer.problems)),
     )
+
+
+def vars_of(run: RunInfo) -> dict[str, str]:
+    """`run` as templates see it."""
+    return {"id": run.id, "date": run.date}
 
 
 def default_run(digest: str, today: datetime.date | None = None) -> RunInfo:
@@ -190,6 +281,20 @@ def input_digests(uploads: Sequence[UploadPlan], spec_dir: Path) -> tuple[tuple[
     return tuple(sorted(out.items()))
 
 
+def data_file_digests(loaded: LoadedSpec, spec_dir: Path) -> tuple[tuple[str, str], ...]:
+    """(path as the spec names it, sha256) for every `foreach: {file: ...}` data file: its rows
+    decide which tasks run, so an edited file is a new run as an edited upload is."""
+    job = loaded.data.get("job")
+    templates = job.get("tasks") if isinstance(job, dict) else None
+    out: dict[str, str] = {}
+    for template in templates if isinstance(templates, list) else ():
+        foreach = template.get("foreach") if isinstance(template, dict) else None
+        name = foreach.get("file") if isinstance(foreach, dict) else None
+        if isinstance(name, str) and name:
+            out[PurePosixPath(name).as_posix()] = _file_sha256(spec_dir / name)
+    return tuple(out.items())
+
+
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     try:
@@ -201,9 +306,9 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_literal_prefixes(renderer: Renderer, spec: Spec) -> None:
+def _check_literal_prefixes(renderer: Renderer, uploads: Sequence[UploadSpec]) -> None:
     """An upload prefix is not a template (uploads decide the run id): say so, not upload it."""
-    for upload in spec.uploads:
+    for upload in uploads:
         if "{{" in upload.prefix or "{%" in upload.prefix:
             renderer.report(
                 (*upload.where, "prefix"),
@@ -224,6 +329,33 @@ def _render_id(
         renderer.report(where, problem)
         return None
     return value
+
+
+def _environment(
+    renderer: Renderer,
+    pairs: Sequence[tuple[str, str]],
+    owner: JsonPath,
+    context: Mapping[str, Any],
+) -> tuple[tuple[str, str], ...]:
+    """Environment values rendered once (the job's, a start task's); failures are reported."""
+    out = []
+    for name, value in pairs:
+        compiled = renderer.compile(value, (*owner, "environment", name))
+        rendered = None if compiled is None else renderer.render(compiled, context)
+        out.append((name, rendered or ""))
+    return tuple(out)
+
+
+def _check_slots(renderer: Renderer, spec: Spec) -> None:
+    # Batch accepts such a task and never schedules it: the job would wait forever.
+    slots = spec.pool.task_slots_per_node
+    for task in spec.job.tasks:
+        if task.required_slots > slots:
+            renderer.report(
+                (*task.where, "required_slots"),
+                f"the task needs {task.required_slots} slots but the pool's nodes have "
+                f"{slots} (pool.task_slots_per_node); Batch would never schedule it",
+            )
 
 
 def _check_durations(renderer: Renderer, spec: Spec) -> None:
@@ -273,6 +405,7 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     refs += [(d.container, d.where) for d in spec.downloads]
     start = spec.pool.start_task
     files = list(start.resource_files) if start is not None else []
+    files += spec.job.resource_files
     for task in spec.job.tasks:
         files += task.resource_files
         refs += [(o.container, o.where) for o in task.outputs]
@@ -289,27 +422,25 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
             )
 
 
-def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPlan | None:
+def _pool(
+    renderer: Renderer, spec: Spec, context: Mapping[str, Any], windows: bool
+) -> PoolPlan | None:
     pool = spec.pool
     start = pool.start_task
     start_plan = None
     if start is not None:
         run = start.run
-        check_commands(renderer, run)
+        check_commands(renderer, run, windows)
         if run.commands is not None:
             lines = [
                 renderer.render(c, context) if c is not None else None
                 for c in (renderer.compile(s, (*run.where, i)) for i, s in enumerate(run.commands))
             ]
-            command = None if None in lines else wrap_commands([x or "" for x in lines])
+            command = None if None in lines else wrap([x or "" for x in lines], windows)
         else:
             compiled = renderer.compile(run.command or "", run.where)
             command = None if compiled is None else renderer.render(compiled, context)
-        env = []
-        for name, value in start.environment:
-            compiled = renderer.compile(value, (*start.where, "environment", name))
-            rendered = None if compiled is None else renderer.render(compiled, context)
-            env.append((name, rendered or ""))
+        env = _environment(renderer, start.environment, start.where, context)
         compiled_files = compile_resource_files(renderer, start.resource_files)
         files = (
             None
@@ -325,7 +456,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
         start_plan = StartTaskPlan(
             command_line=command,
             resource_files=files,
-            environment=tuple(env),
+            environment=env,
             elevated=start.elevated,
             wait_for_success=start.wait_for_success,
             max_retries=start.retries,
@@ -340,6 +471,7 @@ def _pool(renderer: Renderer, spec: Spec, context: Mapping[str, Any]) -> PoolPla
         image=ImagePlan(image.publisher, image.offer, image.sku, image.version, image.node_agent),
         task_slots_per_node=pool.task_slots_per_node,
         start_task=start_plan,
+        os_family="windows" if windows else "linux",
         container_configuration=plan_container_configuration(
             renderer, pool.container_configuration, context
         ),

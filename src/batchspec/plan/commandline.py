@@ -11,6 +11,8 @@ import re
 import shlex
 from collections.abc import Sequence
 
+from batchspec.diagnostics import Severity
+
 BASH_PREAMBLE = "set -e; set -o pipefail"
 
 
@@ -144,3 +146,66 @@ def command_problem(source: str, *, joined: bool, last: bool) -> str | None:
                 "('; ' follows each command); remove it"
             )
     return None
+
+
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_SAFE_FILTERS = frozenset({"quote", "int", "float", "length", "count"})
+"""Filters whose result cannot change a command line's words: quoted, or a number."""
+_SIMPLE = re.compile(r"[\w.]+")
+_SAFE_NAMES = frozenset({"index"})
+"""Names that always hold a number."""
+
+
+def _outermost(expression: str) -> tuple[str | None, bool]:
+    """The last filter applied to a placeholder's expression (None: no filter), and whether it
+    is a bare safe name. Text that does not parse is left to the template compiler."""
+    from jinja2 import nodes
+
+    from batchspec.spec.sandbox import make_environment
+
+    try:
+        body = make_environment().parse("{{" + expression + "}}").body
+    except Exception:
+        return "quote", False  # a syntax error is reported by the compiler, once
+    output = body[0] if body else None
+    node = output.nodes[0] if isinstance(output, nodes.Output) and output.nodes else None
+    if isinstance(node, nodes.Filter):
+        return node.name, False
+    return None, isinstance(node, nodes.Name) and node.name in _SAFE_NAMES
+
+
+def quoting_problems(source: str) -> list[tuple[Severity, str]]:
+    """(severity, message) for each placeholder of a command template that is not quoted safely.
+
+    A value pasted into a command line as it is can inject words, `$(...)` or backquotes: a
+    placeholder without `| quote` is a warning. `| quote` inside double quotes is an error: its
+    single quotes are literal there, so `$(...)` in the value runs.
+    """
+    found: list[tuple[Severity, str]] = []
+    for match in _PLACEHOLDER.finditer(source):
+        expression = match.group(1).strip()
+        last, safe_name = _outermost(match.group(1))
+        stack, _, _, _ = _scan(_JINJA.sub("X", source[: match.start()]))
+        inside = stack[-1] if stack else ""
+        shown = "{{ " + expression + " }}"
+        if last == "quote" and inside in ("'", '"'):
+            kind = "double" if inside == '"' else "single"
+            found.append(
+                (
+                    "error",
+                    f"{shown} is quoted with `quote` inside {kind} quotes, where its quoting "
+                    "does not hold (in double quotes `$(...)` in the value still runs); remove "
+                    f"the {kind} quotes around it",
+                )
+            )
+        elif last not in _SAFE_FILTERS and not safe_name:
+            operand = expression if _SIMPLE.fullmatch(expression) else f"({expression})"
+            found.append(
+                (
+                    "warning",
+                    f"{shown} goes into the command line without `| quote` (a value with "
+                    "spaces, quotes, `$(...)` or backquotes would change the command): write "
+                    "{{ " + operand + " | quote }}, after `--` if a value may start with '-'",
+                )
+            )
+    return found

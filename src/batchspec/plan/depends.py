@@ -1,11 +1,14 @@
 """Task dependencies: expand ids and glob patterns over the job's task ids, find cycles.
 
-Only task ids are needed here, so the checks stay cheap for very large jobs: a pattern is
-matched against all ids once, however many tasks use it.
+Only task ids are needed here, so the checks stay cheap for very large jobs: each distinct
+pattern is matched once, however many tasks use it, and only against the ids that share its
+literal start (or end), found by bisecting sorted indexes. 20,000 tasks that each depend on
+their own `t-{{ index }}-*` cost 20,000 short look-ups, not 400 million comparisons.
 """
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ class DependencyResolver:
     def __init__(self, ids: Sequence[str]) -> None:
         self._ids = ids
         self._known = frozenset(ids)
+        self._index: _IdIndex | None = None
         self._patterns: dict[str, tuple[str, ...]] = {}
         # `depends_on` with a pattern -> its expansion for a task it does not name, the ids in
         # it (and its literal entries), and its problems. Every task of a barrier stage (10,000
@@ -97,9 +101,49 @@ class DependencyResolver:
     def _match(self, pattern: str) -> tuple[str, ...]:
         cached = self._patterns.get(pattern)
         if cached is None:
-            cached = tuple(i for i in self._ids if fnmatch.fnmatchcase(i, pattern))
+            if self._index is None:
+                self._index = _IdIndex(self._ids)
+            cached = self._index.match(pattern)
             self._patterns[pattern] = cached
         return cached
+
+
+class _IdIndex:
+    """Task ids sorted forwards and by their reversed text, to find candidates for a glob."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self._order = {task_id: n for n, task_id in enumerate(ids)}
+        self._forward = sorted(ids)
+        self._backward = sorted(i[::-1] for i in ids)
+
+    def match(self, pattern: str) -> tuple[str, ...]:
+        """The ids `pattern` matches, in submission order."""
+        start = _literal_start(pattern)
+        end = _literal_start(pattern[::-1])
+        if start or not end:
+            candidates = _with_prefix(self._forward, start)
+        else:
+            candidates = [i[::-1] for i in _with_prefix(self._backward, end)]
+        hits = [i for i in candidates if fnmatch.fnmatchcase(i, pattern)]
+        hits.sort(key=self._order.__getitem__)
+        return tuple(hits)
+
+
+def _literal_start(pattern: str) -> str:
+    """The text before the first glob character (`]` counts for a reversed pattern)."""
+    for n, c in enumerate(pattern):
+        if c in _GLOB_CHARS or c == "]":
+            return pattern[:n]
+    return pattern
+
+
+def _with_prefix(ordered: Sequence[str], prefix: str) -> Sequence[str]:
+    if not prefix:
+        return ordered
+    low = bisect.bisect_left(ordered, prefix)
+    # Every string starting with `prefix` sorts before `prefix` followed by the last character.
+    high = bisect.bisect_left(ordered, prefix + "\U0010ffff", lo=low)
+    return ordered[low:high]
 
 
 def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:

@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from batchspec.diagnostics import Diagnostic
 from batchspec.spec.model import VarValue
 
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
+AllTasksComplete = Literal["noaction", "terminatejob"]
+"""Batch's `onAllTasksComplete` values."""
+OnTaskFailure = Literal["noaction", "performexitoptionsjobaction"]
+"""Batch's `onTaskFailure` values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +132,8 @@ class ContainerSettingsPlan:
 @dataclass(frozen=True, slots=True)
 class StartTaskPlan:
     command_line: str
-    """Exactly as Batch receives it (lists already wrapped in /bin/bash -c '...')."""
+    """Exactly as Batch receives it (lists already wrapped in /bin/bash -c '...', or in
+    cmd /s /c "..." on a Windows pool)."""
     resource_files: tuple[ResourceFilePlan, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
     elevated: bool = False
@@ -145,6 +151,8 @@ class PoolPlan:
     image: ImagePlan
     task_slots_per_node: int = 1
     start_task: StartTaskPlan | None = None
+    os_family: Literal["linux", "windows"] = "linux"
+    """From the image's node agent; `commands:` are wrapped for bash or for cmd."""
     container_configuration: ContainerConfigurationPlan | None = None
 
 
@@ -157,6 +165,30 @@ class JobPlan:
     max_task_retries: int = 0
     """Default retries for tasks that do not set their own."""
     uses_task_dependencies: bool = False
+    environment: tuple[tuple[str, str], ...] = ()
+    """Batch's `commonEnvironmentSettings`: every task sees them, its own settings win."""
+    on_all_tasks_complete: AllTasksComplete = "noaction"
+    """Set on the job after every task has been added (see apply's job update)."""
+    on_task_failure: OnTaskFailure = "noaction"
+
+
+@dataclass(frozen=True, slots=True)
+class ExitOptionsPlan:
+    """Batch's ExitOptions; None leaves Batch's default for that way of ending."""
+
+    job_action: Literal["none", "disable", "terminate"] | None = None
+    dependency_action: Literal["satisfy", "block"] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExitConditionsPlan:
+    """Batch's ExitConditions for one task."""
+
+    exit_codes: tuple[tuple[int, ExitOptionsPlan], ...] = ()
+    exit_code_ranges: tuple[tuple[int, int, ExitOptionsPlan], ...] = ()
+    pre_processing_error: ExitOptionsPlan | None = None
+    file_upload_error: ExitOptionsPlan | None = None
+    default: ExitOptionsPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +203,11 @@ class TaskPlan:
     max_wall_clock_seconds: int | None = None
     depends_on: tuple[str, ...] = ()
     elevated: bool = False
+    display_name: str | None = None
+    required_slots: int = 1
+    depends_on_ranges: tuple[tuple[int, int], ...] = ()
+    """Batch's `taskIdRanges`: (start, end), both ends included."""
+    exit_conditions: ExitConditionsPlan | None = None
     container_settings: ContainerSettingsPlan | None = None
 
 
@@ -240,6 +277,8 @@ class Plan:
     cleanup: CleanupPlan = field(default_factory=CleanupPlan)
     inputs: tuple[tuple[str, str], ...] = ()
     """(source relative to the spec, sha256) of every uploaded file; part of `spec_digest`."""
+    warnings: tuple[Diagnostic, ...] = ()
+    """What validate warns about in a valid spec (e.g. a placeholder without `| quote`)."""
 
     def container_name(self, key: str) -> str:
         """The blob container name for a container key."""

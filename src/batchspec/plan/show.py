@@ -22,6 +22,8 @@ from batchspec.plan.containers import describe_registry, describe_settings
 from batchspec.plan.model import (
     ContainerConfigurationPlan,
     ContainerSettingsPlan,
+    ExitConditionsPlan,
+    ExitOptionsPlan,
     OutputPlan,
     Plan,
     RegistryPlan,
@@ -100,7 +102,7 @@ def write_text(plan: Plan, out: TextIO) -> None:
     line(f"  vm size {pool.vm_size}; {pool.dedicated_nodes} dedicated, {pool.spot_nodes} spot")
     line(f"  {pool.task_slots_per_node} task slot(s) per node")
     line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
-    line(f"  node agent {image.node_agent_sku_id}")
+    line(f"  node agent {image.node_agent_sku_id} ({pool.os_family})")
     if pool.container_configuration is not None:
         for text in _container_configuration_lines(pool.container_configuration):
             line(text)
@@ -112,6 +114,13 @@ def write_text(plan: Plan, out: TextIO) -> None:
     timeout = "none" if job.timeout_seconds is None else format_duration(job.timeout_seconds)
     line(f"  timeout {timeout}; priority {job.priority}; task retries {job.max_task_retries}")
     line(f"  task dependencies: {'yes' if job.uses_task_dependencies else 'no'}")
+    if job.on_all_tasks_complete != "noaction" or job.on_task_failure != "noaction":
+        line(
+            f"  on all tasks complete: {job.on_all_tasks_complete}; "
+            f"on task failure: {job.on_task_failure}"
+        )
+    for name, value in job.environment:
+        line(f"  env {name}={value}")
     heading(f"\nTasks ({len(plan.tasks):,})")
     for task in plan.tasks:
         out.write(_clean("".join(f"{text}\n" for text in _task_lines(plan, task))))
@@ -164,7 +173,7 @@ def _describe_output(plan: Plan, output: OutputPlan) -> str:
 
 
 def _task_lines(plan: Plan, task: TaskPlan) -> Iterator[str]:
-    yield f"  {task.id}"
+    yield f"  {task.id}" + ("" if task.display_name is None else f" ({task.display_name})")
     yield f"    command line: {task.command_line}"
     if task.container_settings is not None:
         yield f"    container: {describe_settings(task.container_settings)}"
@@ -179,9 +188,61 @@ def _task_lines(plan: Plan, task: TaskPlan) -> Iterator[str]:
         limits.append(f"max wall clock {format_duration(task.max_wall_clock_seconds)}")
     if task.elevated:
         limits.append("elevated")
+    if task.required_slots != 1:
+        limits.append(f"{task.required_slots} slots")
     yield f"    {'; '.join(limits)}"
     if task.depends_on:
         yield f"    depends on: {', '.join(task.depends_on)}"
+    if task.depends_on_ranges:
+        ranges = ", ".join(f"{start}-{end}" for start, end in task.depends_on_ranges)
+        yield f"    depends on the task id ranges: {ranges}"
+    if task.exit_conditions is not None:
+        for label, options in exit_entries(task.exit_conditions):
+            yield f"    on {label}: {_describe_exit(options)}"
+
+
+def exit_entries(
+    conditions: ExitConditionsPlan,
+) -> Iterator[tuple[str, ExitOptionsPlan]]:
+    """(label, options) for each way of ending the conditions name, in Batch's match order."""
+    for code, options in conditions.exit_codes:
+        yield f"exit code {code}", options
+    for start, end, options in conditions.exit_code_ranges:
+        yield f"exit codes {start}-{end}", options
+    for label, found in (
+        ("pre-processing error", conditions.pre_processing_error),
+        ("file upload error", conditions.file_upload_error),
+        ("any other ending", conditions.default),
+    ):
+        if found is not None:
+            yield label, found
+
+
+def _describe_exit(options: ExitOptionsPlan) -> str:
+    job = options.job_action or "Batch's default"
+    dependency = options.dependency_action or "Batch's default"
+    return f"job action {job}; dependency action {dependency}"
+
+
+def _options_json(options: ExitOptionsPlan | None) -> dict[str, Any] | None:
+    if options is None:
+        return None
+    return {"job_action": options.job_action, "dependency_action": options.dependency_action}
+
+
+def _exit_json(conditions: ExitConditionsPlan | None) -> dict[str, Any] | None:
+    if conditions is None:
+        return None
+    return {
+        "exit_codes": [{"code": c, **(_options_json(o) or {})} for c, o in conditions.exit_codes],
+        "exit_code_ranges": [
+            {"start": s, "end": e, **(_options_json(o) or {})}
+            for s, e, o in conditions.exit_code_ranges
+        ],
+        "pre_processing_error": _options_json(conditions.pre_processing_error),
+        "file_upload_error": _options_json(conditions.file_upload_error),
+        "default": _options_json(conditions.default),
+    }
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -265,6 +326,10 @@ def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
         "max_wall_clock_seconds": task.max_wall_clock_seconds,
         "depends_on": list(task.depends_on),
         "elevated": task.elevated,
+        "display_name": task.display_name,
+        "required_slots": task.required_slots,
+        "depends_on_ranges": [{"start": s, "end": e} for s, e in task.depends_on_ranges],
+        "exit_conditions": _exit_json(task.exit_conditions),
         "container_settings": _container_settings_json(task.container_settings),
     }
 
@@ -297,6 +362,7 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "dedicated_nodes": plan.pool.dedicated_nodes,
             "spot_nodes": plan.pool.spot_nodes,
             "task_slots_per_node": plan.pool.task_slots_per_node,
+            "os_family": plan.pool.os_family,
             "image": {
                 "publisher": image.publisher,
                 "offer": image.offer,
@@ -325,6 +391,9 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "priority": plan.job.priority,
             "max_task_retries": plan.job.max_task_retries,
             "uses_task_dependencies": plan.job.uses_task_dependencies,
+            "environment": dict(plan.job.environment),
+            "on_all_tasks_complete": plan.job.on_all_tasks_complete,
+            "on_task_failure": plan.job.on_task_failure,
         },
         "downloads": [
             {

@@ -1,35 +1,53 @@
 """All of a job's tasks: expand every template, check ids and dependencies, keep them bounded.
 
-Up to MATERIALIZE_LIMIT tasks the rendered TaskPlans are kept in a tuple. Above it only ids
-and dependencies are kept and the plan's `tasks` is a LazyTasks that renders on demand, so
-memory stays flat for sweeps of 100,000 tasks.
+Every task is rendered once, to check it. Up to MATERIALIZE_LIMIT tasks the rendered TaskPlans
+are kept in a tuple (their equal parts shared, see tasks.shared): about 0.25 KB a task beyond
+its text. Above it only ids and dependencies are kept and the plan's `tasks` is a LazyTasks that
+renders again on demand, so memory stays bounded up to MAX_TASKS.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from batchspec.plan.depends import DependencyResolver, find_cycle
-from batchspec.plan.model import TaskPlan, UploadPlan
+from batchspec.plan.exits import MAX_RANGE_EDGES, check_ranges, range_edges, range_ids
+from batchspec.plan.model import ResourceFilePlan, TaskPlan, UploadPlan
 from batchspec.plan.tasks import (
     CompiledTask,
     LazyTasks,
+    compile_resource_files,
     compile_task,
     describe_item,
+    render_resource_files,
     render_task,
     task_context,
 )
+from batchspec.spec.datafile import DataFileError, read_rows
 from batchspec.spec.document import JsonPath
-from batchspec.spec.factories import blob_item, expand, item_count, value_count
-from batchspec.spec.model import ContainerForeach, JobSpec, Spec, SweepForeach, TaskTemplate
+from batchspec.spec.factories import blob_item, expand, item_count, value_count, zip_lengths
+from batchspec.spec.model import (
+    ContainerForeach,
+    FileForeach,
+    JobSpec,
+    RangeForeach,
+    Spec,
+    SweepForeach,
+    TaskTemplate,
+    ZipForeach,
+)
 from batchspec.spec.render import Renderer
+from batchspec.spec.typed import PerTaskField
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MATERIALIZE_LIMIT = 5_000
+MATERIALIZE_LIMIT = 200_000
+KEPT_CHARACTERS = 32_000_000
+"""Most characters of rendered task values a plan keeps; a larger job is planned lazily, as a
+big one is (1,500 tasks of 900,000-character command lines took 1.46 GB kept)."""
 MAX_TASKS = 1_000_000
 """A job larger than this is refused at plan time rather than expanded."""
 
@@ -59,6 +77,8 @@ class Uploaded:
     """Keys some upload names, even one that failed (and was reported)."""
     container_keys: frozenset[str]
     """Every container key of the spec."""
+    spec_dir: Path = Path(".")
+    """Where a file factory's path is relative to."""
 
     @classmethod
     def of(cls, spec: Spec, uploads: Sequence[UploadPlan], spec_dir: Path) -> Uploaded:
@@ -69,6 +89,7 @@ class Uploaded:
             blobs,
             frozenset(u.container for u in spec.uploads),
             frozenset(c.key for c in spec.containers),
+            spec_dir,
         )
 
 
@@ -88,16 +109,39 @@ def _items(renderer: Renderer, template: TaskTemplate, uploaded: Uploaded) -> Se
                 "a container are expanded from this spec's uploads into it",
             )
             return None
-    items = expand(foreach, blobs)
+    rows: Sequence[Any] = ()
+    if isinstance(foreach, FileForeach):
+        try:
+            rows = read_rows(uploaded.spec_dir / foreach.file)
+        except DataFileError as exc:
+            renderer.report((*foreach.where, "file"), str(exc))
+            return None
+    if isinstance(foreach, ZipForeach):
+        lengths = zip_lengths(foreach)
+        if len({n for _, n in lengths}) > 1:
+            shown = ", ".join(f"{name} has {n:,}" for name, n in lengths)
+            renderer.report(
+                (*foreach.where, "zip"),
+                f"zipped lists must be equally long: {shown} (for every combination, use sweep)",
+            )
+            return None
+    items = expand(foreach, blobs, rows)
     if item_count(items) == 0:
         where: JsonPath = foreach.where if foreach is not None else template.where
         if isinstance(foreach, ContainerForeach):
             message = f"no blob uploaded into {foreach.container!r} matches {foreach.match!r}"
             where = (*foreach.where, "match")
-        elif isinstance(foreach, SweepForeach):
+        elif isinstance(foreach, SweepForeach | ZipForeach):
             empty = next(p for p in foreach.parameters if value_count(p.values) == 0)
-            message = f"the sweep parameter {empty.name!r} has no values (an empty range)"
+            kind = "sweep parameter" if isinstance(foreach, SweepForeach) else "zipped list"
+            message = f"the {kind} {empty.name!r} has no values (an empty range)"
             where = empty.where
+        elif isinstance(foreach, RangeForeach):
+            message = "the range holds no number (its start is at or past its stop)"
+            where = (*foreach.where, "range")
+        elif isinstance(foreach, FileForeach):
+            message = f"{foreach.file} holds no rows"
+            where = (*foreach.where, "file")
         else:
             message = "the factory makes no task"
         renderer.report(where, message)
@@ -105,8 +149,23 @@ def _items(renderer: Renderer, template: TaskTemplate, uploaded: Uploaded) -> Se
     return items
 
 
+@dataclass(frozen=True, slots=True)
+class TaskSettings:
+    """What the tasks take from the rest of the spec."""
+
+    windows: bool = False
+    """The pool runs Windows: `commands:` are joined for cmd."""
+    slots_per_node: int = 1
+    per_task: Mapping[int, tuple[PerTaskField, ...]] = field(default_factory=dict)
+    """Template index -> its typed fields that are rendered per task."""
+
+
 def plan_tasks(
-    renderer: Renderer, job: JobSpec, base: Mapping[str, Any], uploaded: Uploaded
+    renderer: Renderer,
+    job: JobSpec,
+    base: Mapping[str, Any],
+    uploaded: Uploaded,
+    settings: TaskSettings | None = None,
 ) -> Sequence[TaskPlan] | None:
     """Render and check every task; None when anything is wrong (see renderer.problems).
 
@@ -116,15 +175,23 @@ def plan_tasks(
     compiled: list[CompiledTask] = []
     total = 0
     retries = job.retries
-    known_problems = len(renderer.problems)
+    known_problems = len(renderer.errors)
     failed = False
-    for template in job.tasks:
+    shared = _shared_files(renderer, job, base)
+    if shared is None:
+        failed = True
+        shared = ()
+    settings = settings or TaskSettings()
+    for number, template in enumerate(job.tasks):
         items = _items(renderer, template, uploaded)
         if items is None:
             failed = True
             continue
         total += item_count(items)
-        task = compile_task(renderer, template, items)
+        typed = settings.per_task.get(number, ())
+        task = compile_task(
+            renderer, template, items, shared, settings.windows, typed, settings.slots_per_node
+        )
         if task is None:
             failed = True
         else:
@@ -141,6 +208,7 @@ def plan_tasks(
     ids: list[str] = []
     raw_depends: dict[int, tuple[str, ...]] = {}
     seen: dict[str, int] = {}
+    kept = 0
     for task in compiled:
         where_id = (*task.template.where, "id")
         for index, item in enumerate(task.items):
@@ -166,10 +234,17 @@ def plan_tasks(
                 raw_depends[position] = depends
             if keep:
                 plans.append(plan)
-    if failed or len(renderer.problems) > known_problems:
+                kept += _characters(plan)
+                if kept > KEPT_CHARACTERS:
+                    keep = False
+                    plans.clear()
+    if failed or len(renderer.errors) > known_problems:
         return None  # the ids are incomplete: dependency checks would only add noise
 
-    resolved = _resolve_depends(renderer, ids, raw_depends, compiled)
+    ranged = _range_dependencies(renderer, ids, compiled)
+    if ranged is None:
+        return None
+    resolved = _resolve_depends(renderer, ids, raw_depends, compiled, ranged)
     if resolved is None:
         return None
     if keep:
@@ -177,6 +252,35 @@ def plan_tasks(
             replace(p, depends_on=resolved[i]) if i in resolved else p for i, p in enumerate(plans)
         )
     return LazyTasks(renderer, compiled, base, retries, resolved, ids)
+
+
+def _characters(plan: TaskPlan) -> int:
+    """About how much text a TaskPlan holds."""
+    size = len(plan.id) + len(plan.command_line)
+    size += sum(len(k) + len(v) for k, v in plan.environment)
+    size += sum(len(o.pattern) + len(o.path or "") for o in plan.outputs)
+    for rf in plan.resource_files:
+        size += sum(len(x or "") for x in (rf.blob, rf.prefix, rf.url, rf.file_path))
+    return size
+
+
+def _shared_files(
+    renderer: Renderer, job: JobSpec, base: Mapping[str, Any]
+) -> tuple[ResourceFilePlan, ...] | None:
+    """The job's resource files, rendered once (they cannot name `item` or `index`)."""
+    compiled = compile_resource_files(renderer, job.resource_files)
+    if compiled is None:
+        return None
+    for rf in compiled:
+        for part in (rf.blob, rf.prefix, rf.url, rf.path):
+            if part is not None and part.per_task:
+                renderer.report(
+                    part.where,
+                    "the job's resource files are the same for every task: `item` and `index` "
+                    "belong in a task's own resource_files",
+                )
+                return None
+    return render_resource_files(renderer, compiled, base)
 
 
 def _template_of(compiled: Sequence[CompiledTask], position: int) -> tuple[CompiledTask, int]:
@@ -188,14 +292,40 @@ def _template_of(compiled: Sequence[CompiledTask], position: int) -> tuple[Compi
     raise IndexError(position)
 
 
+def _range_dependencies(
+    renderer: Renderer, ids: Sequence[str], compiled: Sequence[CompiledTask]
+) -> dict[int, tuple[str, ...]] | None:
+    """Position -> the task ids its `depends_on_ranges` stand for (for the cycle check only:
+    Batch is sent the ranges); None when a range names tasks the job lacks (reported)."""
+    templates = [task.template for task in compiled]
+    if not any(t.depends_on_ranges for t in templates):
+        return {}
+    known = frozenset(ids)
+    ok = all([check_ranges(renderer, t, known) for t in templates])
+    if not ok:
+        return None
+    ranged: dict[int, tuple[str, ...]] = {}
+    if range_edges(templates, [len(t.items) for t in compiled]) > MAX_RANGE_EDGES:
+        return ranged  # too many to walk; each range was still checked against the job
+    start = 0
+    for task in compiled:
+        if task.template.depends_on_ranges:
+            shared = tuple(range_ids(task.template))  # one tuple: find_cycle walks it once
+            for position in range(start, start + len(task.items)):
+                ranged[position] = shared
+        start += len(task.items)
+    return ranged
+
+
 def _resolve_depends(
     renderer: Renderer,
     ids: Sequence[str],
     raw: Mapping[int, tuple[str, ...]],
     compiled: Sequence[CompiledTask],
+    ranged: Mapping[int, tuple[str, ...]],
 ) -> dict[int, tuple[str, ...]] | None:
     resolved: dict[int, tuple[str, ...]] = {}
-    if not raw:
+    if not raw and not ranged:
         return resolved
     resolver = DependencyResolver(ids)
     ok = True
@@ -210,7 +340,11 @@ def _resolve_depends(
         resolved[position] = found
     if not ok:
         return None
-    cycle = find_cycle({ids[p]: deps for p, deps in resolved.items()})
+    edges = {ids[p]: deps for p, deps in resolved.items()}
+    for position, deps in ranged.items():
+        written = edges.get(ids[position])
+        edges[ids[position]] = (*written, *deps) if written else deps
+    cycle = find_cycle(edges)
     if cycle is not None:
         position = ids.index(cycle[0])
         task, _ = _template_of(compiled, position)

@@ -1,19 +1,21 @@
 """The spec's uploads as concrete files: globs expanded relative to the spec, each file checked.
 
-A source may lie outside the spec's directory (`../shared/lib.py`) but must exist. Globs are
-expanded with a cap, so a pattern such as `/**` cannot make `validate` walk a whole disk.
+A source named without wildcards may lie outside the spec's directory (`../shared/lib.py`)
+but must exist. Globs stay inside the spec's directory and may look at a bounded number of
+entries (`batchspec.plan.globs`), so a pattern such as `/**` cannot make `validate` walk a disk.
 """
 
 from __future__ import annotations
 
 import glob
-import itertools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+from batchspec.plan.globs import GlobError, bounded_glob
 from batchspec.plan.model import UploadPlan
 from batchspec.spec.document import JsonPath
-from batchspec.spec.model import Spec
+from batchspec.spec.model import UploadSpec
 from batchspec.spec.render import Renderer
 
 MAX_FILES_PER_SOURCE = 10_000
@@ -22,12 +24,15 @@ MAX_BLOB_NAME = 1_024
 """Azure Storage's limit on the length of a blob name."""
 
 
-def plan_uploads(renderer: Renderer, spec: Spec, spec_dir: Path) -> tuple[UploadPlan, ...]:
+def plan_uploads(
+    renderer: Renderer, uploads: Sequence[UploadSpec], spec_dir: Path
+) -> tuple[UploadPlan, ...]:
     """One UploadPlan per file; problems (no match, clashing blob names) are reported."""
     out: list[UploadPlan] = []
     sources: dict[tuple[str, str], Path] = {}
-    for upload in spec.uploads:
+    for upload in uploads:
         where = (*upload.where, "source")
+        renderer.watchdog.where = where
         for path in _match_files(renderer, upload.source, spec_dir, where):
             blob = upload.prefix + path.name
             if len(blob) > MAX_BLOB_NAME:
@@ -58,8 +63,10 @@ def _match_files(renderer: Renderer, source: str, spec_dir: Path, where: JsonPat
     try:
         if not glob.has_magic(source):
             return _one_file(renderer, source, spec_dir, where)
-        found = glob.iglob(source, root_dir=spec_dir, recursive=True)
-        names = list(itertools.islice(found, MAX_FILES_PER_SOURCE + 1))
+        names = bounded_glob(spec_dir, source)
+    except GlobError as exc:
+        renderer.report(where, str(exc))
+        return []
     except (OSError, ValueError) as exc:  # e.g. a NUL character in the pattern
         renderer.report(where, f"{source!r} cannot be read as a path: {exc}")
         return []

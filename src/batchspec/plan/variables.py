@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from batchspec.spec.model import Spec, VarValue
+from batchspec.spec.model import VarValue
 from batchspec.spec.render import Renderer
 
 _KINDS = {bool: "a boolean (true or false)", int: "an integer", float: "a number", str: "a string"}
@@ -18,10 +18,10 @@ def var_text(value: VarValue) -> str:
 
 
 def resolve_vars(
-    renderer: Renderer, spec: Spec, overrides: Mapping[str, str]
+    renderer: Renderer, declared: Sequence[tuple[str, VarValue]], overrides: Mapping[str, str]
 ) -> list[tuple[str, VarValue]]:
     """The spec's variables with `--var` overrides applied, each coerced to its default's type."""
-    defaults = dict(spec.vars)
+    defaults = dict(declared)
     values = dict(defaults)
     for name, text in overrides.items():
         if name not in defaults:

@@ -14,7 +14,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from batchspec.spec.model import ContainerForeach, Foreach, ItemsForeach, SweepForeach
+from batchspec.spec.model import (
+    ContainerForeach,
+    FileForeach,
+    Foreach,
+    ItemsForeach,
+    RangeForeach,
+    SweepForeach,
+    ZipForeach,
+)
 
 NO_ITEM: tuple[None] = (None,)
 """The expansion of a template without `foreach`: one task, with no `item` in its context."""
@@ -70,6 +78,40 @@ class SweepItems(Sequence[dict[str, Any]]):
             yield dict(zip(self._names, combo, strict=True))
 
 
+class ZipItems(Sequence[dict[str, Any]]):
+    """The positions of equally long value lists, side by side: lazy, like SweepItems."""
+
+    def __init__(self, names: Sequence[str], values: Sequence[Sequence[Any]], size: int) -> None:
+        self._names = tuple(names)
+        self._values = tuple(values)
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | Sequence[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.size))]
+        if index < 0:
+            index += self.size
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        return {n: v[index] for n, v in zip(self._names, self._values, strict=True)}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for index in range(self.size):
+            yield self[index]
+
+
+def zip_lengths(foreach: ZipForeach) -> list[tuple[str, int]]:
+    """Each zipped parameter's name and number of values."""
+    return [(p.name, value_count(p.values)) for p in foreach.parameters]
+
+
 def blob_item(blob: str, source: Path, size: int, spec_dir: Path) -> dict[str, Any]:
     """The `item` of a container factory for one uploaded blob."""
     leaf = blob.rsplit("/", 1)[-1]
@@ -86,12 +128,17 @@ def blob_item(blob: str, source: Path, size: int, spec_dir: Path) -> dict[str, A
 
 
 def item_count(items: Sequence[Any]) -> int:
-    """How many items `expand` gave: `len()`, except for a sweep too big for it."""
-    return items.size if isinstance(items, SweepItems) else len(items)
+    """How many items `expand` gave: `len()`, except for a sweep or range too big for it."""
+    if isinstance(items, SweepItems | ZipItems):
+        return items.size
+    return value_count(items) if isinstance(items, range) else len(items)
 
 
-def expand(foreach: Foreach | None, blobs: Sequence[dict[str, Any]]) -> Sequence[Any]:
-    """The items of a template: `blobs` are the container factory's candidates (its uploads)."""
+def expand(
+    foreach: Foreach | None, blobs: Sequence[dict[str, Any]], rows: Sequence[Any] = ()
+) -> Sequence[Any]:
+    """The items of a template: `blobs` are the container factory's candidates (its uploads),
+    `rows` a file factory's rows (read by the caller); zipped lists must be equally long."""
     if foreach is None:
         return NO_ITEM
     if isinstance(foreach, ContainerForeach):
@@ -101,5 +148,15 @@ def expand(foreach: Foreach | None, blobs: Sequence[dict[str, Any]]) -> Sequence
         return tuple(b for b in blobs if fnmatch.fnmatchcase(b["name"], pattern))
     if isinstance(foreach, ItemsForeach):
         return foreach.items
+    if isinstance(foreach, FileForeach):
+        return tuple(rows)
+    if isinstance(foreach, RangeForeach):
+        return foreach.values
+    if isinstance(foreach, ZipForeach):
+        lengths = {n for _, n in zip_lengths(foreach)}
+        if len(lengths) != 1:
+            raise ValueError("zipped lists differ in length")
+        values = [p.values for p in foreach.parameters]
+        return ZipItems([p.name for p in foreach.parameters], values, lengths.pop())
     assert isinstance(foreach, SweepForeach)
     return SweepItems([p.name for p in foreach.parameters], [p.values for p in foreach.parameters])

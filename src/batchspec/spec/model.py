@@ -13,10 +13,17 @@ from typing import Any, Literal
 
 from batchspec.spec.document import JsonPath
 from batchspec.spec.durations import parse_duration
+from batchspec.spec.exit_conditions import (
+    ExitConditionsSpec,
+    TaskIdRange,
+    exit_conditions_from_data,
+)
 
 VarValue = str | int | float | bool
 UploadCondition = Literal["success", "failure", "completion"]
 CleanupAction = Literal["delete", "keep"]
+AllTasksCompleteAction = Literal["no_action", "terminate_job"]
+TaskFailureAction = Literal["no_action", "perform_exit_options_job_action"]
 ContainerType = Literal["docker_compatible", "cri_compatible"]
 WorkingDirectory = Literal["task", "image"]
 MountSource = Literal["shared", "startup", "task", "job_prep", "applications", "vfs_mounts"]
@@ -177,7 +184,31 @@ class SweepForeach:
     where: JsonPath
 
 
-Foreach = ContainerForeach | ItemsForeach | SweepForeach
+@dataclass(frozen=True, slots=True)
+class FileForeach:
+    """One task per row of a CSV file, or per item of a JSON or YAML list (read at plan time)."""
+
+    file: str
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class ZipForeach:
+    """One task per position of equally long value lists, taken side by side."""
+
+    parameters: tuple[SweepParameter, ...]
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class RangeForeach:
+    """One task per integer of a range; the item is the number."""
+
+    values: range
+    where: JsonPath
+
+
+Foreach = ContainerForeach | ItemsForeach | SweepForeach | FileForeach | ZipForeach | RangeForeach
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +224,10 @@ class TaskTemplate:
     depends_on: tuple[str, ...]
     elevated: bool
     where: JsonPath
+    display_name: str | None = None
+    required_slots: int = 1
+    depends_on_ranges: tuple[TaskIdRange, ...] = ()
+    exit_conditions: ExitConditionsSpec | None = None
     container_settings: ContainerSettingsSpec | None = None
 
 
@@ -204,6 +239,10 @@ class JobSpec:
     retries: int
     tasks: tuple[TaskTemplate, ...]
     where: JsonPath
+    environment: tuple[tuple[str, str], ...] = ()
+    resource_files: tuple[ResourceFileSpec, ...] = ()
+    on_all_tasks_complete: AllTasksCompleteAction = "no_action"
+    on_task_failure: TaskFailureAction = "no_action"
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,15 +286,20 @@ def spec_from_data(data: Mapping[str, Any]) -> Spec:
         raise SpecShapeError((), f"the spec does not match the schema ({exc})") from None
 
 
+def uploads_from_data(data: Mapping[str, Any]) -> tuple[UploadSpec, ...]:
+    """The spec's uploads (never templates), readable before the rest of the spec is typed."""
+    return tuple(
+        UploadSpec(u["source"], u["container"], u.get("prefix", ""), ("uploads", i))
+        for i, u in enumerate(data.get("uploads", []))
+    )
+
+
 def _spec(data: Mapping[str, Any]) -> Spec:
     containers = tuple(
         ContainerSpec(key, str(value["name"]), ("containers", key, "name"))
         for key, value in data["containers"].items()
     )
-    uploads = tuple(
-        UploadSpec(u["source"], u["container"], u.get("prefix", ""), ("uploads", i))
-        for i, u in enumerate(data.get("uploads", []))
-    )
+    uploads = uploads_from_data(data)
     downloads = tuple(
         DownloadSpec(
             d["container"],
@@ -334,6 +378,10 @@ def _job(job: Mapping[str, Any]) -> JobSpec:
         retries=int(job.get("retries", 0)),
         tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job["tasks"])),
         where=("job",),
+        environment=tuple(job.get("environment", {}).items()),
+        resource_files=_resource_files(job.get("resource_files", []), ("job",)),
+        on_all_tasks_complete=job.get("on_all_tasks_complete", "no_action"),
+        on_task_failure=job.get("on_task_failure", "no_action"),
     )
 
 
@@ -361,6 +409,15 @@ def _task(task: Mapping[str, Any], where: JsonPath) -> TaskTemplate:
         depends_on=tuple(task.get("depends_on", [])),
         elevated=bool(task.get("elevated", False)),
         where=where,
+        display_name=task.get("display_name"),
+        required_slots=int(task.get("required_slots", 1)),
+        depends_on_ranges=tuple(
+            TaskIdRange(int(r["start"]), int(r["end"]), (*where, "depends_on_ranges", i))
+            for i, r in enumerate(task.get("depends_on_ranges", []))
+        ),
+        exit_conditions=exit_conditions_from_data(
+            task.get("exit_conditions"), (*where, "exit_conditions")
+        ),
         container_settings=_container_settings(task.get("container_settings"), where),
     )
 
@@ -397,17 +454,28 @@ def _foreach(foreach: Mapping[str, Any] | None, where: JsonPath) -> Foreach | No
         return ContainerForeach(foreach["container"], foreach.get("match"), where)
     if "items" in foreach:
         return ItemsForeach(tuple(foreach["items"]), where)
+    if "file" in foreach:
+        return FileForeach(str(foreach["file"]), where)
+    if "range" in foreach:
+        return RangeForeach(_range(foreach["range"], (*where, "range")), where)
+    kind = "zip" if "zip" in foreach else "sweep"
     parameters = []
-    for name, values in foreach["sweep"].items():
-        at: JsonPath = (*where, "sweep", name)
+    for name, values in foreach[kind].items():
+        at: JsonPath = (*where, kind, name)
         if isinstance(values, Mapping):
-            bounds = [int(b) for b in values["range"]]
-            if len(bounds) == 3 and bounds[2] == 0:
-                raise SpecShapeError(at, "a range step cannot be 0")
-            parameters.append(SweepParameter(name, range(*bounds), at))
+            parameters.append(SweepParameter(name, _range(values["range"], at), at))
         else:
             parameters.append(SweepParameter(name, tuple(values), at))
+    if kind == "zip":
+        return ZipForeach(tuple(parameters), where)
     return SweepForeach(tuple(parameters), where)
+
+
+def _range(bounds: Sequence[Any], where: JsonPath) -> range:
+    numbers = [int(b) for b in bounds]
+    if len(numbers) == 3 and numbers[2] == 0:
+        raise SpecShapeError(where, "a range step cannot be 0")
+    return range(*numbers)
 
 
 def _registry(data: Mapping[str, Any], where: JsonPath) -> RegistrySpec:

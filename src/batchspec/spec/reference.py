@@ -16,6 +16,7 @@ from typing import Any
 from batchspec.spec.schema import load_schema
 
 Schema = dict[str, Any]
+TYPED_TEMPLATE = {"$ref": "#/$defs/typed_template"}
 
 HEADER = """\
 # Spec reference
@@ -46,10 +47,19 @@ class _Writer:
             if target.get("$ref") == node["$ref"]:
                 target.pop("$ref")
             node = target
+        if node.get("then") == TYPED_TEMPLATE and isinstance(node.get("else"), dict):
+            # A typed template: described by the field's own type, which a template may give.
+            own, _ = self.resolve(node["else"])
+            merged = {**own, **{k: v for k, v in node.items() if k not in ("if", "then", "else")}}
+            merged["x-template"] = True
+            return merged, first
         return node, first
 
     def type_of(self, node: Schema) -> str:
         node, _ = self.resolve(node)
+        if node.get("x-template"):
+            own = self.type_of({k: v for k, v in node.items() if k != "x-template"})
+            return f"{own} \\| template"
         if "const" in node:
             return f"`{json.dumps(node['const'])}`"
         if "enum" in node:

@@ -20,7 +20,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from batchspec.diagnostics import Diagnostic
+from batchspec.diagnostics import Diagnostic, Severity
 from batchspec.spec.document import JsonPath, LoadedSpec, format_json_path
 from batchspec.spec.sandbox import MAX_RENDERED_LENGTH, make_environment
 from batchspec.spec.watchdog import RenderWatchdog, TemplateTimeout
@@ -29,6 +29,7 @@ MAX_REPORTS_PER_FIELD = 20
 """Diagnostics kept per template field; the rest are counted in one summary line."""
 
 
+_MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}>")
 _MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
 _MISSING_NAME = re.compile(r"^'([^']+)' is undefined")
 
@@ -64,6 +65,16 @@ def _hint(source: str, message: str, context: Mapping[str, Any]) -> str:
             if close:
                 return f"; did you mean '{owner}.{close[0]}'?"
     return ""
+
+
+def _comment_hint(source: str) -> str:
+    """Bash's `${#arr[@]}` opens a Jinja2 comment (`{#`); say how to keep it literal."""
+    if "{#" not in source:
+        return ""
+    return (
+        "; `{#` starts a Jinja2 comment, so bash's `${#name}` cannot be written bare: wrap the "
+        "text in {% raw %}...{% endraw %}"
+    )
 
 
 def has_markup(source: str) -> bool:
@@ -109,12 +120,13 @@ class Renderer:
         if not has_markup(source):
             return Compiled(source, where, None)
         try:
-            template = self.env.from_string(source)
-            names = meta.find_undeclared_variables(self.env.parse(source))
+            parsed = self.env.parse(source)  # parsed once: compiled from its tree
+            names = meta.find_undeclared_variables(parsed)
+            template = self.env.from_string(parsed)
             return Compiled(source, where, template, per_task=bool(names & PER_TASK_NAMES))
         except TemplateSyntaxError as exc:
             line = f" (template line {exc.lineno})" if "\n" in source.strip() else ""
-            self.report(where, f"template syntax error: {exc.message}{line}")
+            self.report(where, f"template syntax error: {exc.message}{line}{_comment_hint(source)}")
         except Exception as exc:  # the compiler must never crash the run
             self.report(where, f"template cannot be compiled: {type(exc).__name__}: {exc}")
         return None
@@ -141,12 +153,7 @@ class Renderer:
         self, compiled: Compiled, template: Template, context: Mapping[str, Any], what: str
     ) -> str | None:
         watchdog = self.watchdog
-        if watchdog.exhausted:
-            message = (
-                f"the template is not allowed to do this (sandbox): {watchdog.exhausted_message()}"
-            )
-            self.fail(compiled.where, f"{what}{message}")
-            return None
+        watchdog.where = compiled.where
         watchdog.sequence += 1
         watchdog.rendering = True
         try:
@@ -155,15 +162,26 @@ class Renderer:
             # short template, times 100,000 tasks.
             values = context if isinstance(context, dict) else dict(context)
             ctx = new_context(self.env, template.name, template.blocks, values, shared=True)
-            return _bounded_output(template.root_render_func(ctx))
+            output = _bounded_output(template.root_render_func(ctx))
+            address = _MEMORY_ADDRESS.search(output)
+            if address is not None and address.group(0) not in compiled.source:
+                # Whatever path an object took into the text (str(), %r, a filter), its
+                # default repr names a memory address: a value no command line should hold.
+                raise UndefinedError(
+                    f"the value holds {address.group(0)!r}, the text of an object rather than "
+                    "data (a function, a generator or a helper such as cycler or joiner)"
+                )
+            return output
         except UndefinedError as exc:
             detail = exc.message or "undefined"
             # Only worth working out for a message that will be shown.
             shown = self._failures[compiled.where] < MAX_REPORTS_PER_FIELD
             hint = _hint(compiled.source, detail, context) if shown else ""
             message = f"undefined template variable: {detail}{hint}"
-        except TemplateTimeout as exc:
-            message = f"the template is not allowed to do this (sandbox): {exc}"
+        except TemplateTimeout:
+            message = (
+                f"the template is not allowed to do this (sandbox): {watchdog.render_message()}"
+            )
         except SecurityError as exc:
             message = f"the template is not allowed to do this (sandbox): {exc}"
         except OverflowError as exc:  # e.g. the sandbox's cap on range()
@@ -185,12 +203,17 @@ class Renderer:
         if self._failures[where] <= MAX_REPORTS_PER_FIELD:
             self.report(where, message)
 
-    def report(self, where: JsonPath, message: str) -> None:
-        """Record one located diagnostic."""
+    def report(self, where: JsonPath, message: str, severity: Severity = "error") -> None:
+        """Record one located diagnostic (a warning does not make the spec invalid)."""
         line, col = self.loaded.locate(where)
         self.problems.append(
-            Diagnostic(str(self.loaded.path), line, col, format_json_path(where), message)
+            Diagnostic(str(self.loaded.path), line, col, format_json_path(where), message, severity)
         )
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The problems that make the spec invalid."""
+        return [d for d in self.problems if d.severity == "error"]
 
     def summarize(self) -> None:
         """Add one line per field whose failures were cut short."""

@@ -62,6 +62,16 @@ def schema_diagnostics(loaded: LoadedSpec) -> list[Diagnostic]:
     return sorted(found)
 
 
+def field_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A validator for one field's own schema (its `$ref`s resolve in the spec schema)."""
+    return Draft202012Validator({**schema, "$defs": load_schema()["$defs"]})
+
+
+def value_problems(validator: Draft202012Validator, value: Any) -> list[str]:
+    """What is wrong with one field's value, in the words schema_diagnostics uses."""
+    return sorted({m for e in validator.iter_errors(value) for _, m in _explain(e)})
+
+
 def _explain(error: ValidationError, forms: Sequence[dict[str, Any]] = ()) -> Iterator[Problem]:
     """Reword one jsonschema error; `forms` are the branches of an enclosing `oneOf`."""
     path: JsonPath = tuple(error.absolute_path)

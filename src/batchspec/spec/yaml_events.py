@@ -77,17 +77,45 @@ class _Frame:
         self.merges: list[tuple[Any, Mark]] = []
 
 
+_YAML11_BREAKS = "\x85\u2028\u2029"
+
+
+def _stand_ins(text: str) -> tuple[dict[int, str], dict[int, str]]:
+    """Private-use characters to read NEL, U+2028 and U+2029 as YAML 1.2 does; and back.
+
+    PyYAML follows YAML 1.1, where these three are line breaks; YAML 1.2 (and the editors'
+    yaml-language-server) reads them as ordinary characters. A comment holding U+2028 then
+    ended early for batchspec and hid a command from the editor, and every position after one
+    was a line off. Each is swapped for a private-use character that the text does not hold
+    (nor as an escape), which libyaml reads as content, and swapped back in every value.
+    """
+    present = [c for c in _YAML11_BREAKS if c in text]
+    if not present:
+        return {}, {}
+    lowered = text.lower()
+    free = (
+        chr(code)
+        for code in range(0xE000, 0xF900)
+        if chr(code) not in text and f"{code:x}" not in lowered
+    )
+    forward = {ord(c): next(free) for c in present}
+    return forward, {ord(v): chr(k) for k, v in forward.items()}
+
+
 def read_document(
     name: str, text: str
 ) -> tuple[dict[str, Any], dict[JsonPath, Mark]] | list[Diagnostic]:
     """The mapping in `text` and the 1-based position of each value, or located diagnostics."""
-    builder = _Builder(name)
+    forward, back = _stand_ins(text)
+    if forward:
+        text = text.translate(forward)
+    builder = _Builder(name, restore=back)
     result = builder.build(text)
     if _Loader is not yaml.SafeLoader and _hit_libyaml_depth_limit(result):
         # Newer libyaml stops at its own nesting limit while scanning ahead, before the
         # parser hands over the level past MAX_DEPTH; the Python parser gives the same
         # message and position whichever libyaml is installed.
-        builder = _Builder(name, yaml.SafeLoader)
+        builder = _Builder(name, yaml.SafeLoader, restore=back)
         result = builder.build(text)
     if isinstance(result, list):
         return result
@@ -130,8 +158,11 @@ def offset_mark(raw: bytes, offset: int) -> Mark:
 class _Builder:
     """Turns YAML parser events into plain data, recording positions as it goes."""
 
-    def __init__(self, name: str, loader: type[Any] = _Loader) -> None:
+    def __init__(
+        self, name: str, loader: type[Any] = _Loader, restore: dict[int, str] | None = None
+    ) -> None:
         self.name = name
+        self.restore = restore or {}
         self.loader_class = loader
         self.positions: dict[JsonPath, Mark] = {}
         self.problems: list[Diagnostic] = []
@@ -255,7 +286,10 @@ class _Builder:
             raise _Fatal(mark, f"the YAML tag {tag!r} is not supported in a spec", path)
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
-            return self.loader.yaml_constructors[tag](self.loader, node)
+            value = self.loader.yaml_constructors[tag](self.loader, node)
+            if self.restore and isinstance(value, str):
+                return value.translate(self.restore)
+            return value
         except Exception:
             short = tag.removeprefix(_TAG)
             text: str = event.value
@@ -278,7 +312,7 @@ class _Builder:
             and self.loader.resolve(yaml.ScalarNode, event.value, event.implicit) == _MERGE
         )
         # Keys are the text as written: `on:` or `1:` are names here, not a boolean or a number.
-        key = _MERGE if is_merge else str(event.value)
+        key = _MERGE if is_merge else str(event.value).translate(self.restore)
         top.key_mark = mark
         if not is_merge and key in top.value and top.path is not None:
             first = self.positions.get((*top.path, key), mark)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from batchspec.emulator.api import files, jobs, nodes, other, pools, schedules, tasks
+from batchspec.emulator.api import files, guards, jobs, nodes, other, pools, schedules, tasks
 from batchspec.emulator.api.pipeline import Handler, route
 from batchspec.emulator.api.responses import error_response
 from batchspec.emulator.service import errors
@@ -97,6 +97,9 @@ def build_app(live: Live) -> Starlette:
     async def unsupported(request: Request, exc: Exception) -> Response:
         # What the service answers for a URI that is no Batch resource, or a verb it does not
         # take there.
+        refused = guards.host_problem(request.headers.get("host"))
+        if refused is not None:
+            return error_response(request, live, refused)
         if getattr(exc, "status_code", 404) == 405:
             err = errors.unsupported_verb()
         else:

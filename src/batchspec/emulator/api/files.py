@@ -60,10 +60,10 @@ async def node_file(request: Request, live: Live) -> Response:
 
 def _file(request: Request, directory: Directory) -> Response:
     relative = request.path_params["file_path"]
-    path = files.resolve(directory.base, relative)
     if request.method == "DELETE":
-        files.delete(path, _recursive(request))
+        files.delete(files.deletable(directory.base, relative), _recursive(request))
         return Response(status_code=200)
+    path = files.resolve(directory.base, relative)
     files.readable(path)
     props = files.properties(path)
     st = path.stat()

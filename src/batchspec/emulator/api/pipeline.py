@@ -1,4 +1,5 @@
-"""The request pipeline of every route: Shared Key check, the handler, Batch's errors.
+"""The request pipeline of every route: Host, Shared Key and date checks (api/guards.py), the
+handler, Batch's errors.
 
 A handler parses the request, calls the service and answers; a BatchError it raises becomes
 Batch's error body, and a defect becomes InternalError (with the traceback in the log).
@@ -11,10 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from batchspec.emulator.api import auth
+from batchspec.emulator.api import auth, guards
 from batchspec.emulator.api.responses import error_response, request_ids
 from batchspec.emulator.service import errors
 from batchspec.emulator.service.errors import BatchError
@@ -31,21 +32,33 @@ def route(handler: Handler, live: Live) -> Callable[[Request], Awaitable[Respons
     """Wrap a handler: verify the signature, map BatchError to its error response."""
 
     async def endpoint(request: Request) -> Response:
+        refused = guards.host_problem(request.headers.get("host"))
+        if refused is not None:
+            return error_response(request, live, refused)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        query = request.scope.get("query_string", b"").decode("latin-1")
         reason = auth.verify(
-            request.headers.get("authorization"),
+            headers.get("authorization"),
             request.method,
             request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
-            request.scope.get("query_string", b"").decode("latin-1"),
-            {k.lower(): v for k, v in request.headers.items()},
+            query,
+            headers,
             live.account,
             live.key,
-        )
+        ) or guards.date_problem(headers)
         if reason is not None:
             return error_response(request, live, errors.authentication_failed(reason))
+        refused = guards.duplicate_parameter(query)
+        if refused is not None:
+            return error_response(request, live, refused)
         try:
             response = await handler(request, live)
         except BatchError as failed:
             return error_response(request, live, failed)
+        except ClientDisconnect:
+            # The client went away, or its connection was closed for sending its body too
+            # slowly (api/timeouts.py): nobody is left to answer.
+            return Response(status_code=400)
         except (TypeError, AttributeError, KeyError, ValueError):
             # A body of the wrong shape (a string where an object belongs...): Batch answers
             # 400 for a body it cannot read, so do the same rather than a 500.

@@ -6,6 +6,7 @@ records it with what follows from it (dependants unblocked, exit-condition job a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import sqlite3
@@ -99,7 +100,8 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
     task_dir = dirs.task_dir(job_id, task_id)
     wd = task_dir / "wd"
     try:
-        wd.mkdir(parents=True, exist_ok=True)
+        # In a worker thread: creating directories goes to the disk, the loop serves the others.
+        await asyncio.to_thread(wd.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
         code = "DiskFull" if exc.errno == errno.ENOSPC else "ResourceDirectoryCreateFailed"
         failed = {"result": "failure", "failureInfo": failure(code, str(exc), "servererror")}
@@ -158,6 +160,9 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
                 "failureInfo": failure(exc.code, exc.message),
             }
             kind = "fileupload"
+            # Batch's node agent logs output-file upload errors in the task directory.
+            with contextlib.suppress(OSError), open(task_dir / "fileuploaderr.txt", "a") as log:
+                log.write(exc.message + "\n")
         retry = (
             kind == "exit"
             and outcome["result"] == "failure"

@@ -141,7 +141,7 @@ class Scheduler:
                 job is not None
                 and job["state"] == "active"
                 and job.get("onAllTasksComplete") == "terminatejob"
-                and live.store.unfinished(job_id) == 0
+                and live.store.all_completed(job_id)
                 # A job without tasks is not complete: Batch waits for its first task.
                 and live.store.counts(job_id)["completed"] > 0
             ):

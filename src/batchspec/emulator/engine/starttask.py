@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from batchspec.emulator.engine import environment
+from batchspec.emulator.engine import clock, environment
 from batchspec.emulator.engine.container_tasks import prefetch, run_in_container
 from batchspec.emulator.engine.runner import Handle, new_handle, run_command
 from batchspec.emulator.engine.storage_io import TransferError, fetch_resource_files
@@ -73,6 +73,7 @@ async def _boot(live: Live, node_id: str, handle: Handle) -> None:
         environment.base_environment(live.account, live.endpoint, pool, node, dirs), start, dirs
     )
     max_retries = int(start.get("maxTaskRetryCount") or 0)
+    await clock.pause(live, "start_task")
     try:
         await asyncio.to_thread(fetch_resource_files, list(start.get("resourceFiles") or []), wd)
     except TransferError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import glob
+import itertools
 import os
 import re
 import urllib.error
@@ -127,21 +128,50 @@ def _fetch_container(url: str, prefix: str | None, spec: Doc, wd: Path) -> None:
         ) from None
 
 
+MAX_MATCHES = 100_000
+"""Paths one output pattern may match; a `**` through a link to `/` would walk the disk."""
+
+
+def _outside(path: str, task_dir: str) -> bool:
+    real = os.path.realpath(path)
+    return real != task_dir and not real.startswith(task_dir + os.sep)
+
+
 def _matches(pattern: str, wd: Path) -> list[tuple[Path, str]]:
     """Files matching a Batch filePattern (relative to wd), each with its name below the
-    pattern's fixed directory part (kept as the blob's relative name)."""
+    pattern's fixed directory part (kept as the blob's relative name).
+
+    Matches are resolved now, at upload time: anything that is, or goes through, a link
+    leading out of the task directory (or an absolute or climbing pattern's file elsewhere)
+    is refused, so that `passwd_OUTPUT.txt -> /etc/passwd` or `../../batch.sqlite3` never
+    reaches the container.
+    """
     full = pattern if os.path.isabs(pattern) else str(wd / pattern)
     parts = Path(full).parts
     fixed = [
         p for p in parts[: next((i for i, p in enumerate(parts) if glob.has_magic(p)), len(parts))]
     ]
     root = Path(*fixed) if fixed else Path("/")
+    task_dir = os.path.realpath(wd.parent)
     out = []
-    for hit in sorted(glob.glob(full, recursive=True)):
+    hits = list(itertools.islice(glob.iglob(full, recursive=True), MAX_MATCHES + 1))
+    if len(hits) > MAX_MATCHES:
+        raise TransferError(
+            "FileUploadMiscError",
+            f"The file pattern '{pattern}' matches more than {MAX_MATCHES:,} paths.",
+        )
+    for hit in sorted(hits):
         path = Path(hit)
-        if path.is_file():
-            rel = path.name if not glob.has_magic(full) else str(path.relative_to(root))
-            out.append((path, rel))
+        if not path.is_file():
+            continue
+        rel = path.name if not glob.has_magic(full) else str(path.relative_to(root))
+        if _outside(hit, task_dir):
+            raise TransferError(
+                "FileUploadMiscError",
+                f"The file '{rel}' matched by the file pattern '{pattern}' is outside the "
+                "task directory (or a link leading out of it); it is not uploaded.",
+            )
+        out.append((path, rel))
     return out
 
 

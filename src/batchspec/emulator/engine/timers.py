@@ -100,7 +100,7 @@ def end_resize(live: Live, pool: Doc, current: list[Doc]) -> None:
         while len(mine) < target and not stopping:
             doc = new_node(pool, index, dedicated)
             doc["_index"] = index
-            doc["_due"] = live.due()
+            doc["_due"] = live.due("creating")
             index += 1
             live.store.put_node(pool["id"], doc)
             mine.append(doc)

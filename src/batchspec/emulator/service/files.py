@@ -8,6 +8,7 @@ import datetime as dt
 import mimetypes
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,52 +67,79 @@ def resolve(base: Path, relative: str) -> Path:
     return target
 
 
-def _stat(path: Path) -> os.stat_result:
-    # A task may leave a symbolic link whose target is gone: list the link itself.
-    try:
-        return path.stat()
-    except OSError:
-        return path.lstat()
-
-
 def properties(path: Path) -> Doc:
-    """A file's properties as Batch lists them."""
-    st = _stat(path)
+    """A file's properties as Batch lists them; a symbolic link as the link it is.
+
+    A link is listed with its own size and mode (lrwxrwxrwx), not its target's: the target may
+    lie outside the task directory, and its size and mode are none of the listing's business.
+    """
+    st = path.lstat()
+    link = stat.S_ISLNK(st.st_mode)
     created = dt.datetime.fromtimestamp(st.st_ctime, dt.UTC)
     modified = dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
+    directory = stat.S_ISDIR(st.st_mode)
     out: Doc = {
         "creationTime": iso(created),
         "lastModified": iso(modified),
-        "contentLength": 0 if path.is_dir() else st.st_size,
+        "contentLength": 0 if directory else st.st_size,
         "fileMode": oct(st.st_mode),
     }
-    if path.is_file():
+    if stat.S_ISREG(st.st_mode) or link:
         out["contentType"] = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return out
 
 
+def _walk(base: Path, recursive: bool) -> list[Path]:
+    """Everything under `base`, without following links into other directories."""
+    if not recursive:
+        return sorted(base.iterdir())
+    found: list[Path] = []
+    for here, dirs, names in os.walk(base, followlinks=False):
+        found.extend(Path(here, n) for n in (*dirs, *names))
+    return sorted(found)
+
+
 def entries(directory: Directory, recursive: bool) -> Iterator[tuple[int, Doc]]:
-    """The directory's entries (cursor, doc), sorted by name."""
+    """The directory's entries (cursor, doc), sorted by name; links are not followed."""
     base, url = directory.base, directory.url
     if not base.exists():
         return
-    paths = sorted(base.rglob("*") if recursive else base.iterdir())
-    for i, path in enumerate(paths, 1):
+    for i, path in enumerate(_walk(base, recursive), 1):
         name = path.relative_to(base).as_posix()
         yield (
             i,
             {
                 "name": name,
                 "url": f"{url}/{quote(name)}",
-                "isDirectory": path.is_dir(),
+                "isDirectory": stat.S_ISDIR(path.lstat().st_mode),
                 "properties": properties(path),
             },
         )
 
 
+def deletable(base: Path, relative: str) -> Path:
+    """The entry a DELETE names: never the directory's root, and a link rather than its target.
+
+    `DELETE .../files/?recursive=true` deleted the whole task directory (on a node, its root),
+    and a link was resolved first, so its target was deleted. What cannot be resolved (a
+    dangling link, a loop, a path outside the directory) is 404 FileNotFound, as before.
+    """
+    parts = [p for p in relative.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts:
+        raise errors.invalid_uri(f"files/{relative}")
+    resolved = resolve(base, relative)
+    lexical = base.joinpath(*parts)
+    if ".." not in parts and lexical.is_symlink():
+        return lexical
+    if resolved == base.resolve():
+        raise errors.invalid_uri(f"files/{relative}")
+    return resolved
+
+
 def delete(path: Path, recursive: bool) -> None:
-    """Delete a file, or a directory (only an empty one without recursive, as on Batch)."""
-    if path.is_dir():
+    """Delete a file or a link, or a directory (only an empty one without recursive, as on
+    Batch)."""
+    if path.is_dir() and not path.is_symlink():
         if not recursive and any(path.iterdir()):
             raise errors.directory_not_empty()
         shutil.rmtree(path)

@@ -66,7 +66,7 @@ def _create_auto_pool(live: Live, spec: Doc, owner: str) -> str:
     body = {**spec["pool"], "id": pool_id}
     doc = new_pool(body, live.endpoint)
     doc["_autoPoolOf"] = owner.lower()
-    doc["_resizeDue"] = live.due()
+    doc["_resizeDue"] = live.due("allocation")
     live.store.put_pool(doc)
     return pool_id
 

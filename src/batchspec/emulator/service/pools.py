@@ -29,7 +29,7 @@ def create(live: Live, body: Doc) -> Doc:
         raise (
             errors.pool_being_deleted() if existing["state"] == "deleting" else errors.pool_exists()
         )
-    doc["_resizeDue"] = live.due()
+    doc["_resizeDue"] = live.due("allocation")
     if doc.get("enableAutoScale"):
         env, _text = autoscale.run(live, doc, str(doc["autoScaleFormula"]))
         doc.update(autoscale.targets(env))

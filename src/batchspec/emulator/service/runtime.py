@@ -51,6 +51,8 @@ class Live:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Commits that failed (a full disk) and are retried every tick until they succeed.
     pending: list[Callable[[], None]] = field(default_factory=list)
+    # phase -> seconds it takes, when a realistic clock is on (engine/clock.py)
+    phases: dict[str, float] = field(default_factory=dict)
     # Why containers cannot run here, or None: the engine layer's answer (asked when needed).
     container_problem: Callable[[], str | None] = lambda: "no container engine is configured"
 
@@ -60,9 +62,11 @@ class Live:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    def due(self) -> str:
-        """The time a passing state that starts now ends (ISO 8601)."""
-        return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.delay)).strftime(
+    def due(self, phase: str | None = None) -> str:
+        """The time a passing state that starts now ends (ISO 8601): the service's delay, or
+        the realistic clock's time for `phase` (allocation, creating, starting) when longer."""
+        seconds = max(self.delay, self.phases.get(phase, 0.0)) if phase else self.delay
+        return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).strftime(
             "%Y-%m-%dT%H:%M:%S.%f0Z"
         )
 

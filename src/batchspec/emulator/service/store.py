@@ -300,6 +300,15 @@ class Store:
                 slots[sub] += int(s)
         return {**out, **{"slot_" + k: v for k, v in slots.items()}}
 
+    def all_completed(self, job_id: str) -> bool:
+        """Whether every task of the job is completed: one index probe, whatever the job's size."""
+        row = self.db.execute(
+            "SELECT 1 FROM tasks WHERE job_id = ? AND state IN ('active', 'preparing', 'running')"
+            " LIMIT 1",
+            (job_id.lower(),),
+        ).fetchone()
+        return row is None
+
     def unfinished(self, job_id: str) -> int:
         """How many of a job's tasks are not completed."""
         row = self.db.execute(

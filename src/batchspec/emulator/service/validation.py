@@ -189,12 +189,20 @@ def dependency_ids(body: Doc) -> list[str]:
     return ids
 
 
-def _has_job_action(body: Doc) -> bool:
+def _exit_options(body: Doc) -> list[Doc]:
     cond = body.get("exitConditions") or {}
     options = [m.get("exitOptions") or {} for m in (cond.get("exitCodes") or [])]
     options += [r.get("exitOptions") or {} for r in (cond.get("exitCodeRanges") or [])]
     options += [cond.get(k) or {} for k in ("preProcessingError", "fileUploadError", "default")]
-    return any(o.get("jobAction") not in (None, "none") for o in options)
+    return options
+
+
+def _has_job_action(body: Doc) -> bool:
+    return any(o.get("jobAction") not in (None, "none") for o in _exit_options(body))
+
+
+def _has_dependency_action(body: Doc) -> bool:
+    return any(o.get("dependencyAction") is not None for o in _exit_options(body))
 
 
 def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
@@ -212,6 +220,12 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
     if body.get("dependsOn") and not job.get("usesTaskDependencies"):
         raise errors.task_dependencies_not_specified()
     dependency_ids(body)
+    if not job.get("usesTaskDependencies") and _has_dependency_action(body):
+        raise invalid_property(
+            "exitConditions",
+            "dependencyAction",
+            "A dependencyAction needs a job that uses task dependencies.",
+        )
     if job.get("onTaskFailure", "noaction") == "noaction" and _has_job_action(body):
         raise invalid_property(
             "exitConditions",

@@ -24,7 +24,7 @@ def start_node_phase(live: Live, node: Doc, state: str) -> None:
     """A passing node state (creating, starting, rebooting, reimaging) that the scheduler
     ends after the service's delay."""
     set_node_state(node, state)
-    node["_due"] = live.due()
+    node["_due"] = live.due(state)
     live.store.put_node(node["_poolId"], node)
     live.poke()
 

@@ -32,7 +32,7 @@ def start_resize(live: Live, pool: Doc, targets: dict[str, int]) -> None:
     )
     pool.pop("resizeErrors", None)
     pool.pop("_stopping", None)
-    pool["_resizeDue"] = live.due()
+    pool["_resizeDue"] = live.due("allocation")
     live.store.put_pool(pool)
     live.poke()
 
@@ -50,7 +50,7 @@ def stop_resize(live: Live, pool: Doc) -> None:
         }
     )
     pool["_stopping"] = True
-    pool["_resizeDue"] = live.due()
+    pool["_resizeDue"] = live.due("allocation")
     live.store.put_pool(pool)
     live.poke()
 

@@ -107,7 +107,8 @@ def finish_task(live: Live, job_id: str, task: Doc, outcome: dict[str, Any], opt
         info.pop("failureInfo", None)
     transition(task, "completed", stamp)
     success = outcome["result"] == "success"
-    satisfies = success or options.get("dependencyAction") == "satisfy"
+    # Batch: dependencyAction defaults to satisfy for exit code 0 and to block otherwise.
+    satisfies = options.get("dependencyAction", "satisfy" if success else "block") == "satisfy"
     task["_satisfies"] = satisfies
     task["eTag"], task["lastModified"] = new_etag(), stamp
     with store.transaction():
