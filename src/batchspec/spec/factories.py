@@ -42,15 +42,10 @@ def value_count(values: Sequence[Any]) -> int:
     return max(0, (values.start - values.stop - step - 1) // -step)
 
 
-class SweepItems(Sequence[dict[str, Any]]):
-    """The points of a parameter sweep: a re-iterable, indexable, lazy sequence of mappings."""
+class _LazyItems(Sequence[dict[str, Any]]):
+    """A lazy, indexable sequence of `size` mappings; subclasses make the one at an index."""
 
-    def __init__(self, names: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
-        self._names = tuple(names)
-        self._values = tuple(values)
-        self._counts = tuple(value_count(v) for v in self._values)
-        self.size = math.prod(self._counts)
-        """The number of points, which may be beyond what `len()` can return."""
+    size: int
 
     def __len__(self) -> int:
         return self.size
@@ -66,6 +61,23 @@ class SweepItems(Sequence[dict[str, Any]]):
             index += self.size
         if not 0 <= index < self.size:
             raise IndexError(index)
+        return self._item(index)
+
+    def _item(self, index: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class SweepItems(_LazyItems):
+    """The points of a parameter sweep: a re-iterable, indexable, lazy sequence of mappings."""
+
+    def __init__(self, names: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
+        self._names = tuple(names)
+        self._values = tuple(values)
+        self._counts = tuple(value_count(v) for v in self._values)
+        self.size = math.prod(self._counts)
+        """The number of points, which may be beyond what `len()` can return."""
+
+    def _item(self, index: int) -> dict[str, Any]:
         point: dict[str, Any] = {}
         parameters = zip(self._names, self._values, self._counts, strict=True)
         for name, values, count in reversed(tuple(parameters)):
@@ -78,7 +90,7 @@ class SweepItems(Sequence[dict[str, Any]]):
             yield dict(zip(self._names, combo, strict=True))
 
 
-class ZipItems(Sequence[dict[str, Any]]):
+class ZipItems(_LazyItems):
     """The positions of equally long value lists, side by side: lazy, like SweepItems."""
 
     def __init__(self, names: Sequence[str], values: Sequence[Sequence[Any]], size: int) -> None:
@@ -86,20 +98,7 @@ class ZipItems(Sequence[dict[str, Any]]):
         self._values = tuple(values)
         self.size = size
 
-    def __len__(self) -> int:
-        return self.size
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
-    def __getitem__(self, index: int | slice) -> dict[str, Any] | Sequence[dict[str, Any]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.size))]
-        if index < 0:
-            index += self.size
-        if not 0 <= index < self.size:
-            raise IndexError(index)
+    def _item(self, index: int) -> dict[str, Any]:
         return {n: v[index] for n, v in zip(self._names, self._values, strict=True)}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
