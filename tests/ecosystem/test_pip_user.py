@@ -116,3 +116,11 @@ def test_install_then_apply_a_new_spec_on_the_local_target(user: dict[str, str])
     assert code == 0, out
     assert f"data     {home}/local" in out
     assert str(REPO) not in out
+
+
+def test_the_installed_schema_is_found_without_a_checkout(user: dict[str, str]) -> None:
+    code, out = batchspec(user, "schema", "--path")
+    assert code == 0, out
+    path = Path(out.strip())
+    assert "site-packages" in path.parts
+    assert path.read_bytes() == (REPO / "schemas" / "batchspec.schema.json").read_bytes()
