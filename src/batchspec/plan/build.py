@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from batchspec.diagnostics import Diagnostic
+from batchspec.plan.azure_pool_checks import plan_identities, plan_mounts, plan_network
 from batchspec.plan.containers import (
     check_containers,
     compile_container,
@@ -475,4 +476,7 @@ def _pool(
         container_configuration=plan_container_configuration(
             renderer, pool.container_configuration, context
         ),
+        mounts=plan_mounts(renderer, pool, frozenset(c.key for c in spec.containers), windows),
+        network=plan_network(renderer, pool),
+        identities=plan_identities(pool),
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from batchspec.diagnostics import Diagnostic
+from batchspec.plan.azure_pool import FileSystemMountPlan, NetworkPlan
 from batchspec.spec.model import VarValue
 
 UploadCondition = Literal["success", "failure", "completion"]
@@ -154,6 +155,11 @@ class PoolPlan:
     os_family: Literal["linux", "windows"] = "linux"
     """From the image's node agent; `commands:` are wrapped for bash or for cmd."""
     container_configuration: ContainerConfigurationPlan | None = None
+    mounts: tuple[FileSystemMountPlan, ...] = ()
+    """Batch's `mountConfiguration`: file systems every node mounts when it joins."""
+    network: NetworkPlan | None = None
+    identities: tuple[str, ...] = ()
+    """ARM ids of the pool's user-assigned identities (assigned through ARM, not apply)."""
 
 
 @dataclass(frozen=True, slots=True)

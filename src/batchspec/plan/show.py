@@ -18,6 +18,7 @@ from urllib.parse import quote as url_quote
 
 from rich.console import Console
 
+from batchspec.plan import azure_pool_show
 from batchspec.plan.containers import describe_registry, describe_settings
 from batchspec.plan.model import (
     ContainerConfigurationPlan,
@@ -109,6 +110,8 @@ def write_text(plan: Plan, out: TextIO) -> None:
     if pool.start_task is not None:
         for text in _start_task_lines(plan, pool.start_task):
             line(text)
+    for text in azure_pool_show.pool_lines(plan):
+        line(text)
     job = plan.job
     heading(f"\nJob {job.id}")
     timeout = "none" if job.timeout_seconds is None else format_duration(job.timeout_seconds)
@@ -384,6 +387,7 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "container_configuration": _container_configuration_json(
                 plan.pool.container_configuration
             ),
+            **azure_pool_show.pool_json(plan, plan.pool),
         },
         "job": {
             "id": plan.job.id,

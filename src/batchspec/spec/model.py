@@ -11,6 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from batchspec.spec.azure_pool import (
+    IdentitySpec,
+    NetworkSpec,
+    PoolMountSpec,
+    identity_from_data,
+    mounts_from_data,
+    network_from_data,
+)
 from batchspec.spec.document import JsonPath
 from batchspec.spec.durations import parse_duration
 from batchspec.spec.exit_conditions import (
@@ -150,6 +158,9 @@ class PoolSpec:
     start_task: StartTaskSpec | None
     where: JsonPath
     container_configuration: ContainerConfigurationSpec | None = None
+    mounts: tuple[PoolMountSpec, ...] = ()
+    network: NetworkSpec | None = None
+    identity: IdentitySpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +377,9 @@ def _pool(pool: Mapping[str, Any]) -> PoolSpec:
         start_task=start_task,
         where=("pool",),
         container_configuration=_container_configuration(pool.get("container_configuration")),
+        mounts=mounts_from_data(pool.get("mounts")),
+        network=network_from_data(pool.get("network")),
+        identity=identity_from_data(pool.get("identity")),
     )
 
 
