@@ -13,6 +13,7 @@ from typing import Protocol
 
 from azure.batch import models as bm
 
+from batchspec.apply.azure_pool_models import mount_configurations, network_configuration
 from batchspec.plan.model import (
     ContainerConfigurationPlan,
     ContainerSettingsPlan,
@@ -63,11 +64,18 @@ class BatchModels:
         """The pool create request for `plan.pool`."""
         pool = self._plan.pool
         config = pool.container_configuration
-        return pool_options(
+        options = pool_options(
             pool,
             self._start_task(pool.start_task),
             None if config is None else container_configuration(config, self._environ),
         )
+        # Azure-only settings (apply/azure_pool_models.py); a container mount's SAS is the
+        # read+list one resource files use, signed once.
+        options.mount_configuration = mount_configurations(
+            self._plan, self._container_read_url, self._environ
+        )
+        options.network_configuration = network_configuration(pool.network)
+        return options
 
     def job(self) -> bm.BatchJobCreateOptions:
         """The job create request; the job runs on the plan's pool."""

@@ -16,6 +16,7 @@ from azure.batch import BatchClient
 from azure.batch import models as bm
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
+from batchspec.apply.azure_pool_models import mount_differences
 from batchspec.apply.service_faults import OUTAGE_SECONDS, RESEND_IF_UNANSWERED, OutageWindow
 from batchspec.apply.tails import node_file_tail
 from batchspec.errors import RunFailed
@@ -121,6 +122,7 @@ def pool_differences(existing: bm.BatchPool, wanted: bm.BatchPoolCreateOptions) 
     check(f"{NODE_COUNT_PREFIX}spot", have_spot or 0, wanted.target_low_priority_nodes)
     check("task_slots_per_node", existing.task_slots_per_node or 1, wanted.task_slots_per_node)
     diffs += _start_task_differences(existing.start_task, wanted.start_task)
+    diffs += mount_differences(existing, wanted)
     return diffs
 
 

@@ -184,6 +184,9 @@ def run(
     problem = _container_problem(plan, target)
     if problem is not None:
         raise ConfigError(problem)
+    problem = _mount_secret_problem(plan)
+    if problem is not None:
+        raise ConfigError(problem)
     journal = Journal(home, plan.spec_path, target.name)
     try:
         with journal.locked(), _sigterm_as_interrupt():
@@ -307,6 +310,13 @@ def _container_problem(plan: Plan, target: Target) -> str | None:
         return container_problem(plan, client)
     finally:
         client.close()
+
+
+def _mount_secret_problem(plan: Plan) -> str | None:
+    """A mount whose key, SAS or password variable is unset, before any change."""
+    from batchspec.apply.azure_pool_models import missing_mount_secret
+
+    return missing_mount_secret(plan.pool, os.environ)
 
 
 def _redact_logs(redacting: logging.Filter) -> None:

@@ -66,6 +66,7 @@ def check(
     problems += size_problems(plan)
     problems += container_problems(plan, blobs)
     problems += pool_problems(plan, batch, blobs.url.rstrip("/"), expect)
+    problems += identity_problems(plan, batch)
     problems += job_problems(plan, batch, expect)
     return problems
 
@@ -181,6 +182,16 @@ def pool_problems(
             "change the pool id, or apply with --recreate-pool to delete and recreate it",
         )
     ]
+
+
+def identity_problems(plan: Plan, batch: BatchClient) -> list[Problem]:
+    """A pool with managed identities must exist with them: the data plane cannot assign them."""
+    from batchspec.apply.azure_pool_models import identity_problem
+
+    if not plan.pool.identities:
+        return []
+    problem = identity_problem(plan, _get(lambda: batch.get_pool(plan.pool.id)))
+    return [] if problem is None else [Problem(("pool", "identity"), problem)]
 
 
 def job_problems(plan: Plan, batch: BatchClient, expect: Expectation) -> list[Problem]:
