@@ -34,11 +34,14 @@ def check_sources(plan: Plan) -> None:
 
 
 def start_task_uploads(plan: Plan) -> tuple[UploadPlan, ...]:
-    """The uploads the pool's StartTask fetches (it runs as soon as a node has booted)."""
+    """The uploads a node reads as it boots: those its StartTask fetches, and those into a
+    container the pool mounts (a local node copies a mounted container when it starts)."""
     start = plan.pool.start_task
-    if start is None:
-        return ()
-    return tuple(u for u in plan.uploads if any(_fetches(rf, u) for rf in start.resource_files))
+    files = start.resource_files if start is not None else ()
+    mounted = {m.blob.container for m in plan.pool.mounts if m.blob is not None}
+    return tuple(
+        u for u in plan.uploads if u.container in mounted or any(_fetches(rf, u) for rf in files)
+    )
 
 
 def _fetches(rf: ResourceFilePlan, upload: UploadPlan) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 
 import batchspec
 from batchspec.emulator.engine.confine import HIDE_VARIABLE
+from batchspec.emulator.engine.mounts import LOCAL_SERVICES_VARIABLE
 from batchspec.local.keys import (
     EMULATOR_KEY_VARIABLE,
     KEYS_FILE,
@@ -238,6 +239,8 @@ def _start(name: str, root: Path, port: int, keys: LocalKeys) -> _Starting:
         # Tasks run as this user: the service covers these from them (engine/confine.py).
         hidden = [root / KEYS_FILE, root / "services.json", log.parent, root / AZURITE]
         env[HIDE_VARIABLE] = os.pathsep.join(map(str, hidden))
+        # Blob container mounts are copied from this Azurite (emulator/engine/mounts.py).
+        env[LOCAL_SERVICES_VARIABLE] = str(root / "services.json")
     else:
         private_dir(root / AZURITE)
         cmd = [find_azurite(root.parent), "--blobHost", "127.0.0.1", "--blobPort", str(port)]

@@ -12,6 +12,7 @@ import logging
 
 from batchspec.emulator.engine import clock, environment
 from batchspec.emulator.engine.container_tasks import prefetch, run_in_container
+from batchspec.emulator.engine.mounts import mount_file_systems
 from batchspec.emulator.engine.runner import Handle, new_handle, run_command
 from batchspec.emulator.engine.storage_io import TransferError, fetch_resource_files
 from batchspec.emulator.service import lifecycle
@@ -56,6 +57,13 @@ async def _boot(live: Live, node_id: str, handle: Handle) -> None:
     pulled = await prefetch(pool)
     if pulled is not None:  # as on Batch: an image that cannot be pulled makes the node unusable
         node["errors"] = [pulled]
+        set_node_state(node, "unusable")
+        store.put_node(pool["id"], node)
+        return
+    # Mounts come before the StartTask, as on Batch; a failed one makes the node unusable.
+    mounted = await mount_file_systems(pool, dirs)
+    if mounted is not None:
+        node["errors"] = [mounted]
         set_node_state(node, "unusable")
         store.put_node(pool["id"], node)
         return

@@ -14,6 +14,7 @@ from typing import Any
 
 from batchspec.emulator.service import errors
 from batchspec.emulator.service.images import check_image
+from batchspec.emulator.service.mounts import check_mounts
 from batchspec.emulator.service.values import Doc
 
 # The subscription of the local Batch account: a subnet must be in it, as on Batch.
@@ -85,10 +86,7 @@ def check_pool_rules(body: Doc, vm: Doc) -> None:
             image_id,
             "Custom and gallery images are not available to the local Batch service.",
         )
-    if body.get("mountConfiguration"):
-        raise errors.local_limit(
-            "mountConfiguration", "set", "The local Batch service mounts no file systems."
-        )
+    check_mounts(body.get("mountConfiguration"))
     reason = check_image(image, str(vm.get("nodeAgentSKUId", "")))
     if reason:
         raise errors.local_limit(
