@@ -4,6 +4,7 @@ docs/batch-mapping.md."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -68,9 +69,10 @@ def test_hello_runs_on_an_auto_pool_that_goes_with_its_job(
     _until(f"auto pool {pool_id} deleted with its job", lambda: _gone(batch_client, pool_id))
     assert not [p.id for p in batch_client.list_pools() if p.id.startswith("hello")]
 
-    survey = cli("destroy", str(specs / "hello.yaml"), "--dry-run")
+    survey = cli("destroy", str(specs / "hello.yaml"), "--dry-run", "--format", "json")
     assert survey.exit_code == 0, survey.output
-    assert "pool" not in survey.stdout
+    kinds = [item["kind"] for item in json.loads(survey.stdout)["items"]]
+    assert "pool" not in kinds
 
 
 def test_autoscale_sizes_the_pool_and_a_new_formula_is_set_on_it(
@@ -162,3 +164,34 @@ def test_the_docs_existing_pool_example_runs_on_a_pool_it_leaves_untouched(
         assert after.target_dedicated_nodes == 1
     finally:
         batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_a_kept_auto_pool_job_ends_its_pool_and_status_and_destroy_know_it(
+    tmp_path: Path, cli: Cli, batch_client: BatchClient
+) -> None:
+    specs = _copy_specs(tmp_path)
+    spec = specs / "hello.yaml"
+    spec.write_text(spec.read_text().replace("job: delete}", "job: keep}"))
+    result = cli("apply", str(spec), "--yes")
+    assert result.exit_code == 0, result.output
+    found = re.search(r"pool (hello_[0-9A-F-]{36}): the job's auto pool", result.output)
+    assert found is not None, result.output
+    pool_id = found.group(1)
+    job = re.search(r"job (hello-[0-9a-f]{8}): created", result.output)
+    assert job is not None, result.output
+    job_id = job.group(1)
+    # The kept job is terminated at the end of the run; Batch deletes its pool when it completes.
+    _until(f"auto pool {pool_id} deleted with its job", lambda: _gone(batch_client, pool_id))
+    assert batch_client.get_job(job_id).state == bm.BatchJobState.COMPLETED
+
+    status = cli("status", str(spec), "--format", "json")
+    assert status.exit_code == 0, status.output
+    assert f'"pool_id": "{pool_id}"' in status.stdout
+    assert f'"id": "{pool_id}"' in status.stdout  # the pool looked at is the auto pool
+
+    destroy = cli("destroy", str(spec), "--yes")
+    assert destroy.exit_code == 0, destroy.output
+    assert f"deleted job {job_id}" in destroy.output
+    assert "destroyed: 1 deleted, 0 kept" in destroy.output  # the job; no pool of its own
+    with pytest.raises(ResourceNotFoundError):
+        batch_client.get_job(job_id)
