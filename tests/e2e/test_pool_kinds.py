@@ -16,6 +16,7 @@ import pytest
 from azure.batch import BatchClient
 from azure.batch import models as bm
 from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import BlobServiceClient
 
 from .live_cli import Cli, blobs, cli
 
@@ -113,7 +114,7 @@ def _docs_example() -> str:
 
 
 def test_the_docs_existing_pool_example_runs_on_a_pool_it_leaves_untouched(
-    tmp_path: Path, cli: Cli, batch_client: BatchClient
+    tmp_path: Path, cli: Cli, batch_client: BatchClient, blobs: BlobServiceClient
 ) -> None:
     spec = tmp_path / "on-shared.yaml"
     spec.write_text(_docs_example())
@@ -125,6 +126,7 @@ def test_the_docs_existing_pool_example_runs_on_a_pool_it_leaves_untouched(
     assert f"$.pool.existing: pool {pool_id} does not exist" in missing.output
     assert "nothing was created" in missing.output
     assert _gone(batch_client, pool_id)
+    assert not blobs.get_container_client("on-shared-output").exists()
 
     batch_client.create_pool(
         bm.BatchPoolCreateOptions(
