@@ -185,6 +185,12 @@ def identity_problem(plan: Plan, existing: bm.BatchPool | None) -> str | None:
     wanted = {i.lower() for i in plan.pool.identities}
     if not wanted:
         return None
+    if plan.pool.lifetime == "job":
+        return (
+            "an auto pool (lifetime: job) cannot have the managed identities in pool.identity: "
+            "Batch's data-plane API cannot assign them; use a pool created through Azure "
+            "Resource Manager with them instead"
+        )
     if existing is None:
         return (
             f"pool {plan.pool.id} needs the managed identities in pool.identity, which Batch's "
