@@ -190,3 +190,9 @@ def test_an_existing_pool_without_the_mounts_or_subnet_differs(tmp_path: Path) -
     existing.mount_configuration = wanted.mount_configuration
     existing.network_configuration = wanted.network_configuration
     assert pool_differences(existing, wanted) == []
+
+
+def test_an_auto_pool_cannot_have_managed_identities(tmp_path: Path) -> None:
+    plan = mounted_plan(tmp_path)
+    auto = dataclasses.replace(plan, pool=dataclasses.replace(plan.pool, lifetime="job"))
+    assert "an auto pool (lifetime: job) cannot have" in (identity_problem(auto, None) or "")
