@@ -97,6 +97,14 @@ def stored_factories(
     return tuple(out)
 
 
+def _why(name: str) -> str:
+    if name == "run":
+        return "`run`: the blobs it lists decide the run id"
+    if name in ("item", "index"):
+        return f"`{name}`: it is listed once, and the listing makes the items"
+    return f"`{name}`: it is listed before the rest of the spec is rendered"
+
+
 def _render(
     renderer: Renderer, source: str, where: JsonPath, context: Mapping[str, Any], what: str
 ) -> str | None:
@@ -108,11 +116,7 @@ def _render(
             names = set()  # the compile below reports it
         other = sorted(n for n in names - LISTING_NAMES if n not in renderer.env.globals)
         if other:
-            renderer.report(
-                where,
-                f"{what} may use only `vars` and `spec`, not `{other[0]}`: the listing it "
-                "makes decides the run id, and a task's item is what the listing gives",
-            )
+            renderer.report(where, f"{what} may use only `vars` and `spec`, not {_why(other[0])}")
             return None
     compiled = renderer.compile(source, where)
     return None if compiled is None else renderer.render(compiled, context)
