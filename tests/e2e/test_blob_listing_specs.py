@@ -126,6 +126,9 @@ def test_scans_makes_one_task_per_stored_blob_and_a_new_blob_a_new_run(
     assert (out / "c.sha256").read_text() == _expected("scans/c.tif")
     assert sorted(p.name for p in out.iterdir()) == ["a.sha256", "b.sha256", "c.sha256"]
     assert "3 succeeded" in second, second
+    # The day-two verbs find that run: they list as apply did.
+    status = _cli(secret_check, env, home, "status", str(spec), *var).stdout
+    assert second_job.group(1) in status, status
     service.delete_container(data)
     service.close()
 
