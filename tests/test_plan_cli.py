@@ -159,7 +159,7 @@ def test_every_example_spec_plans_in_both_formats(spec: Path, fmt: str) -> None:
     if fmt == "json":
         data = json.loads(result.stdout)
         assert len(data["tasks"]) == data["task_count"]
-        assert data["task_count"] >= 3 or not all(x["listed"] for x in data["listings"])
+        assert data["task_count"] >= 1 or not all(x["listed"] for x in data["listings"])
     else:
         assert "Tasks (" in result.stdout
 

@@ -97,8 +97,9 @@ def command(
         run = open_run(spec, variables, target, data_dir)
         run.require_run()
         with clients(run.target) as (batch, _blobs):
+            pool_id = run.live_pool_id(batch) if start_task else run.pool_id
             code = _show(
-                run.job_id, run.pool_id, batch, names, files, failed, follow, start_task, poll, fmt
+                run.job_id, pool_id, batch, names, files, failed, follow, start_task, poll, fmt
             )
         ctx.exit(code)
 

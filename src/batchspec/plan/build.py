@@ -30,6 +30,7 @@ from batchspec.plan.exits import check_exit_conditions, uses_dependencies
 from batchspec.plan.listing import Listings, listing_inputs
 from batchspec.plan.model import (
     AllTasksComplete,
+    AutoscalePlan,
     CleanupActions,
     CleanupPlan,
     ContainerPlan,
@@ -43,6 +44,7 @@ from batchspec.plan.model import (
     StartTaskPlan,
     UploadPlan,
 )
+from batchspec.plan.pool_checks import check_pool_kind
 from batchspec.plan.stored_blobs import Expansion, listing_plans, stored_factories
 from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
@@ -67,6 +69,8 @@ from batchspec.spec.render import Renderer
 from batchspec.spec.typed import render_typed_fields
 from batchspec.spec.watchdog import BudgetExceeded, TemplateTimeout
 
+MAX_TASK_SLOTS = 256
+"""Batch's most task slots per node."""
 MAX_DURATION_DAYS = 10_675_199
 """Batch keeps time limits as .NET TimeSpans, which hold at most 10,675,199 days."""
 MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86_400
@@ -199,7 +203,9 @@ def _build(
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
     pool = _pool(renderer, spec, base, windows)
-    check_containers(renderer, spec)
+    check_pool_kind(renderer, spec, loaded.data)
+    if not spec.pool.existing:  # an existing pool's settings are not the spec's to know
+        check_containers(renderer, spec)
     _check_durations(renderer, spec)
     prefixes: list[str] = []
     for download in spec.downloads:
@@ -226,7 +232,7 @@ def _build(
             spec.job,
             base,
             uploaded,
-            TaskSettings(windows, spec.pool.task_slots_per_node, typed.per_task),
+            TaskSettings(windows, _slots(spec), typed.per_task),
             expansion,
         )
     renderer.summarize()
@@ -375,9 +381,14 @@ def _environment(
     return tuple(out)
 
 
+def _slots(spec: Spec) -> int:
+    """The pool's task slots per node; Batch's most for an existing pool, which may have them."""
+    return MAX_TASK_SLOTS if spec.pool.existing else spec.pool.task_slots_per_node
+
+
 def _check_slots(renderer: Renderer, spec: Spec) -> None:
     # Batch accepts such a task and never schedules it: the job would wait forever.
-    slots = spec.pool.task_slots_per_node
+    slots = _slots(spec)
     for task in spec.job.tasks:
         if task.required_slots > slots:
             renderer.report(
@@ -504,4 +515,9 @@ def _pool(
         container_configuration=plan_container_configuration(
             renderer, pool.container_configuration, context
         ),
+        lifetime=pool.lifetime,
+        existing=pool.existing,
+        autoscale=None
+        if pool.autoscale is None
+        else AutoscalePlan(pool.autoscale.formula, pool.autoscale.interval_seconds),
     )
