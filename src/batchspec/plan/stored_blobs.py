@@ -144,9 +144,12 @@ def listed_rows(
     request = requests.get(foreach.where)
     if request is None:
         return None  # its container is unknown or its request was refused: reported
-    listing = None if listings is None else listings.get(request)
-    if listing is None:
+    if listings is None:
         return (ListedBlob(sample_blob(request), 0, ""),)
+    listing = listings.get(request)
+    if listing is None:  # the listings were made from this very spec: never a stand-in here
+        renderer.report(foreach.where, f"{request.describe()} was not listed (a batchspec bug)")
+        return None
     if listing.missing:
         renderer.report(
             (*foreach.where, "container"),
