@@ -19,6 +19,8 @@ from batchspec.plan.model import (
     ExitConditionsPlan,
     ExitOptionsPlan,
     JobPlan,
+    JobPreparationPlan,
+    JobReleasePlan,
     OutputPlan,
     Plan,
     PoolPlan,
@@ -71,7 +73,44 @@ class BatchModels:
 
     def job(self) -> bm.BatchJobCreateOptions:
         """The job create request; the job runs on the plan's pool."""
-        return job_options(self._plan.job, self._plan.pool.id)
+        options = job_options(self._plan.job, self._plan.pool.id)
+        options.job_preparation_task = self.preparation_task(self._plan.job.preparation)
+        options.job_release_task = self.release_task(self._plan.job.release)
+        return options
+
+    def preparation_task(
+        self, prep: JobPreparationPlan | None
+    ) -> bm.BatchJobPreparationTask | None:
+        """The job preparation task (Batch names it `jobpreparation`)."""
+        if prep is None:
+            return None
+        return bm.BatchJobPreparationTask(
+            command_line=prep.command_line,
+            resource_files=[self.resource_file(r) for r in prep.resource_files] or None,
+            environment_settings=_environment(prep.environment),
+            constraints=bm.BatchTaskConstraints(
+                max_wall_clock_time=_seconds(prep.max_wall_clock_seconds),
+                retention_time=_seconds(prep.retention_seconds),
+                max_task_retry_count=prep.max_retries,
+            ),
+            wait_for_success=prep.wait_for_success,
+            # Pool scope, Batch's default auto user: what it writes, the job's tasks can read.
+            user_identity=_elevated("pool") if prep.elevated else None,
+            rerun_on_node_reboot_after_success=prep.rerun_on_node_reboot_after_success,
+        )
+
+    def release_task(self, release: JobReleasePlan | None) -> bm.BatchJobReleaseTask | None:
+        """The job release task (Batch names it `jobrelease`)."""
+        if release is None:
+            return None
+        return bm.BatchJobReleaseTask(
+            command_line=release.command_line,
+            resource_files=[self.resource_file(r) for r in release.resource_files] or None,
+            environment_settings=_environment(release.environment),
+            max_wall_clock_time=_seconds(release.max_wall_clock_seconds),
+            retention_time=_seconds(release.retention_seconds),
+            user_identity=_elevated("pool") if release.elevated else None,
+        )
 
     def job_completion(self) -> bm.BatchJobUpdateOptions | None:
         """The job update to send after the last task is added, if the plan asks for one."""

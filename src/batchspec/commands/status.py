@@ -24,6 +24,7 @@ from batchspec.live.context import (
     guarded,
     open_run,
 )
+from batchspec.live.job_tasks import NodeTaskState, describe
 from batchspec.live.runs import RUNNING, STOPPED, SUCCEEDED, state_word
 
 if TYPE_CHECKING:
@@ -133,6 +134,8 @@ def status_text(doc: dict[str, Any]) -> str:
         info = f"; {failed['failure']}" if failed["failure"] else ""
         lines.append(f"  failed: {failed['id']}: {code}{info}")
     lines += [f"  waiting: {reason}" for reason in doc["waiting"]]
+    for node_task in doc.get("node_tasks", []):
+        lines.append(f"  job {node_task['kind']} task on {describe(NodeTaskState(**node_task))}")
     owned = [f"{r['kind']} {r['name']}" for r in doc["resources"] if r["status"] != "found"]
     found = [f"{r['kind']} {r['name']}" for r in doc["resources"] if r["status"] == "found"]
     lines.append(f"this run created: {', '.join(owned) or 'nothing'}")

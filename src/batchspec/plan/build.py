@@ -26,6 +26,12 @@ from batchspec.plan.containers import (
     render_container,
 )
 from batchspec.plan.exits import check_exit_conditions, uses_dependencies
+from batchspec.plan.job_tasks import (
+    check_job_tasks,
+    job_task_files,
+    plan_preparation,
+    plan_release,
+)
 from batchspec.plan.model import (
     AllTasksComplete,
     CleanupActions,
@@ -189,6 +195,9 @@ def _build(
     job_environment = _environment(renderer, spec.job.environment, ("job",), base)
     _check_slots(renderer, spec)
     check_exit_conditions(renderer, spec.job)
+    check_job_tasks(renderer, spec.job)
+    preparation = plan_preparation(renderer, spec.job, base, windows)
+    release = plan_release(renderer, spec.job, base, windows)
     tasks = None
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
@@ -204,6 +213,10 @@ def _build(
     renderer.summarize()
     if renderer.errors or tasks is None or pool is None or job_id is None:
         return sorted(renderer.problems)
+    if (preparation is None) != (spec.job.preparation is None):
+        return sorted(renderer.problems)
+    if (release is None) != (spec.job.release is None):
+        return sorted(renderer.problems)
     job = JobPlan(
         id=job_id,
         timeout_seconds=spec.job.timeout_seconds,
@@ -213,6 +226,8 @@ def _build(
         environment=job_environment,
         on_all_tasks_complete=_ALL_TASKS_COMPLETE[spec.job.on_all_tasks_complete],
         on_task_failure=_ON_TASK_FAILURE[spec.job.on_task_failure],
+        preparation=preparation,
+        release=release,
     )
     return Plan(
         name=spec.name,
@@ -362,6 +377,12 @@ def _check_durations(renderer: Renderer, spec: Spec) -> None:
     # The schema accepts `0s`; a limit of zero would end the job or task before it starts.
     limits: list[tuple[int | None, JsonPath]] = [(spec.job.timeout_seconds, ("job", "timeout"))]
     limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in spec.job.tasks]
+    for node_task in (spec.job.preparation, spec.job.release):
+        if node_task is not None:
+            limits.append((node_task.max_wall_clock_seconds, (*node_task.where, "max_wall_clock")))
+            # A retention of zero is valid: Batch may remove the directory at once.
+            retention = node_task.retention_seconds or None
+            limits.append((retention, (*node_task.where, "retention")))
     for seconds, where in limits:
         if seconds == 0:
             renderer.report(where, "a time limit of zero would stop it at once; use at least 1s")
@@ -406,6 +427,7 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     start = spec.pool.start_task
     files = list(start.resource_files) if start is not None else []
     files += spec.job.resource_files
+    files += job_task_files(spec.job)
     for task in spec.job.tasks:
         files += task.resource_files
         refs += [(o.container, o.where) for o in task.outputs]

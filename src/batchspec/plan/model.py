@@ -157,6 +157,35 @@ class PoolPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class JobPreparationPlan:
+    """Batch's job preparation task (its id is Batch's default, `jobpreparation`)."""
+
+    command_line: str
+    """Exactly as Batch receives it."""
+    resource_files: tuple[ResourceFilePlan, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    elevated: bool = False
+    wait_for_success: bool = True
+    max_retries: int = 0
+    max_wall_clock_seconds: int | None = None
+    retention_seconds: int | None = None
+    rerun_on_node_reboot_after_success: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JobReleasePlan:
+    """Batch's job release task (its id is Batch's default, `jobrelease`)."""
+
+    command_line: str
+    resource_files: tuple[ResourceFilePlan, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    elevated: bool = False
+    max_wall_clock_seconds: int | None = None
+    """None keeps Batch's default, 15 minutes (also its maximum)."""
+    retention_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class JobPlan:
     id: str
     timeout_seconds: int | None
@@ -170,6 +199,8 @@ class JobPlan:
     on_all_tasks_complete: AllTasksComplete = "noaction"
     """Set on the job after every task has been added (see apply's job update)."""
     on_task_failure: OnTaskFailure = "noaction"
+    preparation: JobPreparationPlan | None = None
+    release: JobReleasePlan | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ from batchspec.plan.model import (
     ContainerSettingsPlan,
     ExitConditionsPlan,
     ExitOptionsPlan,
+    JobPreparationPlan,
+    JobReleasePlan,
     OutputPlan,
     Plan,
     RegistryPlan,
@@ -121,6 +123,8 @@ def write_text(plan: Plan, out: TextIO) -> None:
         )
     for name, value in job.environment:
         line(f"  env {name}={value}")
+    for text in _job_task_lines(plan, job.preparation, job.release):
+        line(text)
     heading(f"\nTasks ({len(plan.tasks):,})")
     for task in plan.tasks:
         out.write(_clean("".join(f"{text}\n" for text in _task_lines(plan, task))))
@@ -150,6 +154,44 @@ def _start_task_lines(plan: Plan, start: StartTaskPlan) -> Iterator[str]:
         yield f"    resource file: {_describe_resource(plan, rf)}"
     for name, value in start.environment:
         yield f"    env {name}={value}"
+
+
+def _limit(seconds: int | None, default: str) -> str:
+    return default if seconds is None else format_duration(seconds)
+
+
+def _job_task_lines(
+    plan: Plan, prep: JobPreparationPlan | None, release: JobReleasePlan | None
+) -> Iterator[str]:
+    if prep is not None:
+        flags = [
+            "elevated" if prep.elevated else "not elevated",
+            "tasks wait for success" if prep.wait_for_success else "tasks do not wait",
+            f"retries {prep.max_retries}",
+            f"max wall clock {_limit(prep.max_wall_clock_seconds, 'none')}",
+            f"retention {_limit(prep.retention_seconds, '7d (default)')}",
+            "reruns after a reboot"
+            if prep.rerun_on_node_reboot_after_success
+            else "not rerun after a reboot",
+        ]
+        yield f"  preparation task jobpreparation ({', '.join(flags)})"
+        yield f"    command line: {prep.command_line}"
+        for rf in prep.resource_files:
+            yield f"    resource file: {_describe_resource(plan, rf)}"
+        for name, value in prep.environment:
+            yield f"    env {name}={value}"
+    if release is not None:
+        flags = [
+            "elevated" if release.elevated else "not elevated",
+            f"max wall clock {_limit(release.max_wall_clock_seconds, '15m (default)')}",
+            f"retention {_limit(release.retention_seconds, '7d (default)')}",
+        ]
+        yield f"  release task jobrelease ({', '.join(flags)})"
+        yield f"    command line: {release.command_line}"
+        for rf in release.resource_files:
+            yield f"    resource file: {_describe_resource(plan, rf)}"
+        for name, value in release.environment:
+            yield f"    env {name}={value}"
 
 
 def _container_configuration_lines(config: ContainerConfigurationPlan) -> Iterator[str]:
@@ -305,6 +347,35 @@ def _container_configuration_json(config: ContainerConfigurationPlan | None) -> 
     }
 
 
+def _preparation_json(plan: Plan, prep: JobPreparationPlan | None) -> dict[str, Any] | None:
+    if prep is None:
+        return None
+    return {
+        "command_line": prep.command_line,
+        "resource_files": [_resource_json(plan, rf) for rf in prep.resource_files],
+        "environment": dict(prep.environment),
+        "elevated": prep.elevated,
+        "wait_for_success": prep.wait_for_success,
+        "max_retries": prep.max_retries,
+        "max_wall_clock_seconds": prep.max_wall_clock_seconds,
+        "retention_seconds": prep.retention_seconds,
+        "rerun_on_node_reboot_after_success": prep.rerun_on_node_reboot_after_success,
+    }
+
+
+def _release_json(plan: Plan, release: JobReleasePlan | None) -> dict[str, Any] | None:
+    if release is None:
+        return None
+    return {
+        "command_line": release.command_line,
+        "resource_files": [_resource_json(plan, rf) for rf in release.resource_files],
+        "environment": dict(release.environment),
+        "elevated": release.elevated,
+        "max_wall_clock_seconds": release.max_wall_clock_seconds,
+        "retention_seconds": release.retention_seconds,
+    }
+
+
 def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
     """One task as a JSON-ready mapping."""
     return {
@@ -394,6 +465,8 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "environment": dict(plan.job.environment),
             "on_all_tasks_complete": plan.job.on_all_tasks_complete,
             "on_task_failure": plan.job.on_task_failure,
+            "preparation": _preparation_json(plan, plan.job.preparation),
+            "release": _release_json(plan, plan.job.release),
         },
         "downloads": [
             {

@@ -232,6 +232,35 @@ class TaskTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class JobPreparationSpec:
+    """Batch's job preparation task: run on each node before the job's first task there."""
+
+    run: CommandSpec
+    resource_files: tuple[ResourceFileSpec, ...]
+    environment: tuple[tuple[str, str], ...]
+    elevated: bool
+    wait_for_success: bool
+    retries: int
+    max_wall_clock_seconds: int | None
+    retention_seconds: int | None
+    rerun_on_node_reboot_after_success: bool
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class JobReleaseSpec:
+    """Batch's job release task: run when the job ends, where the preparation task ran."""
+
+    run: CommandSpec
+    resource_files: tuple[ResourceFileSpec, ...]
+    environment: tuple[tuple[str, str], ...]
+    elevated: bool
+    max_wall_clock_seconds: int | None
+    retention_seconds: int | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class JobSpec:
     id: str
     timeout_seconds: int | None
@@ -243,6 +272,8 @@ class JobSpec:
     resource_files: tuple[ResourceFileSpec, ...] = ()
     on_all_tasks_complete: AllTasksCompleteAction = "no_action"
     on_task_failure: TaskFailureAction = "no_action"
+    preparation: JobPreparationSpec | None = None
+    release: JobReleaseSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +413,47 @@ def _job(job: Mapping[str, Any]) -> JobSpec:
         resource_files=_resource_files(job.get("resource_files", []), ("job",)),
         on_all_tasks_complete=job.get("on_all_tasks_complete", "no_action"),
         on_task_failure=job.get("on_task_failure", "no_action"),
+        preparation=_preparation(job.get("preparation")),
+        release=_release(job.get("release")),
+    )
+
+
+def _optional_duration(value: Any) -> int | None:
+    return None if value is None else parse_duration(value)
+
+
+def _preparation(data: Mapping[str, Any] | None) -> JobPreparationSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "preparation")
+    return JobPreparationSpec(
+        run=_command(data, where),
+        resource_files=_resource_files(data.get("resource_files", []), where),
+        environment=tuple(data.get("environment", {}).items()),
+        elevated=bool(data.get("elevated", False)),
+        wait_for_success=bool(data.get("wait_for_success", True)),
+        retries=int(data.get("retries", 0)),
+        max_wall_clock_seconds=_optional_duration(data.get("max_wall_clock")),
+        retention_seconds=_optional_duration(data.get("retention")),
+        rerun_on_node_reboot_after_success=bool(
+            data.get("rerun_on_node_reboot_after_success", True)
+        ),
+        where=where,
+    )
+
+
+def _release(data: Mapping[str, Any] | None) -> JobReleaseSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "release")
+    return JobReleaseSpec(
+        run=_command(data, where),
+        resource_files=_resource_files(data.get("resource_files", []), where),
+        environment=tuple(data.get("environment", {}).items()),
+        elevated=bool(data.get("elevated", False)),
+        max_wall_clock_seconds=_optional_duration(data.get("max_wall_clock")),
+        retention_seconds=_optional_duration(data.get("retention")),
+        where=where,
     )
 
 

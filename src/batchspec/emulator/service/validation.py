@@ -148,6 +148,7 @@ def new_job(body: Doc, base_url: str, scheduled: bool = False) -> Doc:
     if body.get("jobManagerTask"):
         raise errors.local_limit("jobManagerTask", "set", "Job manager tasks do not run locally.")
     job_docs.check_actions(body)
+    job_docs.check_job_tasks(body)
     stamp = iso()
     doc: Doc = dict(body)
     doc.update(

@@ -1,0 +1,106 @@
+"""specs/prepare.yaml runs for real: the job preparation task prepares each node before its
+first task there, every task reads what it wrote, and the release task cleans up when the job
+ends; Batch's per-node status API and `batchspec status` say so."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.batch import models as bm
+from click.testing import CliRunner
+
+from batchspec.cli import main
+
+from .conftest import SecretCheck, azure_env
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _cli(env: dict[str, str], check: SecretCheck, *argv: str) -> Any:
+    result = CliRunner().invoke(main, list(argv), env=env, catch_exceptions=False)
+    check.add(" ".join(argv[:2]), result.output)
+    return result
+
+
+def _completed(batch_client: Any, job_id: str) -> bm.BatchJob:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = batch_client.get_job(job_id)
+        if job.state == bm.BatchJobState.COMPLETED:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} is still {job.state} 60s after its tasks completed")
+
+
+def test_prepare_runs_preparation_before_tasks_and_release_at_the_end(
+    tmp_path: Path,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: Any,
+    secret_check: SecretCheck,
+) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    env = azure_env(batch_service, azurite)
+    home = str(tmp_path / "home")
+    spec = str(specs / "prepare.yaml")
+    applied = _cli(env, secret_check, "apply", spec, "--yes", "--data-dir", home)
+    assert applied.exit_code == 0, applied.output
+    found = re.search(r"job (prepare-[0-9a-f]{8}): created", applied.output)
+    assert found is not None, applied.output
+    job_id = found.group(1)
+
+    # Every task read the file the preparation task wrote on its own node.
+    outputs = sorted((specs / "out" / "prepare").glob("task*.txt"))
+    assert [p.name for p in outputs] == [f"task{n}.txt" for n in range(1, 5)]
+    task_nodes = set()
+    for path in outputs:
+        prepared, read = path.read_text().splitlines()
+        node = read.rsplit(" on ", 1)[1]
+        assert prepared == f"prepared by jobpreparation on {node}"
+        assert read == f"read by {path.stem} on {node}"
+        task_nodes.add(node)
+
+    job = _completed(batch_client, job_id)
+    assert job.execution_info.termination_reason == "AllTasksComplete"
+    assert job.job_preparation_task.constraints.max_task_retry_count == 1
+    assert job.job_release_task.max_wall_clock_time.total_seconds() == 300
+    statuses = list(batch_client.list_job_preparation_and_release_task_status(job_id))
+    assert {s.node_id for s in statuses} == task_nodes
+    for status in statuses:
+        prep, release = (
+            status.job_preparation_task_execution_info,
+            status.job_release_task_execution_info,
+        )
+        assert (prep.state, prep.result, prep.exit_code) == ("completed", "success", 0)
+        assert (release.state, release.result, release.exit_code) == ("completed", "success", 0)
+        shared = batch_client.list_node_files("prepare-pool", status.node_id, recursive=True)
+        names = {f.name for f in shared if f.name.startswith("shared/")}
+        assert "shared/job_prep_and_release.txt" not in names  # the release removed it
+        line = b"".join(
+            batch_client.download_node_file(
+                "prepare-pool", status.node_id, "shared/job_release.txt"
+            )
+        ).decode()
+        assert f"released {job_id} on {status.node_id}\n" in line
+
+    shown = _cli(env, secret_check, "status", spec, "--data-dir", home)
+    for node in task_nodes:
+        assert f"job preparation task on {node}: completed, success (exit code 0)" in shown.output
+        assert f"job release task on {node}: completed, success (exit code 0)" in shown.output
+    data = json.loads(
+        _cli(env, secret_check, "status", spec, "--data-dir", home, "--format", "json").output
+    )
+    kinds = sorted((t["node_id"], t["kind"], t["result"]) for t in data["node_tasks"])
+    assert kinds == sorted(
+        (n, k, "success") for n in task_nodes for k in ("preparation", "release")
+    )
+    batch_client.begin_delete_job(job_id, polling_interval=1).result()
