@@ -91,6 +91,8 @@ def test_plan_json_is_the_same_data() -> None:
         "environment": {},
         "on_all_tasks_complete": "noaction",
         "on_task_failure": "noaction",
+        "preparation": None,
+        "release": None,
     }
     assert data["pool"]["start_task"]["elevated"] is True
     assert data["cleanup"] == {

@@ -72,7 +72,7 @@ def check_job_tasks(renderer: Renderer, job: JobSpec) -> None:
         renderer.report(
             release.where,
             "a release task needs a preparation task (Batch runs it on the nodes that ran "
-            "job.preparation, and refuses a job with one but not the other); add "
+            "job.preparation, and refuses a release task without one); add "
             "job.preparation, e.g. `preparation: {command: /bin/true}`",
         )
     wall = release.max_wall_clock_seconds
