@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchspec.emulator.service import errors, pool_docs, shapes
+from batchspec.emulator.service import errors, job_manager, pool_docs, shapes
 from batchspec.emulator.service.values import Doc, normalize_duration, parse_duration
 
 UNLIMITED = "P10675199DT2H48M5.4775807S"
@@ -138,8 +138,6 @@ def job_specification(spec: Any) -> Doc:
     shapes.check_job(spec)
     check_actions(spec)
     check_job_tasks(spec)
-    if spec.get("jobManagerTask"):
-        raise errors.local_limit("jobManagerTask", "set", "Job manager tasks do not run locally.")
     out: Doc = {
         "priority": spec.get("priority", 0),
         "maxParallelTasks": spec.get("maxParallelTasks", -1),
@@ -156,5 +154,7 @@ def job_specification(spec: Any) -> Doc:
         out["jobPreparationTask"] = preparation_task(spec["jobPreparationTask"])
     if spec.get("jobReleaseTask"):
         out["jobReleaseTask"] = release_task(spec["jobReleaseTask"])
+    if spec.get("jobManagerTask"):
+        out["jobManagerTask"] = job_manager.manager_task(spec["jobManagerTask"])
     out["poolInfo"] = pool_info(spec["poolInfo"])
     return out
