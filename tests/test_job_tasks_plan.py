@@ -18,7 +18,11 @@ pool:
   id: jt-pool
   vm_size: standard_d2s_v3
   nodes: {dedicated: 1}
-  image: {publisher: canonical, offer: ubuntu-24_04-lts, sku: server, node_agent: "batch.node.ubuntu 24.04"}
+  image:
+    publisher: canonical
+    offer: ubuntu-24_04-lts
+    sku: server
+    node_agent: batch.node.ubuntu 24.04
 job:
   id: jt
 JOB

@@ -26,6 +26,7 @@ from batchspec.live.context import (
 )
 from batchspec.live.job_tasks import NodeTaskState, describe
 from batchspec.live.runs import RUNNING, STOPPED, SUCCEEDED, state_word
+from batchspec.live.schedule_status import schedule_lines
 
 if TYPE_CHECKING:
     from batchspec.apply.journal import RunState
@@ -58,14 +59,20 @@ def command(
 ) -> None:
     """Show SPEC's run: pool and nodes, job, task counts, failed tasks, why tasks wait, and
     what the run created (and what it found existing)."""
+    from batchspec.live.schedule_status import look_schedule
     from batchspec.live.status import look
 
     with guarded(ctx):
         run = open_run(spec, variables, target, data_dir)
         state = run.require_run()
         with clients(run.target) as (batch, _blobs):
+            scheduled = run.plan.schedule is not None
             view = look(batch, state.pool_id, state.job_id)
+            # A scheduled spec's job id names its schedule, whose jobs are listed with it.
+            schedule = look_schedule(batch, state.job_id) if scheduled else None
         report = status_document(run, state, view)
+        if schedule is not None:
+            report["schedule"] = schedule.as_json()
         if fmt == "json":
             click.echo(json.dumps(report, indent=2))
         else:
@@ -117,7 +124,9 @@ def status_text(doc: dict[str, Any]) -> str:
         lines += [f"  resize error: {e}" for e in pool["resize_errors"]]
     else:
         lines.append(f"pool {pool['id']}: does not exist")
-    if job["exists"]:
+    if "schedule" in doc:
+        lines += schedule_lines(doc["schedule"])
+    elif job["exists"]:
         times = ", ".join(f"{k} {job[k]}" for k in ("created", "ended") if job[k])
         why = f", {job['termination_reason']}" if job["termination_reason"] else ""
         lines.append(f"job {job['id']}: {job['state']}{why} ({times})")
@@ -129,6 +138,7 @@ def status_text(doc: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"job {job['id']}: does not exist")
+    # (a scheduled spec has no job of its own: `schedule` lists the jobs it made)
     for failed in doc["failed_tasks"]:
         code = "no exit code" if failed["exit_code"] is None else f"exit code {failed['exit_code']}"
         info = f"; {failed['failure']}" if failed["failure"] else ""

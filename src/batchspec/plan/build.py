@@ -47,6 +47,7 @@ from batchspec.plan.model import (
     StartTaskPlan,
     UploadPlan,
 )
+from batchspec.plan.schedule import check_schedule, plan_manager, plan_schedule
 from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
     check_commands,
@@ -198,24 +199,23 @@ def _build(
     check_job_tasks(renderer, spec.job)
     preparation = plan_preparation(renderer, spec.job, base, windows)
     release = plan_release(renderer, spec.job, base, windows)
-    tasks = None
+    check_schedule(renderer, spec, str(loaded.data["job"].get("id", "")))
+    tasks = manager = None
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
         uploaded = Uploaded.of(spec, uploads, spec_dir)
-        tasks = plan_tasks(
-            renderer,
-            spec.job,
-            base,
-            uploaded,
-            TaskSettings(windows, spec.pool.task_slots_per_node, typed.per_task),
-        )
+        settings = TaskSettings(windows, spec.pool.task_slots_per_node, typed.per_task)
+        tasks = plan_tasks(renderer, spec.job, base, uploaded, settings)
+        manager = plan_manager(renderer, spec, base, uploaded, settings)
     renderer.summarize()
     if renderer.errors or tasks is None or pool is None or job_id is None:
         return sorted(renderer.problems)
     if (preparation is None) != (spec.job.preparation is None):
         return sorted(renderer.problems)
     if (release is None) != (spec.job.release is None):
+        return sorted(renderer.problems)
+    if (manager is None) != (spec.job.manager is None):
         return sorted(renderer.problems)
     job = JobPlan(
         id=job_id,
@@ -228,6 +228,7 @@ def _build(
         on_task_failure=_ON_TASK_FAILURE[spec.job.on_task_failure],
         preparation=preparation,
         release=release,
+        manager=manager,
     )
     return Plan(
         name=spec.name,
@@ -252,6 +253,7 @@ def _build(
             CleanupActions(*spec.cleanup.on_failure),
         ),
         warnings=tuple(sorted(renderer.problems)),
+        schedule=plan_schedule(spec),
     )
 
 
@@ -376,7 +378,8 @@ def _check_slots(renderer: Renderer, spec: Spec) -> None:
 def _check_durations(renderer: Renderer, spec: Spec) -> None:
     # The schema accepts `0s`; a limit of zero would end the job or task before it starts.
     limits: list[tuple[int | None, JsonPath]] = [(spec.job.timeout_seconds, ("job", "timeout"))]
-    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in spec.job.tasks]
+    templates = (*spec.job.tasks, *(() if spec.job.manager is None else (spec.job.manager.task,)))
+    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in templates]
     for node_task in (spec.job.preparation, spec.job.release):
         if node_task is not None:
             limits.append((node_task.max_wall_clock_seconds, (*node_task.where, "max_wall_clock")))
@@ -428,7 +431,8 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     files = list(start.resource_files) if start is not None else []
     files += spec.job.resource_files
     files += job_task_files(spec.job)
-    for task in spec.job.tasks:
+    manager = () if spec.job.manager is None else (spec.job.manager.task,)
+    for task in (*spec.job.tasks, *manager):
         files += task.resource_files
         refs += [(o.container, o.where) for o in task.outputs]
         if task.foreach is not None and hasattr(task.foreach, "container"):

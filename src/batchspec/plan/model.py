@@ -201,6 +201,8 @@ class JobPlan:
     on_task_failure: OnTaskFailure = "noaction"
     preparation: JobPreparationPlan | None = None
     release: JobReleasePlan | None = None
+    manager: JobManagerPlan | None = None
+    """The task each job of a schedule runs (only with `Plan.schedule`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,28 @@ class TaskPlan:
     """Batch's `taskIdRanges`: (start, end), both ends included."""
     exit_conditions: ExitConditionsPlan | None = None
     container_settings: ContainerSettingsPlan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobManagerPlan:
+    """Batch's job manager task: a task of the job (its id, command line, files, outputs,
+    limits as `task` holds them) that ends the job when it completes, if asked to."""
+
+    task: TaskPlan
+    kill_job_on_completion: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePlan:
+    """Batch's job schedule: `JobPlan.id` is its id; each job runs `JobPlan.manager`."""
+
+    start: str | None = None
+    """Batch's doNotRunUntil (UTC, `2026-12-02T02:00:00Z`); None: the first job runs at once."""
+    every_seconds: int | None = None
+    """Batch's recurrenceInterval; None: one job only."""
+    until: str | None = None
+    """Batch's doNotRunAfter; also when the jobs' SAS URLs expire (plus the job timeout)."""
+    start_window_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +334,8 @@ class Plan:
     """(source relative to the spec, sha256) of every uploaded file; part of `spec_digest`."""
     warnings: tuple[Diagnostic, ...] = ()
     """What validate warns about in a valid spec (e.g. a placeholder without `| quote`)."""
+    schedule: SchedulePlan | None = None
+    """A recurrence instead of a single run: `tasks` is empty, the jobs run the manager."""
 
     def container_name(self, key: str) -> str:
         """The blob container name for a container key."""

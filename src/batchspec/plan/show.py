@@ -24,12 +24,14 @@ from batchspec.plan.model import (
     ContainerSettingsPlan,
     ExitConditionsPlan,
     ExitOptionsPlan,
+    JobManagerPlan,
     JobPreparationPlan,
     JobReleasePlan,
     OutputPlan,
     Plan,
     RegistryPlan,
     ResourceFilePlan,
+    SchedulePlan,
     StartTaskPlan,
     TaskPlan,
 )
@@ -112,7 +114,11 @@ def write_text(plan: Plan, out: TextIO) -> None:
         for text in _start_task_lines(plan, pool.start_task):
             line(text)
     job = plan.job
-    heading(f"\nJob {job.id}")
+    if plan.schedule is not None:
+        heading(f"\nSchedule {job.id}")
+        line(f"  {_describe_schedule(plan.schedule)}")
+        line(f"  each job is {job.id}:job-<n> and runs the job manager task")
+    heading(f"\nJob {job.id}" if plan.schedule is None else "\nEach scheduled job")
     timeout = "none" if job.timeout_seconds is None else format_duration(job.timeout_seconds)
     line(f"  timeout {timeout}; priority {job.priority}; task retries {job.max_task_retries}")
     line(f"  task dependencies: {'yes' if job.uses_task_dependencies else 'no'}")
@@ -125,6 +131,16 @@ def write_text(plan: Plan, out: TextIO) -> None:
         line(f"  env {name}={value}")
     for text in _job_task_lines(plan, job.preparation, job.release):
         line(text)
+    if job.manager is not None:
+        ends = "ends the job" if job.manager.kill_job_on_completion else "leaves the job active"
+        line(f"  job manager task (when it completes, it {ends}):")
+        for text in _task_lines(plan, job.manager.task):
+            line(f"  {text}")
+    if plan.schedule is not None:
+        heading("\nClean-up")
+        line("  none: the schedule's jobs need the pool and containers after apply returns;")
+        line("  `batchspec destroy` deletes the schedule and its jobs, then what this spec created")
+        return
     heading(f"\nTasks ({len(plan.tasks):,})")
     for task in plan.tasks:
         out.write(_clean("".join(f"{text}\n" for text in _task_lines(plan, task))))
@@ -154,6 +170,35 @@ def _start_task_lines(plan: Plan, start: StartTaskPlan) -> Iterator[str]:
         yield f"    resource file: {_describe_resource(plan, rf)}"
     for name, value in start.environment:
         yield f"    env {name}={value}"
+
+
+def _describe_schedule(schedule: SchedulePlan) -> str:
+    start = "now" if schedule.start is None else schedule.start
+    every = "once" if schedule.every_seconds is None else format_duration(schedule.every_seconds)
+    parts = [f"first job: {start}", f"every: {every}", f"until: {schedule.until or 'none'}"]
+    if schedule.start_window_seconds is not None:
+        parts.append(f"start window: {format_duration(schedule.start_window_seconds)}")
+    return "; ".join(parts)
+
+
+def _schedule_json(schedule: SchedulePlan | None) -> dict[str, Any] | None:
+    if schedule is None:
+        return None
+    return {
+        "start": schedule.start,
+        "every_seconds": schedule.every_seconds,
+        "until": schedule.until,
+        "start_window_seconds": schedule.start_window_seconds,
+    }
+
+
+def _manager_json(plan: Plan, manager: JobManagerPlan | None) -> dict[str, Any] | None:
+    if manager is None:
+        return None
+    return {
+        **task_json(plan, manager.task),
+        "kill_job_on_completion": manager.kill_job_on_completion,
+    }
 
 
 def _limit(seconds: int | None, default: str) -> str:
@@ -467,7 +512,9 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "on_task_failure": plan.job.on_task_failure,
             "preparation": _preparation_json(plan, plan.job.preparation),
             "release": _release_json(plan, plan.job.release),
+            "manager": _manager_json(plan, plan.job.manager),
         },
+        "schedule": _schedule_json(plan.schedule),
         "downloads": [
             {
                 "container": d.container,

@@ -261,6 +261,26 @@ class JobReleaseSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class JobManagerSpec:
+    """Batch's job manager task: what each job of a schedule runs, as a task template."""
+
+    task: TaskTemplate
+    kill_job_on_completion: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    """A recurrence instead of a single run (Batch's job schedule)."""
+
+    start: str | None
+    """A UTC time (`2026-12-02T02:00:00Z`), or None for now."""
+    every_seconds: int | None
+    until: str | None
+    start_window_seconds: int | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class JobSpec:
     id: str
     timeout_seconds: int | None
@@ -274,6 +294,7 @@ class JobSpec:
     on_task_failure: TaskFailureAction = "no_action"
     preparation: JobPreparationSpec | None = None
     release: JobReleaseSpec | None = None
+    manager: JobManagerSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +326,7 @@ class Spec:
     job: JobSpec
     downloads: tuple[DownloadSpec, ...]
     cleanup: CleanupSpec
+    schedule: ScheduleSpec | None = None
 
 
 def spec_from_data(data: Mapping[str, Any]) -> Spec:
@@ -361,6 +383,7 @@ def _spec(data: Mapping[str, Any]) -> Spec:
                 cleanup.get("on_failure", {}).get("pool", "keep"),
             ),
         ),
+        schedule=_schedule(data.get("schedule")),
     )
 
 
@@ -407,7 +430,7 @@ def _job(job: Mapping[str, Any]) -> JobSpec:
         timeout_seconds=None if timeout is None else parse_duration(timeout),
         priority=int(job.get("priority", 0)),
         retries=int(job.get("retries", 0)),
-        tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job["tasks"])),
+        tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job.get("tasks", []))),
         where=("job",),
         environment=tuple(job.get("environment", {}).items()),
         resource_files=_resource_files(job.get("resource_files", []), ("job",)),
@@ -415,6 +438,28 @@ def _job(job: Mapping[str, Any]) -> JobSpec:
         on_task_failure=job.get("on_task_failure", "no_action"),
         preparation=_preparation(job.get("preparation")),
         release=_release(job.get("release")),
+        manager=_manager(job.get("manager")),
+    )
+
+
+def _manager(data: Mapping[str, Any] | None) -> JobManagerSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "manager")
+    task = _task({"id": "jobmanager", **data}, where)
+    return JobManagerSpec(task, bool(data.get("kill_job_on_completion", True)))
+
+
+def _schedule(data: Mapping[str, Any] | None) -> ScheduleSpec | None:
+    if data is None:
+        return None
+    start = data.get("start", "now")
+    return ScheduleSpec(
+        start=None if start == "now" else str(start),
+        every_seconds=_optional_duration(data.get("every")),
+        until=data.get("until"),
+        start_window_seconds=_optional_duration(data.get("start_window")),
+        where=("schedule",),
     )
 
 

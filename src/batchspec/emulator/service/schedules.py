@@ -56,7 +56,10 @@ def _changeable(live: Live, schedule_id: str, conditions: Conditions) -> Doc:
 def create(live: Live, body: Doc) -> Doc:
     """A new job schedule (409 JobScheduleExists); its first job may start at once."""
     schedule_id = check_id(body)
-    if live.store.get_schedule(schedule_id) is not None:
+    existing = live.store.get_schedule(schedule_id)
+    if existing is not None:
+        if existing["state"] == "deleting":
+            raise errors.job_schedule_being_deleted()
         raise errors.job_schedule_exists()
     stamp = iso()
     doc: Doc = {
