@@ -5,6 +5,7 @@ service runs a scheduled job, whose job manager task writes the report into its 
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import time
@@ -114,3 +115,46 @@ def test_nightly_sets_up_a_schedule_whose_jobs_write_reports(
         time.sleep(0.2)
     else:
         raise AssertionError(f"schedule {SCHEDULE} still exists 30s after destroy")
+
+
+def test_a_schedule_of_that_id_made_elsewhere_is_never_taken_over_or_deleted(
+    tmp_path: Path,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: Any,
+    secret_check: SecretCheck,
+) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    env = azure_env(batch_service, azurite)
+    home = str(tmp_path / "home")
+    spec = str(specs / "nightly.yaml")
+    theirs = "nightly-theirs"
+    batch_client.create_job_schedule(
+        bm.BatchJobScheduleCreateOptions(
+            id=theirs,
+            schedule=bm.BatchJobScheduleConfiguration(
+                do_not_run_until=datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC)
+            ),
+            job_specification=bm.BatchJobSpecification(
+                pool_info=bm.BatchPoolInfo(pool_id="someone-elses-pool")
+            ),
+        )
+    )
+    (specs / "nightly.yaml").write_text(
+        (specs / "nightly.yaml").read_text().replace('"{{ spec.name }}-report"', theirs)
+    )
+    applied = _cli(env, secret_check, "apply", spec, "--yes", "--data-dir", home)
+    assert applied.exit_code == 1, applied.output
+    assert f"job schedule {theirs} already exists and was not created by this spec" in (
+        applied.output
+    )
+    destroyed = _cli(env, secret_check, "destroy", spec, "--yes", "--data-dir", home)
+    assert destroyed.exit_code == 0, destroyed.output
+    assert f"keep schedule {theirs} (it existed before: not made by batchspec)" in (
+        destroyed.output
+    )
+    assert batch_client.get_job_schedule(theirs).job_specification.pool_info.pool_id == (
+        "someone-elses-pool"
+    )
+    batch_client.begin_delete_job_schedule(theirs, polling_interval=0).result()

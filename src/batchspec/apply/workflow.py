@@ -304,15 +304,20 @@ class Workflow:
         before = self.state.owned("job", job_id)
         if before is None:
             self._own("job", job_id, "creating")
-        created = jobs.ensure_job(
-            self.batch,
-            models.job(),
-            say=self.out.step,
-            mark=self.mark,
-            # A journal from before ownership marks says only that its job step was done.
-            unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
-            ended_ok=self.state.done("tasks"),
-        )
+        try:
+            created = jobs.ensure_job(
+                self.batch,
+                models.job(),
+                say=self.out.step,
+                mark=self.mark,
+                # A journal from before ownership marks says only that its job step was done.
+                unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
+                ended_ok=self.state.done("tasks"),
+            )
+        except jobs.JobError:
+            if before is None:  # a job of that id exists and is not this run's: keep it so
+                self._own("job", job_id, "found")
+            raise
         self._own("job", job_id, "created")
         if created and self.state.done("tasks"):
             # The journal says the tasks were added, but the job is new: the one that held
@@ -329,13 +334,18 @@ class Workflow:
         before = self.state.owned("schedule", schedule_id)
         if before is None:
             self._own("schedule", schedule_id, "creating")
-        result = schedules.ensure_schedule(
-            self.batch,
-            models.job_schedule(),
-            self.mark,
-            say=self.out.step,
-            unmarked_is_ours=before in ("creating", "created"),
-        )
+        try:
+            result = schedules.ensure_schedule(
+                self.batch,
+                models.job_schedule(),
+                self.mark,
+                say=self.out.step,
+                unmarked_is_ours=before == "created",
+            )
+        except schedules.ScheduleError:
+            if before is None:  # it exists and is not this run's: destroy must keep it
+                self._own("schedule", schedule_id, "found")
+            raise
         self._own("schedule", schedule_id, "created")
         self._save(step="schedule")
         self.out.step(f"job schedule {schedule_id}: {result} on pool {self.plan.pool.id}")
