@@ -103,7 +103,9 @@ def _schedules(
             found = batch.get_job_schedule(plan.job.id, select=["id", "metadata"])
         except ResourceNotFoundError:
             found = None
-        if found is not None and journal_says("schedule", plan.job.id):
+        created = state is not None and state.owned("schedule", plan.job.id) == "created"
+        # Not `creating`: a create whose answer was lost left our mark, listed above.
+        if found is not None and created:
             items[plan.job.id] = Item("schedule", plan.job.id, True, "created by this spec's run")
         elif found is not None:
             why = f"it existed before: {_made_by(read_batch_mark(found.metadata))}"
