@@ -103,4 +103,14 @@ def test_prepare_runs_preparation_before_tasks_and_release_at_the_end(
     assert kinds == sorted(
         (n, k, "success") for n in task_nodes for k in ("preparation", "release")
     )
+    # The preparation and release tasks' own output, per node.
+    logged = _cli(env, secret_check, "logs", spec, "--data-dir", home, "--job-tasks")
+    assert logged.exit_code == 0, logged.output
+    for node in task_nodes:
+        assert f"==> node {node} jobpreparation: stdout.txt <==\nnode {node} prepared\n" in (
+            logged.output
+        )
+        assert f"==> node {node} jobrelease: stdout.txt <==\nnode {node} released\n" in (
+            logged.output
+        )
     batch_client.begin_delete_job(job_id, polling_interval=1).result()
