@@ -114,3 +114,37 @@ def test_prepare_runs_preparation_before_tasks_and_release_at_the_end(
             logged.output
         )
     batch_client.begin_delete_job(job_id, polling_interval=1).result()
+
+
+def test_apply_stops_when_the_preparation_failed_on_every_node(
+    tmp_path: Path,
+    batch_service: Any,
+    azurite: Any,
+    batch_client: Any,
+    secret_check: SecretCheck,
+) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    text = (specs / "prepare.yaml").read_text()
+    broken = text.replace("    retries: 1\n", "    retries: 0\n").replace(
+        "      - 'echo \"node $AZ_BATCH_NODE_ID prepared\"'\n",
+        "      - 'echo \"node $AZ_BATCH_NODE_ID cannot prepare\" >&2; exit 4'\n",
+    )
+    assert broken != text
+    broken = broken.replace("id: prepare-pool", "id: prepare-broken-pool")
+    (specs / "prepare.yaml").write_text(broken)
+    env = azure_env(batch_service, azurite)
+    home = str(tmp_path / "home")
+    spec = str(specs / "prepare.yaml")
+    applied = _cli(env, secret_check, "apply", spec, "--yes", "--data-dir", home)
+    assert applied.exit_code == 1, applied.output
+    assert "its preparation task failed on every node of pool prepare-broken-pool" in (
+        applied.output
+    )
+    assert "(exit code 4; FailureExitCode: " in applied.output
+    shown = _cli(env, secret_check, "status", spec, "--data-dir", home).output
+    assert "waiting: the job's preparation task failed on 2 node(s)" in shown
+    found = re.search(r"job (prepare-[0-9a-f]{8}): created", applied.output)
+    assert found is not None
+    batch_client.begin_delete_job(found.group(1), polling_interval=1).result()
+    batch_client.begin_delete_pool("prepare-broken-pool", polling_interval=1).result()
