@@ -269,7 +269,7 @@ def test_every_example_spec_plans(spec: Path) -> None:
     if plan.schedule is not None:  # its jobs run their job manager task, not a task list
         assert plan.job.manager is not None and not plan.tasks
     else:
-        assert len(plan.tasks) >= 3
+        assert len(plan.tasks) >= 1  # hello.yaml, the samples' hello world, has one task
     assert all(u.source.is_file() for u in plan.uploads)
 
 

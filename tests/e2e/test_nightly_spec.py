@@ -147,9 +147,7 @@ def test_a_schedule_of_that_id_made_elsewhere_is_never_taken_over_or_deleted(
     applied = _cli(env, secret_check, "apply", spec, "--yes", "--data-dir", home)
     # Refused before anything is created: the schedule of that id is not this spec's.
     assert applied.exit_code == 2, applied.output
-    assert f"job schedule {theirs} already exists and was not made by batchspec" in (
-        applied.output
-    )
+    assert f"job schedule {theirs} already exists and was not made by batchspec" in (applied.output)
     assert "nothing was created" in applied.output
     destroyed = _cli(env, secret_check, "destroy", spec, "--yes", "--data-dir", home)
     assert destroyed.exit_code == 0, destroyed.output

@@ -73,8 +73,10 @@ class BatchModels:
         )
 
     def job(self) -> bm.BatchJobCreateOptions:
-        """The job create request; the job runs on the plan's pool."""
+        """The job create request; the job runs on the plan's pool, or on its auto pool."""
         options = job_options(self._plan.job, self._plan.pool.id)
+        if self._plan.pool.lifetime == "job":
+            options.pool_info = auto_pool_info(self.pool())
         options.job_preparation_task = self.preparation_task(self._plan.job.preparation)
         options.job_release_task = self.release_task(self._plan.job.release)
         return options
@@ -263,10 +265,35 @@ def pool_options(
             node_agent_sku_id=image.node_agent_sku_id,
             container_configuration=containers,
         ),
-        target_dedicated_nodes=pool.dedicated_nodes,
-        target_low_priority_nodes=pool.spot_nodes,
+        target_dedicated_nodes=None if pool.autoscale else pool.dedicated_nodes,
+        target_low_priority_nodes=None if pool.autoscale else pool.spot_nodes,
         task_slots_per_node=pool.task_slots_per_node,
         start_task=start_task,
+        enable_auto_scale=True if pool.autoscale else None,
+        auto_scale_formula=pool.autoscale.formula if pool.autoscale else None,
+        auto_scale_evaluation_interval=_seconds(pool.autoscale.interval_seconds)
+        if pool.autoscale
+        else None,
+    )
+
+
+def auto_pool_info(pool: bm.BatchPoolCreateOptions) -> bm.BatchPoolInfo:
+    """A job's pool as an auto pool: Batch creates it with the job and deletes it with the job.
+
+    The pool request's id becomes the prefix of the id Batch gives it (`<prefix>_<GUID>`);
+    every other setting of the pool request is carried over as it is.
+    """
+    # Through the wire form: whatever a pool request holds (mounts, networks...), the
+    # specification gets too, as Batch's REST API gives both the same properties but `id`.
+    settings = pool.as_dict()
+    settings.pop("id", None)
+    return bm.BatchPoolInfo(
+        auto_pool_specification=bm.BatchAutoPoolSpecification(
+            auto_pool_id_prefix=pool.id,
+            pool_lifetime_option=bm.BatchPoolLifetimeOption.JOB,
+            keep_alive=False,
+            pool=bm.BatchPoolSpecification(settings),
+        )
     )
 
 

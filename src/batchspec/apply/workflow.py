@@ -37,7 +37,13 @@ from batchspec.apply.cleanup import clean_up
 from batchspec.apply.console import Reporter
 from batchspec.apply.journal import Journal, Ownership, RunState, now_iso
 from batchspec.apply.ownership import Mark, judge, origin, read_batch_mark, read_mark
-from batchspec.apply.pool import StartTaskFailed, ensure_pool, wait_for_nodes
+from batchspec.apply.pool import (
+    StartTaskFailed,
+    auto_pool_id,
+    ensure_pool,
+    use_existing_pool,
+    wait_for_nodes,
+)
 from batchspec.apply.sas import SAS_MARGIN, SAS_WITHOUT_TIMEOUT, sas_expiry
 from batchspec.apply.storage import (
     Cancelled,
@@ -206,16 +212,23 @@ class Workflow:
         if completion is not None and jobs.set_completion(self.batch, plan.job.id, completion):
             out.step(f"job {plan.job.id}: terminates when all its tasks complete")
         # The tasks wait in the job meanwhile; a StartTask failure still ends the run early.
-        wait_for_nodes(
-            self.batch,
-            plan.pool.id,
-            plan.pool.dedicated_nodes + plan.pool.spot_nodes,
-            timeout=NODE_WAIT_SECONDS,
-            say=out.step,
-            warn=out.warn,
-            poll=min(self.options.poll_seconds, 1.0),
-            outage=service_faults.OUTAGE_SECONDS,
-        )
+        # An existing pool is not the spec's to judge; a formula decides how many nodes come.
+        if not plan.pool.existing:
+            pool_id = plan.pool.id
+            if plan.pool.lifetime == "job":
+                pool_id = auto_pool_id(self.batch, plan.job.id)
+                out.step(f"pool {pool_id}: the job's auto pool")
+            wanted = 0 if plan.pool.autoscale else plan.pool.dedicated_nodes + plan.pool.spot_nodes
+            wait_for_nodes(
+                self.batch,
+                pool_id,
+                wanted,
+                timeout=NODE_WAIT_SECONDS,
+                say=out.step,
+                warn=out.warn,
+                poll=min(self.options.poll_seconds, 1.0),
+                outage=service_faults.OUTAGE_SECONDS,
+            )
 
         early = overlap.EarlyDownloads(
             self.blobs,
@@ -276,6 +289,16 @@ class Workflow:
 
     def _pool(self, models: BatchModels) -> None:
         pool_id = self.plan.pool.id
+        if self.plan.pool.lifetime == "job":
+            # The job owns its auto pool: Batch creates it with the job, deletes it with it.
+            self.out.step(f"pool: an auto pool ({pool_id}_...), created by Batch with the job")
+            self._save(step="pool")
+            return
+        if self.plan.pool.existing:
+            use_existing_pool(self.batch, pool_id, self.out.step)
+            self._own("pool", pool_id, "found")
+            self._save(step="pool")
+            return
         wanted = models.pool()
         wanted.metadata = self.mark.batch_metadata()
         before = self.state.owned("pool", pool_id)
@@ -304,10 +327,14 @@ class Workflow:
         before = self.state.owned("job", job_id)
         if before is None:
             self._own("job", job_id, "creating")
+        wanted = models.job()
+        auto = wanted.pool_info.auto_pool_specification
+        if auto is not None and auto.pool is not None:
+            auto.pool.metadata = self.mark.batch_metadata()
         try:
             created = jobs.ensure_job(
                 self.batch,
-                models.job(),
+                wanted,
                 say=self.out.step,
                 mark=self.mark,
                 # A journal from before ownership marks says only that its job step was done.

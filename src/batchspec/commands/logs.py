@@ -109,17 +109,9 @@ def command(
             if job_tasks:
                 code = _show_job_tasks(run.job_id, batch, names, files, fmt)
             else:
+                pool_id = run.live_pool_id(batch) if start_task else run.pool_id
                 code = _show(
-                    run.job_id,
-                    run.pool_id,
-                    batch,
-                    names,
-                    files,
-                    failed,
-                    follow,
-                    start_task,
-                    poll,
-                    fmt,
+                    run.job_id, pool_id, batch, names, files, failed, follow, start_task, poll, fmt
                 )
         ctx.exit(code)
 

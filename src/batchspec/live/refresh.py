@@ -144,11 +144,21 @@ def _pool(plan: Plan, batch: BatchClient, blob_endpoint: str) -> list[Change]:
     from batchspec.apply.pool import NODE_COUNT_PREFIX, pool_differences
 
     pool_id = plan.pool.id
+    if plan.pool.lifetime == "job":
+        return [Change("+", "pool", f"{pool_id}_<GUID>", "auto pool, created with the job")]
     try:
         existing = batch.get_pool(pool_id)
     except ResourceNotFoundError:
-        nodes = plan.pool.dedicated_nodes + plan.pool.spot_nodes
-        return [Change("+", "pool", pool_id, f"{plan.pool.vm_size}, {nodes} node(s)")]
+        if plan.pool.existing:
+            return [Change("~", "pool", pool_id, "existing pool not found: apply would stop")]
+        nodes = (
+            "autoscale"
+            if plan.pool.autoscale
+            else (f"{plan.pool.dedicated_nodes + plan.pool.spot_nodes} node(s)")
+        )
+        return [Change("+", "pool", pool_id, f"{plan.pool.vm_size}, {nodes}")]
+    if plan.pool.existing:
+        return [Change("=", "pool", pool_id, "existing, not managed by this spec")]
     differences = pool_differences(existing, unsigned_pool(plan, blob_endpoint))
     if not differences:
         return [Change("=", "pool", pool_id, "exists with the same settings (reused)")]

@@ -49,6 +49,8 @@ class JobStatus:
     started: str | None = None
     ended: str | None = None
     termination_reason: str | None = None
+    pool_id: str | None = None
+    """The pool the job runs on, as Batch says (an auto pool's id, `<prefix>_<GUID>`)."""
     has_node_tasks: bool = False
     """Whether the job has a preparation (and maybe a release) task."""
 
@@ -92,9 +94,12 @@ class BatchView:
 
 
 def look(batch: BatchClient, pool_id: str, job_id: str) -> BatchView:
-    """Read the pool, nodes, job and tasks of a run (read requests only)."""
-    pool, nodes = _pool(batch, pool_id)
+    """Read the pool, nodes, job and tasks of a run (read requests only).
+
+    A job on an auto pool names the pool Batch made for it in its execution info.
+    """
     job = _job(batch, job_id)
+    pool, nodes = _pool(batch, job.pool_id or pool_id)
     if not job.exists:
         return BatchView(pool, job, TaskCounts())
     raw = batch.get_job_task_counts(job_id).task_counts
@@ -157,6 +162,7 @@ def _job(batch: BatchClient, job_id: str) -> JobStatus:
         _time(info.start_time) if info else None,
         _time(info.end_time) if info else None,
         info.termination_reason if info else None,
+        info.pool_id if info else None,
         job.job_preparation_task is not None or job.job_release_task is not None,
     )
 

@@ -122,6 +122,10 @@ def _pool(
     deleted_jobs: set[str],
 ) -> list[Item]:
     pool_id = state.pool_id if state is not None else plan.pool.id
+    if plan.pool.lifetime == "job":
+        return []  # the job's auto pool: Batch deletes it with the job
+    if plan.pool.existing:
+        return [Item("pool", pool_id, False, "an existing pool, not managed by this spec")]
     try:
         pool = batch.get_pool(pool_id, select=["id", "metadata", "state"])
     except ResourceNotFoundError:

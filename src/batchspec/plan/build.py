@@ -34,6 +34,7 @@ from batchspec.plan.job_tasks import (
 )
 from batchspec.plan.model import (
     AllTasksComplete,
+    AutoscalePlan,
     CleanupActions,
     CleanupPlan,
     ContainerPlan,
@@ -47,6 +48,7 @@ from batchspec.plan.model import (
     StartTaskPlan,
     UploadPlan,
 )
+from batchspec.plan.pool_checks import check_pool_kind
 from batchspec.plan.schedule import check_schedule, plan_manager, plan_schedule
 from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
@@ -71,6 +73,8 @@ from batchspec.spec.render import Renderer
 from batchspec.spec.typed import render_typed_fields
 from batchspec.spec.watchdog import BudgetExceeded, TemplateTimeout
 
+MAX_TASK_SLOTS = 256
+"""Batch's most task slots per node."""
 MAX_DURATION_DAYS = 10_675_199
 """Batch keeps time limits as .NET TimeSpans, which hold at most 10,675,199 days."""
 MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86_400
@@ -184,7 +188,9 @@ def _build(
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
     pool = _pool(renderer, spec, base, windows)
-    check_containers(renderer, spec)
+    check_pool_kind(renderer, spec, loaded.data)
+    if not spec.pool.existing:  # an existing pool's settings are not the spec's to know
+        check_containers(renderer, spec)
     _check_durations(renderer, spec)
     prefixes: list[str] = []
     for download in spec.downloads:
@@ -205,7 +211,7 @@ def _build(
         # Without every container name, templates naming `containers.X` would fail for no
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
         uploaded = Uploaded.of(spec, uploads, spec_dir)
-        settings = TaskSettings(windows, spec.pool.task_slots_per_node, typed.per_task)
+        settings = TaskSettings(windows, _slots(spec), typed.per_task)
         tasks = plan_tasks(renderer, spec.job, base, uploaded, settings)
         manager = plan_manager(renderer, spec, base, uploaded, settings)
     renderer.summarize()
@@ -363,9 +369,14 @@ def _environment(
     return tuple(out)
 
 
+def _slots(spec: Spec) -> int:
+    """The pool's task slots per node; Batch's most for an existing pool, which may have them."""
+    return MAX_TASK_SLOTS if spec.pool.existing else spec.pool.task_slots_per_node
+
+
 def _check_slots(renderer: Renderer, spec: Spec) -> None:
     # Batch accepts such a task and never schedules it: the job would wait forever.
-    slots = spec.pool.task_slots_per_node
+    slots = _slots(spec)
     for task in spec.job.tasks:
         if task.required_slots > slots:
             renderer.report(
@@ -501,4 +512,9 @@ def _pool(
         container_configuration=plan_container_configuration(
             renderer, pool.container_configuration, context
         ),
+        lifetime=pool.lifetime,
+        existing=pool.existing,
+        autoscale=None
+        if pool.autoscale is None
+        else AutoscalePlan(pool.autoscale.formula, pool.autoscale.interval_seconds),
     )

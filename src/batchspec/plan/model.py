@@ -143,6 +143,17 @@ class StartTaskPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class AutoscalePlan:
+    """Batch's `autoScaleFormula` and `autoScaleEvaluationInterval` (instead of node counts)."""
+
+    formula: str
+    interval_seconds: int = 15 * 60
+
+
+PoolLifetime = Literal["pool", "job"]
+
+
+@dataclass(frozen=True, slots=True)
 class PoolPlan:
     id: str
     vm_size: str
@@ -154,6 +165,17 @@ class PoolPlan:
     os_family: Literal["linux", "windows"] = "linux"
     """From the image's node agent; `commands:` are wrapped for bash or for cmd."""
     container_configuration: ContainerConfigurationPlan | None = None
+    lifetime: PoolLifetime = "pool"
+    """`job`: an auto pool (Batch's autoPoolSpecification, lifetime job); `id` is its prefix."""
+    existing: bool = False
+    """A pool the spec does not manage: only `id` is meaningful, apply never changes it."""
+    autoscale: AutoscalePlan | None = None
+    """Sizes the pool instead of `dedicated_nodes` and `spot_nodes` (both 0 then)."""
+
+    @property
+    def managed(self) -> bool:
+        """Whether apply creates this pool itself (not an auto pool, not an existing one)."""
+        return self.lifetime == "pool" and not self.existing
 
 
 @dataclass(frozen=True, slots=True)

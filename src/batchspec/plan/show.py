@@ -29,6 +29,7 @@ from batchspec.plan.model import (
     JobReleasePlan,
     OutputPlan,
     Plan,
+    PoolPlan,
     RegistryPlan,
     ResourceFilePlan,
     SchedulePlan,
@@ -102,11 +103,20 @@ def write_text(plan: Plan, out: TextIO) -> None:
         line(f"  {_local(plan, upload.source)} -> {target} ({human_size(upload.size)})")
     pool = plan.pool
     image = pool.image
-    heading(f"\nPool {pool.id}")
-    line(f"  vm size {pool.vm_size}; {pool.dedicated_nodes} dedicated, {pool.spot_nodes} spot")
-    line(f"  {pool.task_slots_per_node} task slot(s) per node")
-    line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
-    line(f"  node agent {image.node_agent_sku_id} ({pool.os_family})")
+    if pool.existing:
+        heading(f"\nPool {pool.id}: existing, not managed by this spec")
+        line("  the job runs on it; apply never creates, resizes, updates or deletes it")
+    else:
+        if pool.lifetime == "job":
+            heading(f"\nPool {pool.id}_<GUID>: auto pool, lifetime job")
+            line("  Batch creates it with the job and deletes it when the job ends")
+        else:
+            heading(f"\nPool {pool.id}")
+        for text in _pool_size_lines(pool):
+            line(text)
+        line(f"  {pool.task_slots_per_node} task slot(s) per node")
+        line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
+        line(f"  node agent {image.node_agent_sku_id} ({pool.os_family})")
     if pool.container_configuration is not None:
         for text in _container_configuration_lines(pool.container_configuration):
             line(text)
@@ -450,6 +460,16 @@ def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
     }
 
 
+def _pool_size_lines(pool: PoolPlan) -> list[str]:
+    if pool.autoscale is None:
+        return [
+            f"  vm size {pool.vm_size}; {pool.dedicated_nodes} dedicated, {pool.spot_nodes} spot"
+        ]
+    every = format_duration(pool.autoscale.interval_seconds)
+    lines = [f"  vm size {pool.vm_size}; autoscale, evaluated every {every}:"]
+    return lines + [f"    {text}" for text in pool.autoscale.formula.strip().splitlines()]
+
+
 def plan_header_json(plan: Plan) -> dict[str, Any]:
     """Everything but the tasks, as a JSON-ready mapping."""
     start = plan.pool.start_task
@@ -500,6 +520,14 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "container_configuration": _container_configuration_json(
                 plan.pool.container_configuration
             ),
+            "lifetime": plan.pool.lifetime,
+            "existing": plan.pool.existing,
+            "autoscale": None
+            if plan.pool.autoscale is None
+            else {
+                "formula": plan.pool.autoscale.formula,
+                "interval_seconds": plan.pool.autoscale.interval_seconds,
+            },
         },
         "job": {
             "id": plan.job.id,

@@ -27,6 +27,9 @@ TaskFailureAction = Literal["no_action", "perform_exit_options_job_action"]
 ContainerType = Literal["docker_compatible", "cri_compatible"]
 WorkingDirectory = Literal["task", "image"]
 MountSource = Literal["shared", "startup", "task", "job_prep", "applications", "vfs_mounts"]
+PoolLifetime = Literal["pool", "job"]
+DEFAULT_AUTOSCALE_INTERVAL = "15m"
+"""Batch's default autoScaleEvaluationInterval."""
 
 
 class SpecShapeError(ValueError):
@@ -140,6 +143,15 @@ class ImageSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AutoscaleSpec:
+    """A formula that sizes the pool instead of fixed node counts."""
+
+    formula: str
+    interval_seconds: int
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class PoolSpec:
     id: str
     vm_size: str
@@ -150,6 +162,12 @@ class PoolSpec:
     start_task: StartTaskSpec | None
     where: JsonPath
     container_configuration: ContainerConfigurationSpec | None = None
+    lifetime: PoolLifetime = "pool"
+    """`job`: an auto pool, created and deleted by Batch with the job; `id` is its prefix."""
+    existing: bool = False
+    """A pool the spec does not manage: only `id` is known; the other fields are empty."""
+    autoscale: AutoscaleSpec | None = None
+    """Sizes the pool instead of `dedicated` and `spot` (both 0 then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +406,18 @@ def _spec(data: Mapping[str, Any]) -> Spec:
 
 
 def _pool(pool: Mapping[str, Any]) -> PoolSpec:
+    if "existing" in pool:
+        return PoolSpec(
+            id=str(pool["existing"]),
+            vm_size="",
+            dedicated=0,
+            spot=0,
+            task_slots_per_node=1,
+            image=ImageSpec("", "", "", "", ""),
+            start_task=None,
+            where=("pool",),
+            existing=True,
+        )
     image = pool["image"]
     nodes = pool["nodes"]
     start = pool.get("start_task")
@@ -420,6 +450,19 @@ def _pool(pool: Mapping[str, Any]) -> PoolSpec:
         start_task=start_task,
         where=("pool",),
         container_configuration=_container_configuration(pool.get("container_configuration")),
+        lifetime=pool.get("lifetime", "pool"),
+        autoscale=_autoscale(nodes.get("autoscale")),
+    )
+
+
+def _autoscale(data: Mapping[str, Any] | None) -> AutoscaleSpec | None:
+    if data is None:
+        return None
+    interval = str(data.get("interval", DEFAULT_AUTOSCALE_INTERVAL))
+    return AutoscaleSpec(
+        formula=str(data["formula"]),
+        interval_seconds=parse_duration(interval),
+        where=("pool", "nodes", "autoscale"),
     )
 
 

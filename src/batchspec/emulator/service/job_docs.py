@@ -5,12 +5,14 @@ tests/emulator/conformance/recordings/jobs.json and job_schedules.json).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from batchspec.emulator.service import errors, job_manager, pool_docs, shapes
 from batchspec.emulator.service.values import Doc, normalize_duration, parse_duration
 
 UNLIMITED = "P10675199DT2H48M5.4775807S"
+_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,20}")
 RELEASE_MAX_SECONDS = 15 * 60
 """A job release task may run at most 15 minutes: Batch refuses more with 400 (the REST
 spec's JobReleaseTask.maxWallClockTime)."""
@@ -102,8 +104,16 @@ def auto_pool(spec: Any) -> Doc:
         "virtualMachineConfiguration": pool_docs.vm_configuration(vm),
     }
     out: Doc = {"poolLifetimeOption": lifetime, "keepAlive": bool(spec.get("keepAlive", False))}
-    if spec.get("autoPoolIdPrefix"):
-        out["autoPoolIdPrefix"] = spec["autoPoolIdPrefix"]
+    prefix = spec.get("autoPoolIdPrefix")
+    if prefix:
+        # The REST spec: "The prefix can be up to 20 characters long"; it starts a pool id.
+        if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+            raise errors.invalid_property(
+                "poolInfo.autoPoolSpecification.autoPoolIdPrefix",
+                prefix,
+                "at most 20 letters, digits, hyphens or underscores",
+            )
+        out["autoPoolIdPrefix"] = prefix
     out["pool"] = out_pool
     return out
 

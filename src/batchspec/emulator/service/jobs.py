@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from batchspec.emulator.service import errors, job_docs, job_manager, lifecycle, shapes
+from batchspec.emulator.service import (
+    containers,
+    errors,
+    job_docs,
+    job_manager,
+    lifecycle,
+    pools,
+    shapes,
+)
 from batchspec.emulator.service.conditions import NONE, Conditions
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.validation import UNLIMITED, new_job, new_pool, new_task
@@ -71,8 +79,11 @@ def _create_auto_pool(live: Live, spec: Doc, owner: str) -> str:
         pool_id = f"{prefix}_{pool_id}"
     body = {**spec["pool"], "id": pool_id}
     doc = new_pool(body, live.endpoint)
+    # As a pool created on its own: a container pool needs an engine here, and a formula
+    # sets the first targets at once (then every evaluation interval).
+    containers.check_engine(live, doc)
     doc["_autoPoolOf"] = owner.lower()
-    doc["_resizeDue"] = live.due("allocation")
+    pools.start_allocation(live, doc)
     live.store.put_pool(doc)
     return pool_id
 
