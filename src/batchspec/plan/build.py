@@ -27,6 +27,12 @@ from batchspec.plan.containers import (
     render_container,
 )
 from batchspec.plan.exits import check_exit_conditions, uses_dependencies
+from batchspec.plan.job_tasks import (
+    check_job_tasks,
+    job_task_files,
+    plan_preparation,
+    plan_release,
+)
 from batchspec.plan.listing import Listings, listing_inputs
 from batchspec.plan.model import (
     AllTasksComplete,
@@ -45,6 +51,7 @@ from batchspec.plan.model import (
     UploadPlan,
 )
 from batchspec.plan.pool_checks import check_pool_kind
+from batchspec.plan.schedule import check_schedule, plan_manager, plan_schedule
 from batchspec.plan.stored_blobs import Expansion, listing_plans, stored_factories
 from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
@@ -217,7 +224,11 @@ def _build(
     job_environment = _environment(renderer, spec.job.environment, ("job",), base)
     _check_slots(renderer, spec)
     check_exit_conditions(renderer, spec.job)
-    tasks = None
+    check_job_tasks(renderer, spec.job)
+    preparation = plan_preparation(renderer, spec.job, base, windows)
+    release = plan_release(renderer, spec.job, base, windows)
+    check_schedule(renderer, spec, str(loaded.data["job"].get("id", "")))
+    tasks = manager = None
     expansion = Expansion()
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
@@ -227,16 +238,17 @@ def _build(
             requests={f.where: f.request for f in stored},
             listings=listings,
         )
-        tasks = plan_tasks(
-            renderer,
-            spec.job,
-            base,
-            uploaded,
-            TaskSettings(windows, _slots(spec), typed.per_task),
-            expansion,
-        )
+        settings = TaskSettings(windows, _slots(spec), typed.per_task)
+        tasks = plan_tasks(renderer, spec.job, base, uploaded, settings, expansion)
+        manager = plan_manager(renderer, spec, base, uploaded, settings)
     renderer.summarize()
     if renderer.errors or tasks is None or pool is None or job_id is None:
+        return sorted(renderer.problems)
+    if (preparation is None) != (spec.job.preparation is None):
+        return sorted(renderer.problems)
+    if (release is None) != (spec.job.release is None):
+        return sorted(renderer.problems)
+    if (manager is None) != (spec.job.manager is None):
         return sorted(renderer.problems)
     job = JobPlan(
         id=job_id,
@@ -247,6 +259,9 @@ def _build(
         environment=job_environment,
         on_all_tasks_complete=_ALL_TASKS_COMPLETE[spec.job.on_all_tasks_complete],
         on_task_failure=_ON_TASK_FAILURE[spec.job.on_task_failure],
+        preparation=preparation,
+        release=release,
+        manager=manager,
     )
     return Plan(
         name=spec.name,
@@ -271,6 +286,7 @@ def _build(
             CleanupActions(*spec.cleanup.on_failure),
         ),
         warnings=tuple(sorted(renderer.problems)),
+        schedule=plan_schedule(spec),
         listings=listing_plans(stored, tasks, expansion, listings is not None),
     )
 
@@ -401,7 +417,14 @@ def _check_slots(renderer: Renderer, spec: Spec) -> None:
 def _check_durations(renderer: Renderer, spec: Spec) -> None:
     # The schema accepts `0s`; a limit of zero would end the job or task before it starts.
     limits: list[tuple[int | None, JsonPath]] = [(spec.job.timeout_seconds, ("job", "timeout"))]
-    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in spec.job.tasks]
+    templates = (*spec.job.tasks, *(() if spec.job.manager is None else (spec.job.manager.task,)))
+    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in templates]
+    for node_task in (spec.job.preparation, spec.job.release):
+        if node_task is not None:
+            limits.append((node_task.max_wall_clock_seconds, (*node_task.where, "max_wall_clock")))
+            # A retention of zero is valid: Batch may remove the directory at once.
+            retention = node_task.retention_seconds or None
+            limits.append((retention, (*node_task.where, "retention")))
     for seconds, where in limits:
         if seconds == 0:
             renderer.report(where, "a time limit of zero would stop it at once; use at least 1s")
@@ -446,7 +469,9 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     start = spec.pool.start_task
     files = list(start.resource_files) if start is not None else []
     files += spec.job.resource_files
-    for task in spec.job.tasks:
+    files += job_task_files(spec.job)
+    manager = () if spec.job.manager is None else (spec.job.manager.task,)
+    for task in (*spec.job.tasks, *manager):
         files += task.resource_files
         refs += [(o.container, o.where) for o in task.outputs]
         if task.foreach is not None and hasattr(task.foreach, "container"):

@@ -56,7 +56,7 @@ def stored_factories(
     uploaded_into = {u.get("container") for u in data.get("uploads", [])}
     context = renderer.context(vars=dict(values), spec={"name": data.get("name")})
     out = []
-    for index, task in enumerate(data["job"]["tasks"]):
+    for index, task in enumerate(data["job"].get("tasks", [])):
         blobs = (task.get("foreach") or {}).get("blobs")
         if blobs is None:
             continue
