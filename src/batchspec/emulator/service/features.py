@@ -1,12 +1,12 @@
-"""Batch features the local service has none of, answered as Batch answers an account that has
-none: no applications, no job schedules, no subtasks, no job preparation tasks.
+"""Batch features the local service has little of: no applications, no job schedules of its
+own here (see schedules.py), the subtasks of multi-instance tasks, preparation status.
 """
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-from batchspec.emulator.service import errors, jobs, tasks
+from batchspec.emulator.service import errors, jobs, multi_instance, tasks
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import Doc
 
@@ -21,9 +21,10 @@ def get_job_schedule(live: Live, schedule_id: str) -> NoReturn:
     raise errors.not_found("JobSchedule", "job schedule")
 
 
-def check_subtasks(live: Live, job_id: str, task_id: str) -> None:
-    """A task that is not multi-instance has no subtasks (its job and it must exist)."""
-    tasks.get(live, job_id, task_id)
+def subtasks(live: Live, job_id: str, task_id: str) -> list[Doc]:
+    """A multi-instance task's subtasks (ids 1 .. n-1; the primary is not listed); none for a
+    task that is not multi-instance (its job and it must exist)."""
+    return multi_instance.subtasks_of(tasks.get(live, job_id, task_id))
 
 
 def preparation_status(live: Live, job_id: str) -> list[Doc]:
