@@ -41,6 +41,7 @@ from batchspec.plan.model import (
     StartTaskPlan,
     UploadPlan,
 )
+from batchspec.plan.multi_instance import check_multi_instance
 from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
     check_commands,
@@ -188,6 +189,7 @@ def _build(
     job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
     job_environment = _environment(renderer, spec.job.environment, ("job",), base)
     _check_slots(renderer, spec)
+    check_multi_instance(renderer, spec)
     check_exit_conditions(renderer, spec.job)
     tasks = None
     if len(containers) == len(spec.containers):
@@ -408,6 +410,8 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     files += spec.job.resource_files
     for task in spec.job.tasks:
         files += task.resource_files
+        if task.multi_instance is not None:
+            files += task.multi_instance.common_resource_files
         refs += [(o.container, o.where) for o in task.outputs]
         if task.foreach is not None and hasattr(task.foreach, "container"):
             refs.append((task.foreach.container, task.foreach.where))
@@ -475,4 +479,5 @@ def _pool(
         container_configuration=plan_container_configuration(
             renderer, pool.container_configuration, context
         ),
+        inter_node_communication=pool.inter_node_communication,
     )

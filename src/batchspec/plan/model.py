@@ -154,6 +154,8 @@ class PoolPlan:
     os_family: Literal["linux", "windows"] = "linux"
     """From the image's node agent; `commands:` are wrapped for bash or for cmd."""
     container_configuration: ContainerConfigurationPlan | None = None
+    inter_node_communication: bool = False
+    """Batch's `enableInterNodeCommunication` (multi-instance tasks need it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,17 @@ class ExitConditionsPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class MultiInstancePlan:
+    """Batch's MultiInstanceSettings of one task."""
+
+    instances: int
+    coordination_command_line: str
+    """Exactly as Batch receives it (a list already wrapped, as a task's commands are)."""
+    common_resource_files: tuple[ResourceFilePlan, ...] = ()
+    """Downloaded by every instance into the task directory, not the working directory."""
+
+
+@dataclass(frozen=True, slots=True)
 class TaskPlan:
     id: str
     command_line: str
@@ -209,6 +222,7 @@ class TaskPlan:
     """Batch's `taskIdRanges`: (start, end), both ends included."""
     exit_conditions: ExitConditionsPlan | None = None
     container_settings: ContainerSettingsPlan | None = None
+    multi_instance: MultiInstancePlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
