@@ -231,8 +231,78 @@ def test_open_mpi_starts_one_rank_on_each_node(batch_client: BatchClient) -> Non
     )
     task = wait_task_done(batch_client, job_id, "mpi", timeout=90)
     out = stdout_of(batch_client, job_id, "mpi")
-    assert task.execution_info.result == m.BatchTaskExecutionResult.SUCCESS, out
+    err = stdout_of(batch_client, job_id, "mpi", "stderr.txt")
+    assert task.execution_info.result == m.BatchTaskExecutionResult.SUCCESS, (out, err)
     (sub,) = batch_client.list_subtasks(job_id, "mpi")
     assert sorted(out.split()) == sorted([task.node_info.node_id, sub.node_info.node_id])
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
     batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_the_job_preparation_runs_on_every_node_first(batch_client: BatchClient) -> None:
+    pool_id = _mpi_pool(batch_client, 2)
+    job_id = unique("mpi-prep")
+    prep = m.BatchJobPreparationTask(
+        command_line=_bash("echo prepared > $AZ_BATCH_NODE_SHARED_DIR/prepared")
+    )
+    batch_client.create_job(job_options(job_id, pool_id, job_preparation_task=prep))
+    batch_client.create_task(
+        job_id,
+        m.BatchTaskCreateOptions(
+            id="mpi",
+            command_line="true",
+            multi_instance_settings=m.MultiInstanceSettings(
+                number_of_instances=2,
+                coordination_command_line=_bash("test -f $AZ_BATCH_NODE_SHARED_DIR/prepared"),
+            ),
+        ),
+    )
+    task = wait_task_done(batch_client, job_id, "mpi", timeout=90)
+    assert task.execution_info.result == m.BatchTaskExecutionResult.SUCCESS, task.execution_info
+    statuses = list(batch_client.list_job_preparation_and_release_task_status(job_id))
+    assert len(statuses) == 2
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_terminate_ends_every_instance(batch_client: BatchClient) -> None:
+    pool_id = _mpi_pool(batch_client, 2)
+    job_id = unique("mpi-stop")
+    batch_client.create_job(job_options(job_id, pool_id))
+    batch_client.create_task(
+        job_id,
+        m.BatchTaskCreateOptions(
+            id="mpi",
+            command_line=_bash("echo started; sleep 300"),
+            multi_instance_settings=m.MultiInstanceSettings(
+                number_of_instances=2, coordination_command_line=_bash("sleep 300 &")
+            ),
+        ),
+    )
+    wait_until(lambda: "started" in _stdout_or_empty(batch_client, job_id), timeout=60)
+    batch_client.terminate_task(job_id, "mpi")
+    task = wait_task_done(batch_client, job_id, "mpi")
+    assert task.execution_info.failure_info.code == "TaskEnded"
+    (sub,) = batch_client.list_subtasks(job_id, "mpi")
+    assert sub.state == m.BatchSubtaskState.COMPLETED
+    # Both nodes are free again.
+    batch_client.create_task(
+        job_id,
+        m.BatchTaskCreateOptions(
+            id="again",
+            command_line="true",
+            multi_instance_settings=m.MultiInstanceSettings(
+                number_of_instances=2, coordination_command_line="true"
+            ),
+        ),
+    )
+    assert wait_task_done(batch_client, job_id, "again").execution_info.result == "success"
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def _stdout_or_empty(client: BatchClient, job_id: str) -> str:
+    try:
+        return stdout_of(client, job_id, "mpi")
+    except HttpResponseError:  # not there yet (404), or not readable while it starts
+        return ""

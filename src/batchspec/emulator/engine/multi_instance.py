@@ -6,25 +6,22 @@ runs; once it has succeeded on all of them, the application command (the task's 
 runs on the primary only. The task ends when the primary ends: the subtasks, which held their
 nodes meanwhile, complete then, and whatever their coordination commands left running is
 stopped. A coordination command that fails fails the whole task (retried up to its limit).
-Each node is named by a loopback address of its own in AZ_BATCH_HOST_LIST; `ssh ADDRESS` and
-Open MPI's launcher reach it through engine/node_shell.py.
+How the nodes name and reach each other on one machine is engine/node_network.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import logging
 import os
 import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchspec.emulator.engine import environment, job_tasks
+from batchspec.emulator.engine import environment, job_tasks, node_network
 from batchspec.emulator.engine.execution import _judge, _record
-from batchspec.emulator.engine.node_shell import HOSTS_VARIABLE
 from batchspec.emulator.engine.runner import Handle, Outcome, new_handle, run_command
 from batchspec.emulator.engine.storage_io import TransferError, fetch_resource_files, upload_outputs
 from batchspec.emulator.service import lifecycle, multi_instance
@@ -34,8 +31,7 @@ from batchspec.emulator.service.lifecycle import failure
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import Doc, iso, parse_duration
 
-# Batch's example value of AZ_BATCH_MASTER_NODE is `10.0.0.4:6000`: the port is Batch's own.
-_MASTER_PORT = 6000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,11 +59,6 @@ class GroupHandle:
 def is_multi_instance(task: Doc) -> bool:
     """Whether the scheduler must give this task whole nodes (multiInstanceSettings)."""
     return multi_instance.instances(task) > 0
-
-
-def node_address(node: Doc) -> str:
-    """The node's own loopback address: 127.0.1.N for the node whose ipAddress is 10.0.0.N."""
-    return "127.0.1." + str(node.get("ipAddress") or "0.0.0.4").rsplit(".", 1)[-1]
 
 
 def claim(live: Live, pool: Doc, job_id: str, task: Doc, ready: list[Doc]) -> list[Doc] | None:
@@ -104,53 +95,6 @@ def start(live: Live, pool: Doc, job_id: str, task: Doc, ready: list[Doc]) -> bo
     return True
 
 
-def _agent(live: Live) -> Path:
-    """The `ssh` of local nodes: a script that runs node_shell with this service's Python."""
-    bin_dir = live.data_dir / "bin"
-    agent = bin_dir / "ssh"
-    text = f'#!/bin/sh\nexec {sys.executable} -I -m batchspec.emulator.engine.node_shell "$@"\n'
-    if not agent.exists() or agent.read_text() != text:
-        bin_dir.mkdir(parents=True, exist_ok=True)
-        agent.write_text(text)
-        agent.chmod(0o700)
-    return agent
-
-
-def _instance_env(
-    base: dict[str, str], addresses: list[str], index: int, shared: Path, agent: Path, table: Path
-) -> dict[str, str]:
-    """Batch's multi-instance variables, and what makes MPI launch between local nodes."""
-    env = dict(base)
-    env.update(
-        {
-            "AZ_BATCH_HOST_LIST": ",".join(addresses),
-            "AZ_BATCH_NODE_LIST": ";".join(addresses),
-            "AZ_BATCH_MASTER_NODE": f"{addresses[0]}:{_MASTER_PORT}",
-            "AZ_BATCH_IS_CURRENT_NODE_MASTER": "true" if index == 0 else "false",
-            "AZ_BATCH_TASK_SHARED_DIR": str(shared),
-            "CCP_NODES": " ".join([str(len(addresses)), *(f"{a} 1" for a in addresses)]),
-            "PATH": f"{agent.parent}{os.pathsep}{base.get('PATH', '')}",
-            HOSTS_VARIABLE: str(table),
-        }
-    )
-    # Open MPI between nodes that share one machine: the agent instead of ssh, TCP over the
-    # loopback interface (excluded by default), no hwloc shared-memory topology (its orted
-    # segfaults when two daemons map it at once). A task's own settings win.
-    defaults = {
-        "OMPI_MCA_plm_rsh_agent": str(agent),
-        "OMPI_MCA_btl_tcp_if_include": "lo",
-        "OMPI_MCA_oob_tcp_if_include": "lo",
-        "OMPI_MCA_rtc": "^hwloc",
-    }
-    if os.geteuid() == 0:
-        # Tasks run as the service's user; as root Open MPI refuses to start unless told
-        # (a Batch task runs as the non-admin _azbatch user unless elevated).
-        defaults |= {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
-    for name, value in defaults.items():
-        env.setdefault(name, value)
-    return env
-
-
 @dataclass
 class _Instance:
     node: Doc
@@ -172,13 +116,19 @@ async def run_multi_instance(
     succeeded = 0
     try:
         succeeded = await _run(live, job_id, task_id, nodes, group)
-    except Exception:
+    except Exception as exc:
+        # An emulator fault must not leave the task running for ever (as in execution.py).
+        log.exception("multi-instance task %s/%s failed inside the emulator", job_id, task_id)
         task = live.store.get_task(job_id, task_id)
         if task is not None and task["state"] != "completed":
-            fault = failure("InternalError", "The local Batch service failed.", "servererror")
+            message = f"The local Batch service failed: {type(exc).__name__}"
+            fault = failure("InternalError", message, "servererror")
             _record(live, job_id, task, {"result": "failure", "failureInfo": fault}, {})
-        raise
     finally:
+        table = node_network.table_path(live, job_id, task_id)
+        with contextlib.suppress(OSError):
+            table.unlink(missing_ok=True)
+            table.parent.rmdir()  # when no other task of the job is running
         group.stop_groups()
         for pgid in list(group.groups):
             live.store.remove_proc(pgid)
@@ -208,15 +158,15 @@ async def _run(live: Live, job_id: str, task_id: str, nodes: list[Doc], group: G
     pool = store.get_pool(nodes[0]["_poolId"])
     if task is None or job is None or pool is None:
         return 0
-    addresses = [node_address(n) for n in nodes]
-    agent = await asyncio.to_thread(_agent, live)
-    table = live.data_dir / "multi-instance" / job_id / f"{task_id}.json"
+    addresses = [node_network.node_address(n) for n in nodes]
+    agent = await asyncio.to_thread(node_network.install_agent, live.data_dir)
+    table = node_network.table_path(live, job_id, task_id)
     instances: list[_Instance] = []
     for i, node in enumerate(nodes):
         dirs = node_dirs(live.data_dir, node["id"])
         task_dir = dirs.task_dir(job_id, task_id)
         base = environment.base_environment(live.account, live.endpoint, pool, node, dirs)
-        env = _instance_env(
+        env = node_network.instance_environment(
             environment.task_environment(base, job, task, dirs),
             addresses,
             i,
@@ -229,7 +179,14 @@ async def _run(live: Live, job_id: str, task_id: str, nodes: list[Doc], group: G
         a: {"env": inst.env, "cwd": str(inst.task_dir / "wd")}
         for a, inst in zip(addresses, instances, strict=True)
     }
-    await asyncio.to_thread(_write_table, table, hosts)
+    await asyncio.to_thread(node_network.write_table, table, hosts)
+    if job.get("jobPreparationTask"):
+        for node in nodes:  # the job's preparation runs on every node of the task first
+            if not await job_tasks.prepare(live, job_id, node):
+                current = store.get_task(job_id, task_id)
+                if current is not None:
+                    lifecycle.requeue_task(live, job_id, current)
+                return 0
     settings = task[multi_instance.SETTINGS]
     constraints = task.get("constraints") or {}
     timeout = parse_duration(str(constraints.get("maxWallClockTime") or ""))
@@ -264,13 +221,6 @@ async def _run(live: Live, job_id: str, task_id: str, nodes: list[Doc], group: G
             return 1 if outcome["result"] == "success" else 0
         lifecycle.note_retry(task)
         store.put_task(job_id, task)
-
-
-def _write_table(path: Path, hosts: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(hosts))
-    tmp.replace(path)
 
 
 def _node_info(live: Live, node: Doc, task_dir: Path) -> Doc:
