@@ -136,6 +136,60 @@ def test_an_auto_pool_lives_as_long_as_its_job(batch_client: BatchClient) -> Non
     batch_client.begin_delete_job(job_id, polling_interval=0).result()
 
 
+def test_an_auto_pool_with_a_formula_is_sized_by_it_at_once(batch_client: BatchClient) -> None:
+    # As a pool created on its own: the formula is evaluated when the pool is made, not only
+    # an evaluation interval (at least 5 minutes) later.
+    job_id = unique("autoscale")
+    spec = m.BatchAutoPoolSpecification(
+        pool_lifetime_option="job",
+        auto_pool_id_prefix="scaled",
+        pool=m.BatchPoolSpecification(
+            vm_size="standard_d2s_v3",
+            virtual_machine_configuration=m.VirtualMachineConfiguration(
+                image_reference=UBUNTU, node_agent_sku_id=AGENT
+            ),
+            enable_auto_scale=True,
+            auto_scale_formula="$TargetDedicatedNodes = max(2, $PendingTasks);",
+            auto_scale_evaluation_interval=dt.timedelta(minutes=5),
+        ),
+    )
+    batch_client.create_job(
+        m.BatchJobCreateOptions(id=job_id, pool_info=m.BatchPoolInfo(auto_pool_specification=spec))
+    )
+    pool_id = batch_client.get_job(job_id).execution_info.pool_id
+    pool = batch_client.get_pool(pool_id)
+    assert pool.enable_auto_scale and pool.target_dedicated_nodes == 2
+    assert len(_idle_nodes(batch_client, pool_id, 2)) == 2
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    wait_until(lambda: _gone(batch_client, pool_id))
+
+
+def test_an_auto_pool_prefix_is_at_most_20_characters(batch_client: BatchClient) -> None:
+    spec = m.BatchAutoPoolSpecification(
+        pool_lifetime_option="job",
+        auto_pool_id_prefix="p" * 21,
+        pool=m.BatchPoolSpecification(
+            vm_size="standard_d2s_v3",
+            virtual_machine_configuration=m.VirtualMachineConfiguration(
+                image_reference=UBUNTU, node_agent_sku_id=AGENT
+            ),
+            target_dedicated_nodes=1,
+        ),
+    )
+    job_id = unique("prefix")
+    with pytest.raises(HttpResponseError) as refused:
+        batch_client.create_job(
+            m.BatchJobCreateOptions(
+                id=job_id, pool_info=m.BatchPoolInfo(auto_pool_specification=spec)
+            )
+        )
+    assert refused.value.status_code == 400
+    assert refused.value.error is not None and refused.value.error.code == "InvalidPropertyValue"
+    assert not any(p.id.startswith("p" * 21) for p in batch_client.list_pools())
+    with pytest.raises(ResourceNotFoundError):
+        batch_client.get_job(job_id)
+
+
 def test_a_job_schedule_makes_its_jobs(batch_client: BatchClient) -> None:
     pool_id, schedule_id = unique("sched"), unique("sched")
     batch_client.create_pool(pool_options(pool_id, nodes=0))

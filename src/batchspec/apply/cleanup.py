@@ -82,8 +82,8 @@ def clean_up(
     def pool_step() -> RunState | None:
         pool_id = plan.pool.id
         status = state.owned("pool", pool_id)
-        if actions.pool != "delete" or status is None:
-            return None
+        if actions.pool != "delete" or status is None or not plan.pool.managed:
+            return None  # an auto pool goes with its job; an existing pool is never deleted
         try:
             found = read_batch_mark(batch.get_pool(pool_id, select=["id", "metadata"]).metadata)
         except ResourceNotFoundError:

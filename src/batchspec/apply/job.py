@@ -67,10 +67,10 @@ def ensure_job(
         existing = client.get_job(wanted.id)
         if mark is not None:
             _check_owner(wanted.id, mark, read_batch_mark(existing.metadata), unmarked_is_ours)
-        pool_id = existing.pool_info.pool_id if existing.pool_info else None
-        if pool_id != wanted.pool_info.pool_id:
+        have, want = _pool_text(existing.pool_info), _pool_text(wanted.pool_info)
+        if have != want:
             raise JobError(
-                f"job {wanted.id} already exists on pool {pool_id}, not {wanted.pool_info.pool_id}"
+                f"job {wanted.id} already exists on {have}, not {want}"
                 f"; delete it or start a new run with --rerun"
             ) from None
         if ended_ok and existing.state == bm.BatchJobState.COMPLETED:
@@ -83,8 +83,15 @@ def ensure_job(
             ) from None
         say(f"job {wanted.id}: found (created by this run), continuing it")
         return False
-    say(f"job {wanted.id}: created on pool {wanted.pool_info.pool_id}")
+    say(f"job {wanted.id}: created on {_pool_text(wanted.pool_info)}")
     return True
+
+
+def _pool_text(info: bm.BatchPoolInfo | None) -> str:
+    """`pool ID`, or `an auto pool PREFIX_...` for a job whose pool Batch makes with it."""
+    if info is not None and info.auto_pool_specification is not None:
+        return f"an auto pool {info.auto_pool_specification.auto_pool_id_prefix or ''}_..."
+    return f"pool {info.pool_id if info is not None else None}"
 
 
 def _wait_deleted(client: BatchClient, job_id: str, timeout: float = 900.0) -> None:

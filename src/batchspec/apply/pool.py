@@ -1,5 +1,8 @@
 """The pool: create it, reuse a matching one, refuse a different one, wait for its nodes.
 
+An existing pool the spec names (`pool: {existing: ID}`) is only looked at, never changed; an
+auto pool is the job's (Batch creates it with the job), found from the job once it exists.
+
 Waiting watches every node's state, so a StartTask failure stops the run the moment a node
 reports it, with the node's error and the tail of its StartTask stderr, instead of waiting for
 a timeout that would tell the user nothing.
@@ -75,17 +78,8 @@ def ensure_pool(
             return False
         if all(d.startswith(NODE_COUNT_PREFIX) for d in differences):
             # Only its size differs: a spec declares the size, so resize rather than refuse.
-            say(f"pool {wanted.id}: same settings, resizing it to {_node_text(wanted)}")
-            resize = bm.BatchPoolResizeOptions(
-                target_dedicated_nodes=wanted.target_dedicated_nodes,
-                target_low_priority_nodes=wanted.target_low_priority_nodes,
-            )
             _refresh_start_task(client, wanted)
-            if existing.allocation_state != bm.AllocationState.STEADY:
-                # Batch refuses a resize while one is under way (409 PoolBeingResized).
-                say(f"pool {wanted.id}: waiting for its current resize to finish first")
-                _wait_steady(client, wanted.id)
-            client.begin_resize_pool(wanted.id, resize, polling_interval=1)
+            _resize(client, existing, wanted, say)
             return False
         listed = "; ".join(differences)
         if not recreate or not confirm(f"Pool {wanted.id} differs ({listed}). Delete it?"):
@@ -99,6 +93,72 @@ def ensure_pool(
         return ensure_pool(client, wanted, recreate=False, say=say)
     say(f"pool {wanted.id}: created ({wanted.vm_size}, {_node_text(wanted)})")
     return True
+
+
+def _resize(
+    client: BatchClient,
+    existing: bm.BatchPool,
+    wanted: bm.BatchPoolCreateOptions,
+    say: Callable[[str], None],
+) -> None:
+    """Give a pool the spec's size: its node counts, or its autoscale formula and interval."""
+    if wanted.enable_auto_scale:
+        # Batch starts a new evaluation schedule with the formula at once; no resize needed.
+        say(f"pool {wanted.id}: same settings, setting its autoscale formula")
+        client.enable_pool_auto_scale(
+            wanted.id,
+            bm.BatchPoolEnableAutoScaleOptions(
+                auto_scale_formula=wanted.auto_scale_formula,
+                auto_scale_evaluation_interval=wanted.auto_scale_evaluation_interval,
+            ),
+        )
+        return
+    say(f"pool {wanted.id}: same settings, resizing it to {_node_text(wanted)}")
+    if existing.enable_auto_scale:
+        # A pool sized by a formula refuses a resize (409 AutoScalingEnabled).
+        client.disable_pool_auto_scale(wanted.id)
+    if existing.allocation_state != bm.AllocationState.STEADY:
+        # Batch refuses a resize while one is under way (409 PoolBeingResized).
+        say(f"pool {wanted.id}: waiting for its current resize to finish first")
+        _wait_steady(client, wanted.id)
+    resize = bm.BatchPoolResizeOptions(
+        target_dedicated_nodes=wanted.target_dedicated_nodes,
+        target_low_priority_nodes=wanted.target_low_priority_nodes,
+    )
+    client.begin_resize_pool(wanted.id, resize, polling_interval=1)
+
+
+def use_existing_pool(client: BatchClient, pool_id: str, say: Callable[[str], None]) -> None:
+    """Check that the pool a spec names as existing is there to run on; never change it."""
+    pool = _get_pool(client, pool_id)
+    if pool is None:
+        raise PoolError(
+            f"pool {pool_id} does not exist; the spec runs on it as an existing pool and never "
+            "creates it: create it first, or give the spec a pool of its own"
+        )
+    if pool.state == bm.BatchPoolState.DELETING:
+        raise PoolError(f"pool {pool_id} is being deleted; the spec cannot run on it")
+    say(f"pool {pool_id}: existing, not managed by this spec (used as it is)")
+
+
+def auto_pool_id(
+    client: BatchClient, job_id: str, timeout: float = 300.0, poll: float = 1.0
+) -> str:
+    """The id Batch gave the job's auto pool (the job's executionInfo.poolId)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get_job(job_id, select=["id", "executionInfo", "state"])
+        info = job.execution_info
+        if info is not None and info.pool_id:
+            return info.pool_id
+        if info is not None and info.scheduling_error is not None:
+            error = info.scheduling_error
+            raise PoolError(
+                f"job {job_id} could not get its auto pool: {error.code}: {error.message}"
+            )
+        if time.monotonic() > deadline:
+            raise PoolError(f"job {job_id} has no auto pool after {timeout:.0f}s")
+        time.sleep(poll)
 
 
 def pool_differences(existing: bm.BatchPool, wanted: bm.BatchPoolCreateOptions) -> list[str]:
@@ -116,9 +176,26 @@ def pool_differences(existing: bm.BatchPool, wanted: bm.BatchPoolCreateOptions) 
             have_image = getattr(have_vm.image_reference, field)
             check(f"image.{field}", have_image, getattr(want_vm.image_reference, field))
         check("image.node_agent", have_vm.node_agent_sku_id, want_vm.node_agent_sku_id)
-    have_dedicated, have_spot = existing.target_dedicated_nodes, existing.target_low_priority_nodes
-    check(f"{NODE_COUNT_PREFIX}dedicated", have_dedicated or 0, wanted.target_dedicated_nodes)
-    check(f"{NODE_COUNT_PREFIX}spot", have_spot or 0, wanted.target_low_priority_nodes)
+    have_scale, want_scale = bool(existing.enable_auto_scale), bool(wanted.enable_auto_scale)
+    if have_scale or want_scale:
+        # A formula sizes the pool: its node counts are the formula's, not the spec's.
+        check(f"{NODE_COUNT_PREFIX}autoscale", have_scale, want_scale)
+        if have_scale and want_scale:
+            check(
+                f"{NODE_COUNT_PREFIX}autoscale.formula",
+                (existing.auto_scale_formula or "").strip(),
+                (wanted.auto_scale_formula or "").strip(),
+            )
+            check(
+                f"{NODE_COUNT_PREFIX}autoscale.interval",
+                existing.auto_scale_evaluation_interval,
+                wanted.auto_scale_evaluation_interval,
+            )
+    if not want_scale:
+        have_dedicated = existing.target_dedicated_nodes
+        have_spot = existing.target_low_priority_nodes
+        check(f"{NODE_COUNT_PREFIX}dedicated", have_dedicated or 0, wanted.target_dedicated_nodes)
+        check(f"{NODE_COUNT_PREFIX}spot", have_spot or 0, wanted.target_low_priority_nodes)
     check("task_slots_per_node", existing.task_slots_per_node or 1, wanted.task_slots_per_node)
     # Batch cannot change it on a pool; multi-instance tasks wait for ever without it.
     check(
@@ -292,6 +369,8 @@ def _norm(value: object) -> object:
 
 
 def _node_text(pool: bm.BatchPoolCreateOptions) -> str:
+    if pool.enable_auto_scale:
+        return "autoscale"
     text = f"{pool.target_dedicated_nodes or 0} dedicated"
     if pool.target_low_priority_nodes:
         text += f" + {pool.target_low_priority_nodes} spot"

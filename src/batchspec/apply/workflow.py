@@ -31,12 +31,19 @@ from azure.storage.blob import BlobServiceClient
 
 from batchspec.apply import job as jobs
 from batchspec.apply import outcome, overlap, service_faults
+from batchspec.apply import schedule as schedules
 from batchspec.apply.batch_models import BatchModels
 from batchspec.apply.cleanup import clean_up
 from batchspec.apply.console import Reporter
 from batchspec.apply.journal import Journal, Ownership, RunState, now_iso
 from batchspec.apply.ownership import Mark, judge, origin, read_batch_mark, read_mark
-from batchspec.apply.pool import StartTaskFailed, ensure_pool, wait_for_nodes
+from batchspec.apply.pool import (
+    StartTaskFailed,
+    auto_pool_id,
+    ensure_pool,
+    use_existing_pool,
+    wait_for_nodes,
+)
 from batchspec.apply.sas import SAS_MARGIN, SAS_WITHOUT_TIMEOUT, sas_expiry
 from batchspec.apply.storage import (
     Cancelled,
@@ -183,6 +190,8 @@ class Workflow:
         rest = overlap.with_uploads(plan, overlap.other_uploads(plan, first))
         self._upload(rest, "uploads", first_sent)
         self._save(step="uploads")
+        if plan.schedule is not None:
+            return self._schedule(models)
         self._job(models)
         total = len(plan.tasks)
         if not self.state.done("tasks"):
@@ -203,16 +212,23 @@ class Workflow:
         if completion is not None and jobs.set_completion(self.batch, plan.job.id, completion):
             out.step(f"job {plan.job.id}: terminates when all its tasks complete")
         # The tasks wait in the job meanwhile; a StartTask failure still ends the run early.
-        wait_for_nodes(
-            self.batch,
-            plan.pool.id,
-            plan.pool.dedicated_nodes + plan.pool.spot_nodes,
-            timeout=NODE_WAIT_SECONDS,
-            say=out.step,
-            warn=out.warn,
-            poll=min(self.options.poll_seconds, 1.0),
-            outage=service_faults.OUTAGE_SECONDS,
-        )
+        # An existing pool is not the spec's to judge; a formula decides how many nodes come.
+        if not plan.pool.existing:
+            pool_id = plan.pool.id
+            if plan.pool.lifetime == "job":
+                pool_id = auto_pool_id(self.batch, plan.job.id)
+                out.step(f"pool {pool_id}: the job's auto pool")
+            wanted = 0 if plan.pool.autoscale else plan.pool.dedicated_nodes + plan.pool.spot_nodes
+            wait_for_nodes(
+                self.batch,
+                pool_id,
+                wanted,
+                timeout=NODE_WAIT_SECONDS,
+                say=out.step,
+                warn=out.warn,
+                poll=min(self.options.poll_seconds, 1.0),
+                outage=service_faults.OUTAGE_SECONDS,
+            )
 
         early = overlap.EarlyDownloads(
             self.blobs,
@@ -273,6 +289,16 @@ class Workflow:
 
     def _pool(self, models: BatchModels) -> None:
         pool_id = self.plan.pool.id
+        if self.plan.pool.lifetime == "job":
+            # The job owns its auto pool: Batch creates it with the job, deletes it with it.
+            self.out.step(f"pool: an auto pool ({pool_id}_...), created by Batch with the job")
+            self._save(step="pool")
+            return
+        if self.plan.pool.existing:
+            use_existing_pool(self.batch, pool_id, self.out.step)
+            self._own("pool", pool_id, "found")
+            self._save(step="pool")
+            return
         wanted = models.pool()
         wanted.metadata = self.mark.batch_metadata()
         before = self.state.owned("pool", pool_id)
@@ -301,15 +327,24 @@ class Workflow:
         before = self.state.owned("job", job_id)
         if before is None:
             self._own("job", job_id, "creating")
-        created = jobs.ensure_job(
-            self.batch,
-            models.job(),
-            say=self.out.step,
-            mark=self.mark,
-            # A journal from before ownership marks says only that its job step was done.
-            unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
-            ended_ok=self.state.done("tasks"),
-        )
+        wanted = models.job()
+        auto = wanted.pool_info.auto_pool_specification
+        if auto is not None and auto.pool is not None:
+            auto.pool.metadata = self.mark.batch_metadata()
+        try:
+            created = jobs.ensure_job(
+                self.batch,
+                wanted,
+                say=self.out.step,
+                mark=self.mark,
+                # A journal from before ownership marks says only that its job step was done.
+                unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
+                ended_ok=self.state.done("tasks"),
+            )
+        except jobs.JobError:
+            if before is None:  # a job of that id exists and is not this run's: keep it so
+                self._own("job", job_id, "found")
+            raise
         self._own("job", job_id, "created")
         if created and self.state.done("tasks"):
             # The journal says the tasks were added, but the job is new: the one that held
@@ -319,12 +354,44 @@ class Workflow:
             self.state = self.journal.save(dataclasses.replace(reset, tasks_submitted=0))
         self._save(step="job")
 
-    def _own(self, kind: Literal["container", "pool", "job"], name: str, status: Ownership) -> None:
+    def _schedule(self, models: BatchModels) -> int:
+        """Create or update the job schedule, say when it runs, and return: its jobs run
+        without apply (`batchspec status` shows them)."""
+        schedule_id = self.plan.job.id
+        before = self.state.owned("schedule", schedule_id)
+        if before is None:
+            self._own("schedule", schedule_id, "creating")
+        try:
+            result = schedules.ensure_schedule(
+                self.batch,
+                models.job_schedule(),
+                self.mark,
+                say=self.out.step,
+                unmarked_is_ours=before == "created",
+            )
+        except schedules.ScheduleError:
+            if before is None:  # it exists and is not this run's: destroy must keep it
+                self._own("schedule", schedule_id, "found")
+            raise
+        self._own("schedule", schedule_id, "created")
+        self._save(step="schedule")
+        self.out.step(f"job schedule {schedule_id}: {result} on pool {self.plan.pool.id}")
+        self.out.result(
+            f"schedule {schedule_id}: {schedules.next_run(self.batch, schedule_id)}; "
+            f"SAS URLs of its files expire at {self._sas_expiry():%Y-%m-%dT%H:%M:%SZ}"
+        )
+        return EXIT_OK
+
+    def _own(
+        self, kind: Literal["container", "pool", "job", "schedule"], name: str, status: Ownership
+    ) -> None:
         self.state = self.journal.save(self.state.with_owned(kind, name, status))
         self.out.record.resource(kind, name, status)
 
     def _cleanup(self, *, succeeded: bool, finished: bool) -> None:
         """Apply the spec's clean-up for the outcome; problems are warnings, not failures."""
+        if self.plan.schedule is not None:
+            return  # the schedule's jobs use the pool and containers; destroy removes them
         result = clean_up(
             self.batch,
             self.blobs,
@@ -365,7 +432,10 @@ class Workflow:
         return path
 
     def _sas_expiry(self) -> datetime.datetime:
-        return sas_expiry(self.plan.job.timeout_seconds, datetime.datetime.now(datetime.UTC))
+        now = datetime.datetime.now(datetime.UTC)
+        if self.plan.schedule is not None:
+            return schedules.sas_expiry(self.plan.schedule, self.plan.job.timeout_seconds, now)
+        return sas_expiry(self.plan.job.timeout_seconds, now)
 
     def _save(self, step: str | None = None, **changes: object) -> None:
         state = dataclasses.replace(self.state, **changes)  # type: ignore[arg-type]

@@ -94,6 +94,19 @@ class RunContext:
     def pool_id(self) -> str:
         return self.state.pool_id if self.state is not None else self.plan.pool.id
 
+    def live_pool_id(self, batch: BatchClient) -> str:
+        """The pool the run's job is on: for an auto pool, the id Batch gave it (the job's
+        execution info); the journal's pool otherwise, or when the job is gone."""
+        if self.plan.pool.lifetime != "job":
+            return self.pool_id
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            info = batch.get_job(self.job_id, select=["id", "executionInfo"]).execution_info
+        except ResourceNotFoundError:
+            return self.pool_id
+        return info.pool_id if info is not None and info.pool_id else self.pool_id
+
     def require_run(self) -> RunState:
         """The journal's run (`open_run` with `need_run` has made sure there is one)."""
         if self.state is None:

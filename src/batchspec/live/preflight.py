@@ -10,7 +10,9 @@ Each problem is one located diagnostic at the spec value it is about:
 - task slots per node within Batch's limit for the size (4 per vCPU, at most 256);
 - a container that exists with other settings (public access: the spec's containers are
   private), a pool that exists with other settings (unless apply may recreate it);
-- the job id: free, or the job of the run being continued.
+- the job id: free, or the job of the run being continued;
+- an existing pool the spec names (`pool: {existing: ID}`): it must be there (and nothing of
+  its image or size is checked: it is not the spec's); an auto pool has no pool id to check.
 
 Only read requests are sent.
 """
@@ -62,8 +64,10 @@ def check(
     plan: Plan, batch: BatchClient, blobs: BlobServiceClient, expect: Expectation
 ) -> list[Problem]:
     """Every problem found, in spec order; an empty list when apply may go ahead."""
-    problems = image_problems(plan.pool.image, list(batch.list_supported_images()))
-    problems += size_problems(plan)
+    problems = []
+    if not plan.pool.existing:
+        problems += image_problems(plan.pool.image, list(batch.list_supported_images()))
+        problems += size_problems(plan)
     problems += container_problems(plan, blobs)
     problems += pool_problems(plan, batch, blobs.url.rstrip("/"), expect)
     problems += job_problems(plan, batch, expect)
@@ -164,7 +168,20 @@ def pool_problems(
     """An existing pool must have the spec's settings (its size may differ: apply resizes it)."""
     from batchspec.apply.pool import NODE_COUNT_PREFIX, pool_differences
 
+    if plan.pool.lifetime == "job":
+        return []  # Batch names an auto pool when it makes it: no id to collide with
     existing = _get(lambda: batch.get_pool(plan.pool.id))
+    if plan.pool.existing:
+        if existing is None or existing.state == bm.BatchPoolState.DELETING:
+            state = "does not exist" if existing is None else "is being deleted"
+            return [
+                Problem(
+                    ("pool", "existing"),
+                    f"pool {plan.pool.id} {state}; the spec runs on it as an existing pool and "
+                    "never creates it: create it first, or give the spec a pool of its own",
+                )
+            ]
+        return []
     if existing is None or existing.state == bm.BatchPoolState.DELETING:
         return []
     differences = [
@@ -184,7 +201,10 @@ def pool_problems(
 
 
 def job_problems(plan: Plan, batch: BatchClient, expect: Expectation) -> list[Problem]:
-    """The job id must be free, or be the job of the run apply continues."""
+    """The job id must be free, or be the job of the run apply continues (for a scheduled
+    spec: the schedule's id, free or the schedule this spec made)."""
+    if plan.schedule is not None:
+        return schedule_problems(plan, batch)
     existing = _get(lambda: batch.get_job(plan.job.id))
     if existing is None:
         return []
@@ -199,6 +219,21 @@ def job_problems(plan: Plan, batch: BatchClient, expect: Expectation) -> list[Pr
         Problem(
             ("job", "id"),
             f"job {plan.job.id} already exists and was not made by batchspec (state "
+            f"{_value(existing.state)}): delete it, or change the job id",
+        )
+    ]
+
+
+def schedule_problems(plan: Plan, batch: BatchClient) -> list[Problem]:
+    """A schedule of the spec's id must be this checkout's, or none (apply never takes one
+    over; `apply.schedule` names the owner of a schedule another checkout made)."""
+    existing = _get(lambda: batch.get_job_schedule(plan.job.id))
+    if existing is None or read_batch_mark(existing.metadata) is not None:
+        return []
+    return [
+        Problem(
+            ("job", "id"),
+            f"job schedule {plan.job.id} already exists and was not made by batchspec (state "
             f"{_value(existing.state)}): delete it, or change the job id",
         )
     ]

@@ -26,8 +26,15 @@ from batchspec.plan.containers import (
     render_container,
 )
 from batchspec.plan.exits import check_exit_conditions, uses_dependencies
+from batchspec.plan.job_tasks import (
+    check_job_tasks,
+    job_task_files,
+    plan_preparation,
+    plan_release,
+)
 from batchspec.plan.model import (
     AllTasksComplete,
+    AutoscalePlan,
     CleanupActions,
     CleanupPlan,
     ContainerPlan,
@@ -42,6 +49,8 @@ from batchspec.plan.model import (
     UploadPlan,
 )
 from batchspec.plan.multi_instance import check_multi_instance
+from batchspec.plan.pool_checks import check_pool_kind
+from batchspec.plan.schedule import check_schedule, plan_manager, plan_schedule
 from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
     check_commands,
@@ -65,6 +74,8 @@ from batchspec.spec.render import Renderer
 from batchspec.spec.typed import render_typed_fields
 from batchspec.spec.watchdog import BudgetExceeded, TemplateTimeout
 
+MAX_TASK_SLOTS = 256
+"""Batch's most task slots per node."""
 MAX_DURATION_DAYS = 10_675_199
 """Batch keeps time limits as .NET TimeSpans, which hold at most 10,675,199 days."""
 MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86_400
@@ -178,7 +189,9 @@ def _build(
     keys = frozenset(c.key for c in spec.containers)
     _check_container_refs(renderer, spec, keys)
     pool = _pool(renderer, spec, base, windows)
-    check_containers(renderer, spec)
+    check_pool_kind(renderer, spec, loaded.data)
+    if not spec.pool.existing:  # an existing pool's settings are not the spec's to know
+        check_containers(renderer, spec)
     _check_durations(renderer, spec)
     prefixes: list[str] = []
     for download in spec.downloads:
@@ -191,20 +204,26 @@ def _build(
     _check_slots(renderer, spec)
     check_multi_instance(renderer, spec)
     check_exit_conditions(renderer, spec.job)
-    tasks = None
+    check_job_tasks(renderer, spec.job)
+    preparation = plan_preparation(renderer, spec.job, base, windows)
+    release = plan_release(renderer, spec.job, base, windows)
+    check_schedule(renderer, spec, str(loaded.data["job"].get("id", "")))
+    tasks = manager = None
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
         uploaded = Uploaded.of(spec, uploads, spec_dir)
-        tasks = plan_tasks(
-            renderer,
-            spec.job,
-            base,
-            uploaded,
-            TaskSettings(windows, spec.pool.task_slots_per_node, typed.per_task),
-        )
+        settings = TaskSettings(windows, _slots(spec), typed.per_task)
+        tasks = plan_tasks(renderer, spec.job, base, uploaded, settings)
+        manager = plan_manager(renderer, spec, base, uploaded, settings)
     renderer.summarize()
     if renderer.errors or tasks is None or pool is None or job_id is None:
+        return sorted(renderer.problems)
+    if (preparation is None) != (spec.job.preparation is None):
+        return sorted(renderer.problems)
+    if (release is None) != (spec.job.release is None):
+        return sorted(renderer.problems)
+    if (manager is None) != (spec.job.manager is None):
         return sorted(renderer.problems)
     job = JobPlan(
         id=job_id,
@@ -215,6 +234,9 @@ def _build(
         environment=job_environment,
         on_all_tasks_complete=_ALL_TASKS_COMPLETE[spec.job.on_all_tasks_complete],
         on_task_failure=_ON_TASK_FAILURE[spec.job.on_task_failure],
+        preparation=preparation,
+        release=release,
+        manager=manager,
     )
     return Plan(
         name=spec.name,
@@ -239,6 +261,7 @@ def _build(
             CleanupActions(*spec.cleanup.on_failure),
         ),
         warnings=tuple(sorted(renderer.problems)),
+        schedule=plan_schedule(spec),
     )
 
 
@@ -348,9 +371,14 @@ def _environment(
     return tuple(out)
 
 
+def _slots(spec: Spec) -> int:
+    """The pool's task slots per node; Batch's most for an existing pool, which may have them."""
+    return MAX_TASK_SLOTS if spec.pool.existing else spec.pool.task_slots_per_node
+
+
 def _check_slots(renderer: Renderer, spec: Spec) -> None:
     # Batch accepts such a task and never schedules it: the job would wait forever.
-    slots = spec.pool.task_slots_per_node
+    slots = _slots(spec)
     for task in spec.job.tasks:
         if task.required_slots > slots:
             renderer.report(
@@ -363,7 +391,14 @@ def _check_slots(renderer: Renderer, spec: Spec) -> None:
 def _check_durations(renderer: Renderer, spec: Spec) -> None:
     # The schema accepts `0s`; a limit of zero would end the job or task before it starts.
     limits: list[tuple[int | None, JsonPath]] = [(spec.job.timeout_seconds, ("job", "timeout"))]
-    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in spec.job.tasks]
+    templates = (*spec.job.tasks, *(() if spec.job.manager is None else (spec.job.manager.task,)))
+    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in templates]
+    for node_task in (spec.job.preparation, spec.job.release):
+        if node_task is not None:
+            limits.append((node_task.max_wall_clock_seconds, (*node_task.where, "max_wall_clock")))
+            # A retention of zero is valid: Batch may remove the directory at once.
+            retention = node_task.retention_seconds or None
+            limits.append((retention, (*node_task.where, "retention")))
     for seconds, where in limits:
         if seconds == 0:
             renderer.report(where, "a time limit of zero would stop it at once; use at least 1s")
@@ -408,7 +443,9 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     start = spec.pool.start_task
     files = list(start.resource_files) if start is not None else []
     files += spec.job.resource_files
-    for task in spec.job.tasks:
+    files += job_task_files(spec.job)
+    manager = () if spec.job.manager is None else (spec.job.manager.task,)
+    for task in (*spec.job.tasks, *manager):
         files += task.resource_files
         if task.multi_instance is not None:
             files += task.multi_instance.common_resource_files
@@ -479,5 +516,10 @@ def _pool(
         container_configuration=plan_container_configuration(
             renderer, pool.container_configuration, context
         ),
+        lifetime=pool.lifetime,
+        existing=pool.existing,
+        autoscale=None
+        if pool.autoscale is None
+        else AutoscalePlan(pool.autoscale.formula, pool.autoscale.interval_seconds),
         inter_node_communication=pool.inter_node_communication,
     )

@@ -143,6 +143,17 @@ class StartTaskPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class AutoscalePlan:
+    """Batch's `autoScaleFormula` and `autoScaleEvaluationInterval` (instead of node counts)."""
+
+    formula: str
+    interval_seconds: int = 15 * 60
+
+
+PoolLifetime = Literal["pool", "job"]
+
+
+@dataclass(frozen=True, slots=True)
 class PoolPlan:
     id: str
     vm_size: str
@@ -154,8 +165,48 @@ class PoolPlan:
     os_family: Literal["linux", "windows"] = "linux"
     """From the image's node agent; `commands:` are wrapped for bash or for cmd."""
     container_configuration: ContainerConfigurationPlan | None = None
+    lifetime: PoolLifetime = "pool"
+    """`job`: an auto pool (Batch's autoPoolSpecification, lifetime job); `id` is its prefix."""
+    existing: bool = False
+    """A pool the spec does not manage: only `id` is meaningful, apply never changes it."""
+    autoscale: AutoscalePlan | None = None
+    """Sizes the pool instead of `dedicated_nodes` and `spot_nodes` (both 0 then)."""
     inter_node_communication: bool = False
     """Batch's `enableInterNodeCommunication` (multi-instance tasks need it)."""
+
+    @property
+    def managed(self) -> bool:
+        """Whether apply creates this pool itself (not an auto pool, not an existing one)."""
+        return self.lifetime == "pool" and not self.existing
+
+
+@dataclass(frozen=True, slots=True)
+class JobPreparationPlan:
+    """Batch's job preparation task (its id is Batch's default, `jobpreparation`)."""
+
+    command_line: str
+    """Exactly as Batch receives it."""
+    resource_files: tuple[ResourceFilePlan, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    elevated: bool = False
+    wait_for_success: bool = True
+    max_retries: int = 0
+    max_wall_clock_seconds: int | None = None
+    retention_seconds: int | None = None
+    rerun_on_node_reboot_after_success: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JobReleasePlan:
+    """Batch's job release task (its id is Batch's default, `jobrelease`)."""
+
+    command_line: str
+    resource_files: tuple[ResourceFilePlan, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    elevated: bool = False
+    max_wall_clock_seconds: int | None = None
+    """None keeps Batch's default, 15 minutes (also its maximum)."""
+    retention_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +223,10 @@ class JobPlan:
     on_all_tasks_complete: AllTasksComplete = "noaction"
     """Set on the job after every task has been added (see apply's job update)."""
     on_task_failure: OnTaskFailure = "noaction"
+    preparation: JobPreparationPlan | None = None
+    release: JobReleasePlan | None = None
+    manager: JobManagerPlan | None = None
+    """The task each job of a schedule runs (only with `Plan.schedule`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +278,28 @@ class TaskPlan:
     exit_conditions: ExitConditionsPlan | None = None
     container_settings: ContainerSettingsPlan | None = None
     multi_instance: MultiInstancePlan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobManagerPlan:
+    """Batch's job manager task: a task of the job (its id, command line, files, outputs,
+    limits as `task` holds them) that ends the job when it completes, if asked to."""
+
+    task: TaskPlan
+    kill_job_on_completion: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePlan:
+    """Batch's job schedule: `JobPlan.id` is its id; each job runs `JobPlan.manager`."""
+
+    start: str | None = None
+    """Batch's doNotRunUntil (UTC, `2026-12-02T02:00:00Z`); None: the first job runs at once."""
+    every_seconds: int | None = None
+    """Batch's recurrenceInterval; None: one job only."""
+    until: str | None = None
+    """Batch's doNotRunAfter; also when the jobs' SAS URLs expire (plus the job timeout)."""
+    start_window_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +370,8 @@ class Plan:
     """(source relative to the spec, sha256) of every uploaded file; part of `spec_digest`."""
     warnings: tuple[Diagnostic, ...] = ()
     """What validate warns about in a valid spec (e.g. a placeholder without `| quote`)."""
+    schedule: SchedulePlan | None = None
+    """A recurrence instead of a single run: `tasks` is empty, the jobs run the manager."""
 
     def container_name(self, key: str) -> str:
         """The blob container name for a container key."""

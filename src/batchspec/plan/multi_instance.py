@@ -88,6 +88,13 @@ def check_multi_instance(renderer: Renderer, spec: Spec) -> None:
         multi = task.multi_instance
         if multi is None:
             continue
+        if task.required_slots != 1:
+            renderer.report(
+                (*task.where, "required_slots"),
+                "a multi-instance task takes whole nodes: Batch requires required_slots 1",
+            )
+        if pool.existing:
+            continue  # its settings are not the spec's to know: Batch decides
         if not pool.inter_node_communication:
             renderer.report(
                 multi.where,
@@ -100,11 +107,6 @@ def check_multi_instance(renderer: Renderer, spec: Spec) -> None:
                 f"a multi-instance task needs one task per node, but "
                 f"pool.task_slots_per_node is {pool.task_slots_per_node} (Batch would never "
                 "schedule it)",
-            )
-        if task.required_slots != 1:
-            renderer.report(
-                (*task.where, "required_slots"),
-                "a multi-instance task takes whole nodes: Batch requires required_slots 1",
             )
         # Counts the spec fixes; a pool sized otherwise (autoscale) is checked by Batch.
         if 0 < nodes < multi.instances:

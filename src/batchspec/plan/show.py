@@ -24,10 +24,15 @@ from batchspec.plan.model import (
     ContainerSettingsPlan,
     ExitConditionsPlan,
     ExitOptionsPlan,
+    JobManagerPlan,
+    JobPreparationPlan,
+    JobReleasePlan,
     OutputPlan,
     Plan,
+    PoolPlan,
     RegistryPlan,
     ResourceFilePlan,
+    SchedulePlan,
     StartTaskPlan,
     TaskPlan,
 )
@@ -98,13 +103,22 @@ def write_text(plan: Plan, out: TextIO) -> None:
         line(f"  {_local(plan, upload.source)} -> {target} ({human_size(upload.size)})")
     pool = plan.pool
     image = pool.image
-    heading(f"\nPool {pool.id}")
-    line(f"  vm size {pool.vm_size}; {pool.dedicated_nodes} dedicated, {pool.spot_nodes} spot")
-    line(f"  {pool.task_slots_per_node} task slot(s) per node")
-    if pool.inter_node_communication:
-        line("  inter-node communication enabled")
-    line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
-    line(f"  node agent {image.node_agent_sku_id} ({pool.os_family})")
+    if pool.existing:
+        heading(f"\nPool {pool.id}: existing, not managed by this spec")
+        line("  the job runs on it; apply never creates, resizes, updates or deletes it")
+    else:
+        if pool.lifetime == "job":
+            heading(f"\nPool {pool.id}_<GUID>: auto pool, lifetime job")
+            line("  Batch creates it with the job and deletes it when the job ends")
+        else:
+            heading(f"\nPool {pool.id}")
+        for text in _pool_size_lines(pool):
+            line(text)
+        line(f"  {pool.task_slots_per_node} task slot(s) per node")
+        if pool.inter_node_communication:
+            line("  inter-node communication enabled")
+        line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
+        line(f"  node agent {image.node_agent_sku_id} ({pool.os_family})")
     if pool.container_configuration is not None:
         for text in _container_configuration_lines(pool.container_configuration):
             line(text)
@@ -112,7 +126,11 @@ def write_text(plan: Plan, out: TextIO) -> None:
         for text in _start_task_lines(plan, pool.start_task):
             line(text)
     job = plan.job
-    heading(f"\nJob {job.id}")
+    if plan.schedule is not None:
+        heading(f"\nSchedule {job.id}")
+        line(f"  {_describe_schedule(plan.schedule)}")
+        line(f"  each job is {job.id}:job-<n> and runs the job manager task")
+    heading(f"\nJob {job.id}" if plan.schedule is None else "\nEach scheduled job")
     timeout = "none" if job.timeout_seconds is None else format_duration(job.timeout_seconds)
     line(f"  timeout {timeout}; priority {job.priority}; task retries {job.max_task_retries}")
     line(f"  task dependencies: {'yes' if job.uses_task_dependencies else 'no'}")
@@ -123,6 +141,18 @@ def write_text(plan: Plan, out: TextIO) -> None:
         )
     for name, value in job.environment:
         line(f"  env {name}={value}")
+    for text in _job_task_lines(plan, job.preparation, job.release):
+        line(text)
+    if job.manager is not None:
+        ends = "ends the job" if job.manager.kill_job_on_completion else "leaves the job active"
+        line(f"  job manager task (when it completes, it {ends}):")
+        for text in _task_lines(plan, job.manager.task):
+            line(f"  {text}")
+    if plan.schedule is not None:
+        heading("\nClean-up")
+        line("  none: the schedule's jobs need the pool and containers after apply returns;")
+        line("  `batchspec destroy` deletes the schedule and its jobs, then what this spec created")
+        return
     heading(f"\nTasks ({len(plan.tasks):,})")
     for task in plan.tasks:
         out.write(_clean("".join(f"{text}\n" for text in _task_lines(plan, task))))
@@ -152,6 +182,73 @@ def _start_task_lines(plan: Plan, start: StartTaskPlan) -> Iterator[str]:
         yield f"    resource file: {_describe_resource(plan, rf)}"
     for name, value in start.environment:
         yield f"    env {name}={value}"
+
+
+def _describe_schedule(schedule: SchedulePlan) -> str:
+    start = "now" if schedule.start is None else schedule.start
+    every = "once" if schedule.every_seconds is None else format_duration(schedule.every_seconds)
+    parts = [f"first job: {start}", f"every: {every}", f"until: {schedule.until or 'none'}"]
+    if schedule.start_window_seconds is not None:
+        parts.append(f"start window: {format_duration(schedule.start_window_seconds)}")
+    return "; ".join(parts)
+
+
+def _schedule_json(schedule: SchedulePlan | None) -> dict[str, Any] | None:
+    if schedule is None:
+        return None
+    return {
+        "start": schedule.start,
+        "every_seconds": schedule.every_seconds,
+        "until": schedule.until,
+        "start_window_seconds": schedule.start_window_seconds,
+    }
+
+
+def _manager_json(plan: Plan, manager: JobManagerPlan | None) -> dict[str, Any] | None:
+    if manager is None:
+        return None
+    return {
+        **task_json(plan, manager.task),
+        "kill_job_on_completion": manager.kill_job_on_completion,
+    }
+
+
+def _limit(seconds: int | None, default: str) -> str:
+    return default if seconds is None else format_duration(seconds)
+
+
+def _job_task_lines(
+    plan: Plan, prep: JobPreparationPlan | None, release: JobReleasePlan | None
+) -> Iterator[str]:
+    if prep is not None:
+        flags = [
+            "elevated" if prep.elevated else "not elevated",
+            "tasks wait for success" if prep.wait_for_success else "tasks do not wait",
+            f"retries {prep.max_retries}",
+            f"max wall clock {_limit(prep.max_wall_clock_seconds, 'none')}",
+            f"retention {_limit(prep.retention_seconds, '7d (default)')}",
+            "reruns after a reboot"
+            if prep.rerun_on_node_reboot_after_success
+            else "not rerun after a reboot",
+        ]
+        yield f"  preparation task jobpreparation ({', '.join(flags)})"
+        yield f"    command line: {prep.command_line}"
+        for rf in prep.resource_files:
+            yield f"    resource file: {_describe_resource(plan, rf)}"
+        for name, value in prep.environment:
+            yield f"    env {name}={value}"
+    if release is not None:
+        flags = [
+            "elevated" if release.elevated else "not elevated",
+            f"max wall clock {_limit(release.max_wall_clock_seconds, '15m (default)')}",
+            f"retention {_limit(release.retention_seconds, '7d (default)')}",
+        ]
+        yield f"  release task jobrelease ({', '.join(flags)})"
+        yield f"    command line: {release.command_line}"
+        for rf in release.resource_files:
+            yield f"    resource file: {_describe_resource(plan, rf)}"
+        for name, value in release.environment:
+            yield f"    env {name}={value}"
 
 
 def _container_configuration_lines(config: ContainerConfigurationPlan) -> Iterator[str]:
@@ -313,6 +410,35 @@ def _container_configuration_json(config: ContainerConfigurationPlan | None) -> 
     }
 
 
+def _preparation_json(plan: Plan, prep: JobPreparationPlan | None) -> dict[str, Any] | None:
+    if prep is None:
+        return None
+    return {
+        "command_line": prep.command_line,
+        "resource_files": [_resource_json(plan, rf) for rf in prep.resource_files],
+        "environment": dict(prep.environment),
+        "elevated": prep.elevated,
+        "wait_for_success": prep.wait_for_success,
+        "max_retries": prep.max_retries,
+        "max_wall_clock_seconds": prep.max_wall_clock_seconds,
+        "retention_seconds": prep.retention_seconds,
+        "rerun_on_node_reboot_after_success": prep.rerun_on_node_reboot_after_success,
+    }
+
+
+def _release_json(plan: Plan, release: JobReleasePlan | None) -> dict[str, Any] | None:
+    if release is None:
+        return None
+    return {
+        "command_line": release.command_line,
+        "resource_files": [_resource_json(plan, rf) for rf in release.resource_files],
+        "environment": dict(release.environment),
+        "elevated": release.elevated,
+        "max_wall_clock_seconds": release.max_wall_clock_seconds,
+        "retention_seconds": release.retention_seconds,
+    }
+
+
 def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
     """One task as a JSON-ready mapping."""
     return {
@@ -349,6 +475,16 @@ def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
             ],
         },
     }
+
+
+def _pool_size_lines(pool: PoolPlan) -> list[str]:
+    if pool.autoscale is None:
+        return [
+            f"  vm size {pool.vm_size}; {pool.dedicated_nodes} dedicated, {pool.spot_nodes} spot"
+        ]
+    every = format_duration(pool.autoscale.interval_seconds)
+    lines = [f"  vm size {pool.vm_size}; autoscale, evaluated every {every}:"]
+    return lines + [f"    {text}" for text in pool.autoscale.formula.strip().splitlines()]
 
 
 def plan_header_json(plan: Plan) -> dict[str, Any]:
@@ -402,6 +538,14 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "container_configuration": _container_configuration_json(
                 plan.pool.container_configuration
             ),
+            "lifetime": plan.pool.lifetime,
+            "existing": plan.pool.existing,
+            "autoscale": None
+            if plan.pool.autoscale is None
+            else {
+                "formula": plan.pool.autoscale.formula,
+                "interval_seconds": plan.pool.autoscale.interval_seconds,
+            },
         },
         "job": {
             "id": plan.job.id,
@@ -412,7 +556,11 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "environment": dict(plan.job.environment),
             "on_all_tasks_complete": plan.job.on_all_tasks_complete,
             "on_task_failure": plan.job.on_task_failure,
+            "preparation": _preparation_json(plan, plan.job.preparation),
+            "release": _release_json(plan, plan.job.release),
+            "manager": _manager_json(plan, plan.job.manager),
         },
+        "schedule": _schedule_json(plan.schedule),
         "downloads": [
             {
                 "container": d.container,

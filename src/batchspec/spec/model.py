@@ -27,6 +27,9 @@ TaskFailureAction = Literal["no_action", "perform_exit_options_job_action"]
 ContainerType = Literal["docker_compatible", "cri_compatible"]
 WorkingDirectory = Literal["task", "image"]
 MountSource = Literal["shared", "startup", "task", "job_prep", "applications", "vfs_mounts"]
+PoolLifetime = Literal["pool", "job"]
+DEFAULT_AUTOSCALE_INTERVAL = "15m"
+"""Batch's default autoScaleEvaluationInterval."""
 
 
 class SpecShapeError(ValueError):
@@ -140,6 +143,15 @@ class ImageSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AutoscaleSpec:
+    """A formula that sizes the pool instead of fixed node counts."""
+
+    formula: str
+    interval_seconds: int
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class PoolSpec:
     id: str
     vm_size: str
@@ -150,6 +162,12 @@ class PoolSpec:
     start_task: StartTaskSpec | None
     where: JsonPath
     container_configuration: ContainerConfigurationSpec | None = None
+    lifetime: PoolLifetime = "pool"
+    """`job`: an auto pool, created and deleted by Batch with the job; `id` is its prefix."""
+    existing: bool = False
+    """A pool the spec does not manage: only `id` is known; the other fields are empty."""
+    autoscale: AutoscaleSpec | None = None
+    """Sizes the pool instead of `dedicated` and `spot` (both 0 then)."""
     inter_node_communication: bool = False
 
 
@@ -244,6 +262,55 @@ class TaskTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class JobPreparationSpec:
+    """Batch's job preparation task: run on each node before the job's first task there."""
+
+    run: CommandSpec
+    resource_files: tuple[ResourceFileSpec, ...]
+    environment: tuple[tuple[str, str], ...]
+    elevated: bool
+    wait_for_success: bool
+    retries: int
+    max_wall_clock_seconds: int | None
+    retention_seconds: int | None
+    rerun_on_node_reboot_after_success: bool
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class JobReleaseSpec:
+    """Batch's job release task: run when the job ends, where the preparation task ran."""
+
+    run: CommandSpec
+    resource_files: tuple[ResourceFileSpec, ...]
+    environment: tuple[tuple[str, str], ...]
+    elevated: bool
+    max_wall_clock_seconds: int | None
+    retention_seconds: int | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class JobManagerSpec:
+    """Batch's job manager task: what each job of a schedule runs, as a task template."""
+
+    task: TaskTemplate
+    kill_job_on_completion: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    """A recurrence instead of a single run (Batch's job schedule)."""
+
+    start: str | None
+    """A UTC time (`2026-12-02T02:00:00Z`), or None for now."""
+    every_seconds: int | None
+    until: str | None
+    start_window_seconds: int | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class JobSpec:
     id: str
     timeout_seconds: int | None
@@ -255,6 +322,9 @@ class JobSpec:
     resource_files: tuple[ResourceFileSpec, ...] = ()
     on_all_tasks_complete: AllTasksCompleteAction = "no_action"
     on_task_failure: TaskFailureAction = "no_action"
+    preparation: JobPreparationSpec | None = None
+    release: JobReleaseSpec | None = None
+    manager: JobManagerSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +356,7 @@ class Spec:
     job: JobSpec
     downloads: tuple[DownloadSpec, ...]
     cleanup: CleanupSpec
+    schedule: ScheduleSpec | None = None
 
 
 def spec_from_data(data: Mapping[str, Any]) -> Spec:
@@ -342,10 +413,23 @@ def _spec(data: Mapping[str, Any]) -> Spec:
                 cleanup.get("on_failure", {}).get("pool", "keep"),
             ),
         ),
+        schedule=_schedule(data.get("schedule")),
     )
 
 
 def _pool(pool: Mapping[str, Any]) -> PoolSpec:
+    if "existing" in pool:
+        return PoolSpec(
+            id=str(pool["existing"]),
+            vm_size="",
+            dedicated=0,
+            spot=0,
+            task_slots_per_node=1,
+            image=ImageSpec("", "", "", "", ""),
+            start_task=None,
+            where=("pool",),
+            existing=True,
+        )
     image = pool["image"]
     nodes = pool["nodes"]
     start = pool.get("start_task")
@@ -378,7 +462,20 @@ def _pool(pool: Mapping[str, Any]) -> PoolSpec:
         start_task=start_task,
         where=("pool",),
         container_configuration=_container_configuration(pool.get("container_configuration")),
+        lifetime=pool.get("lifetime", "pool"),
+        autoscale=_autoscale(nodes.get("autoscale")),
         inter_node_communication=bool(pool.get("inter_node_communication", False)),
+    )
+
+
+def _autoscale(data: Mapping[str, Any] | None) -> AutoscaleSpec | None:
+    if data is None:
+        return None
+    interval = str(data.get("interval", DEFAULT_AUTOSCALE_INTERVAL))
+    return AutoscaleSpec(
+        formula=str(data["formula"]),
+        interval_seconds=parse_duration(interval),
+        where=("pool", "nodes", "autoscale"),
     )
 
 
@@ -389,12 +486,75 @@ def _job(job: Mapping[str, Any]) -> JobSpec:
         timeout_seconds=None if timeout is None else parse_duration(timeout),
         priority=int(job.get("priority", 0)),
         retries=int(job.get("retries", 0)),
-        tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job["tasks"])),
+        tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job.get("tasks", []))),
         where=("job",),
         environment=tuple(job.get("environment", {}).items()),
         resource_files=_resource_files(job.get("resource_files", []), ("job",)),
         on_all_tasks_complete=job.get("on_all_tasks_complete", "no_action"),
         on_task_failure=job.get("on_task_failure", "no_action"),
+        preparation=_preparation(job.get("preparation")),
+        release=_release(job.get("release")),
+        manager=_manager(job.get("manager")),
+    )
+
+
+def _manager(data: Mapping[str, Any] | None) -> JobManagerSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "manager")
+    task = _task({"id": "jobmanager", **data}, where)
+    return JobManagerSpec(task, bool(data.get("kill_job_on_completion", True)))
+
+
+def _schedule(data: Mapping[str, Any] | None) -> ScheduleSpec | None:
+    if data is None:
+        return None
+    start = data.get("start", "now")
+    return ScheduleSpec(
+        start=None if start == "now" else str(start),
+        every_seconds=_optional_duration(data.get("every")),
+        until=data.get("until"),
+        start_window_seconds=_optional_duration(data.get("start_window")),
+        where=("schedule",),
+    )
+
+
+def _optional_duration(value: Any) -> int | None:
+    return None if value is None else parse_duration(value)
+
+
+def _preparation(data: Mapping[str, Any] | None) -> JobPreparationSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "preparation")
+    return JobPreparationSpec(
+        run=_command(data, where),
+        resource_files=_resource_files(data.get("resource_files", []), where),
+        environment=tuple(data.get("environment", {}).items()),
+        elevated=bool(data.get("elevated", False)),
+        wait_for_success=bool(data.get("wait_for_success", True)),
+        retries=int(data.get("retries", 0)),
+        max_wall_clock_seconds=_optional_duration(data.get("max_wall_clock")),
+        retention_seconds=_optional_duration(data.get("retention")),
+        rerun_on_node_reboot_after_success=bool(
+            data.get("rerun_on_node_reboot_after_success", True)
+        ),
+        where=where,
+    )
+
+
+def _release(data: Mapping[str, Any] | None) -> JobReleaseSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "release")
+    return JobReleaseSpec(
+        run=_command(data, where),
+        resource_files=_resource_files(data.get("resource_files", []), where),
+        environment=tuple(data.get("environment", {}).items()),
+        elevated=bool(data.get("elevated", False)),
+        max_wall_clock_seconds=_optional_duration(data.get("max_wall_clock")),
+        retention_seconds=_optional_duration(data.get("retention")),
+        where=where,
     )
 
 

@@ -1,5 +1,6 @@
-"""Batch features the local service has little of: no applications, no job schedules of its
-own here (see schedules.py), the subtasks of multi-instance tasks, preparation status.
+"""Batch features the local service has little of, answered as Batch answers an account that
+has none (no applications), the subtasks of multi-instance tasks, and the job preparation and
+release task status.
 """
 
 from __future__ import annotations
@@ -14,11 +15,6 @@ from batchspec.emulator.service.values import Doc
 def get_application(live: Live, application_id: str) -> NoReturn:
     """404 ApplicationNotFound (there are none)."""
     raise errors.not_found("Application", "application")
-
-
-def get_job_schedule(live: Live, schedule_id: str) -> NoReturn:
-    """404 JobScheduleNotFound (none can be created)."""
-    raise errors.not_found("JobSchedule", "job schedule")
 
 
 def subtasks(live: Live, job_id: str, task_id: str) -> list[Doc]:

@@ -29,14 +29,19 @@ def create(live: Live, body: Doc) -> Doc:
         raise (
             errors.pool_being_deleted() if existing["state"] == "deleting" else errors.pool_exists()
         )
+    start_allocation(live, doc)
+    live.store.put_pool(doc)
+    live.poke()
+    return doc
+
+
+def start_allocation(live: Live, doc: Doc) -> None:
+    """A new pool (a job's auto pool too) starts resizing; a formula sets its first targets."""
     doc["_resizeDue"] = live.due("allocation")
     if doc.get("enableAutoScale"):
         env, _text = autoscale.run(live, doc, str(doc["autoScaleFormula"]))
         doc.update(autoscale.targets(env))
         doc["_nextAutoScale"] = autoscale.next_evaluation(doc["autoScaleEvaluationInterval"])
-    live.store.put_pool(doc)
-    live.poke()
-    return doc
 
 
 def list_all(live: Live) -> list[Doc]:

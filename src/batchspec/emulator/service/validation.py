@@ -15,6 +15,7 @@ from batchspec.emulator.service import (
     containers,
     errors,
     job_docs,
+    job_manager,
     multi_instance,
     pool_docs,
     shapes,
@@ -152,9 +153,8 @@ def new_job(body: Doc, base_url: str, scheduled: bool = False) -> Doc:
     job_id = str(body["id"]) if scheduled else check_id(body)
     info = job_docs.pool_info(_require(body, "poolInfo"))
     shapes.check_job(body)
-    if body.get("jobManagerTask"):
-        raise errors.local_limit("jobManagerTask", "set", "Job manager tasks do not run locally.")
     job_docs.check_actions(body)
+    job_docs.check_job_tasks(body)
     stamp = iso()
     doc: Doc = dict(body)
     doc.update(
@@ -181,6 +181,10 @@ def new_job(body: Doc, base_url: str, scheduled: bool = False) -> Doc:
         doc["jobPreparationTask"] = job_docs.preparation_task(body["jobPreparationTask"])
     if body.get("jobReleaseTask"):
         doc["jobReleaseTask"] = job_docs.release_task(body["jobReleaseTask"])
+    if body.get("jobManagerTask"):
+        doc["jobManagerTask"] = job_manager.manager_task(body["jobManagerTask"])
+        # Checked as the task it becomes, before anything is stored.
+        new_task(job_manager.as_task_body(doc["jobManagerTask"]), doc, base_url)
     return doc
 
 
