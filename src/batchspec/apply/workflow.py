@@ -112,6 +112,9 @@ class Workflow:
         reporter: Reporter,
         options: ApplyOptions,
     ) -> None:
+        if plan.unlisted:
+            # Its `blobs:` templates have no tasks yet: apply.listing.listed_plan makes them.
+            raise ValueError("a plan made without its listings cannot be applied")
         self.plan, self.target, self.journal = plan, target, journal
         self.state, self.out, self.options = state, reporter, options
         self.mark = Mark(journal.owner, plan.run.id, journal.origin)

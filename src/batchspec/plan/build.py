@@ -8,6 +8,7 @@ diagnostics; a Plan comes back only when there are none.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import hashlib
@@ -32,6 +33,7 @@ from batchspec.plan.job_tasks import (
     plan_preparation,
     plan_release,
 )
+from batchspec.plan.listing import Listings, listing_inputs
 from batchspec.plan.model import (
     AllTasksComplete,
     AutoscalePlan,
@@ -51,6 +53,7 @@ from batchspec.plan.model import (
 from batchspec.plan.multi_instance import check_multi_instance
 from batchspec.plan.pool_checks import check_pool_kind
 from batchspec.plan.schedule import check_schedule, plan_manager, plan_schedule
+from batchspec.plan.stored_blobs import Expansion, listing_plans, stored_factories
 from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
     check_commands,
@@ -91,7 +94,10 @@ CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def load_plan(
-    path: Path, overrides: Mapping[str, str], run: RunInfo | None = None
+    path: Path,
+    overrides: Mapping[str, str],
+    run: RunInfo | None = None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
     """Read, schema-check and plan one spec file."""
     from batchspec.spec.load import load_spec
@@ -99,23 +105,33 @@ def load_plan(
     loaded = load_spec(path)
     if isinstance(loaded, list):
         return loaded
-    return check_plan(loaded, overrides, run)
+    return check_plan(loaded, overrides, run, listings)
 
 
 def check_plan(
-    loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
+    loaded: LoadedSpec,
+    overrides: Mapping[str, str],
+    run: RunInfo | None = None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
-    """The schema, then every other check and render of a loaded spec, under one budget."""
+    """The schema, then every other check and render of a loaded spec, under one budget.
+
+    `listings`: what `foreach: {blobs: ...}` factories found in storage; without them (an
+    offline plan) such a template is checked with a stand-in blob and makes no task yet.
+    """
     from batchspec.spec.schema import schema_diagnostics
 
-    return _budgeted(loaded, lambda: schema_diagnostics(loaded), overrides, run)
+    return _budgeted(loaded, lambda: schema_diagnostics(loaded), overrides, run, listings)
 
 
 def build_plan(
-    loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
+    loaded: LoadedSpec,
+    overrides: Mapping[str, str],
+    run: RunInfo | None = None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
     """Render and check a schema-valid spec into a Plan, or return every problem found."""
-    return _budgeted(loaded, list, overrides, run)
+    return _budgeted(loaded, list, overrides, run, listings)
 
 
 def _budgeted(
@@ -123,6 +139,7 @@ def _budgeted(
     schema_check: Callable[[], list[Diagnostic]],
     overrides: Mapping[str, str],
     run: RunInfo | None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
     # One CPU and memory budget covers the schema, rendering, factory expansion and every
     # check of the file: limits per step alone let many steps just under them add up.
@@ -133,7 +150,7 @@ def _budgeted(
             problems = schema_check()
             if problems:
                 return problems  # the semantic checks assume the shape the schema guarantees
-            return _build(loaded, renderer, overrides, run)
+            return _build(loaded, renderer, overrides, run, listings)
     except BudgetExceeded:
         message = watchdog.exhausted_message()
     except TemplateTimeout:  # fired as a render ended: the render used its whole limit
@@ -150,6 +167,7 @@ def _build(
     renderer: Renderer,
     overrides: Mapping[str, str],
     run: RunInfo | None,
+    listings: Listings | None,
 ) -> Plan | list[Diagnostic]:
     declared = loaded.data.get("vars", {})
     values = resolve_vars(renderer, tuple(declared.items()), overrides)
@@ -159,7 +177,11 @@ def _build(
     upload_specs = uploads_from_data(loaded.data)
     uploads = plan_uploads(renderer, upload_specs, spec_dir)
     _check_literal_prefixes(renderer, upload_specs)
-    inputs = tuple(sorted(input_digests(uploads, spec_dir) + data_file_digests(loaded, spec_dir)))
+    # What `blobs:` factories list is an input too (their blobs decide the tasks), so it is
+    # asked for before the run id exists, with vars and spec only.
+    stored = stored_factories(renderer, loaded, values)
+    inputs = input_digests(uploads, spec_dir) + data_file_digests(loaded, spec_dir)
+    inputs = tuple(sorted(inputs + listing_inputs([f.request for f in stored], listings)))
     digest = spec_digest(loaded.raw, values, inputs)
     run = run or default_run(digest)
     base = renderer.context(
@@ -209,12 +231,17 @@ def _build(
     release = plan_release(renderer, spec.job, base, windows)
     check_schedule(renderer, spec, str(loaded.data["job"].get("id", "")))
     tasks = manager = None
+    expansion = Expansion()
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
-        uploaded = Uploaded.of(spec, uploads, spec_dir)
+        uploaded = dataclasses.replace(
+            Uploaded.of(spec, uploads, spec_dir),
+            requests={f.where: f.request for f in stored},
+            listings=listings,
+        )
         settings = TaskSettings(windows, _slots(spec), typed.per_task)
-        tasks = plan_tasks(renderer, spec.job, base, uploaded, settings)
+        tasks = plan_tasks(renderer, spec.job, base, uploaded, settings, expansion)
         manager = plan_manager(renderer, spec, base, uploaded, settings)
     renderer.summarize()
     if renderer.errors or tasks is None or pool is None or job_id is None:
@@ -262,6 +289,7 @@ def _build(
         ),
         warnings=tuple(sorted(renderer.problems)),
         schedule=plan_schedule(spec),
+        listings=listing_plans(stored, tasks, expansion, listings is not None),
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from batchspec.diagnostics import Diagnostic
+from batchspec.plan.listing import ListingPlan
 from batchspec.spec.model import VarValue
 
 UploadCondition = Literal["success", "failure", "completion"]
@@ -372,6 +373,14 @@ class Plan:
     """What validate warns about in a valid spec (e.g. a placeholder without `| quote`)."""
     schedule: SchedulePlan | None = None
     """A recurrence instead of a single run: `tasks` is empty, the jobs run the manager."""
+    listings: tuple[ListingPlan, ...] = ()
+    """Task templates over blobs already in storage (`foreach: {blobs: ...}`): what each lists
+    and, once listed, how many tasks it made. Unlisted ones have no tasks in `tasks` yet."""
+
+    @property
+    def unlisted(self) -> tuple[ListingPlan, ...]:
+        """The listings this plan was made without: apply must list them and plan again."""
+        return tuple(listing for listing in self.listings if not listing.listed)
 
     def container_name(self, key: str) -> str:
         """The blob container name for a container key."""

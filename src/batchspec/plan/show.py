@@ -36,6 +36,7 @@ from batchspec.plan.model import (
     StartTaskPlan,
     TaskPlan,
 )
+from batchspec.plan.show_listings import listing_lines, listings_json, run_line
 from batchspec.plan.variables import var_text
 from batchspec.redact import redact
 from batchspec.sizes import human_size
@@ -91,6 +92,8 @@ def write_text(plan: Plan, out: TextIO) -> None:
     where = os.path.relpath(plan.spec_path)
     line(f"Plan for {plan.name} ({plan.spec_path if where.startswith('..') else where})")
     line(f"  run {plan.run.id} on {plan.run.date}; spec digest {plan.spec_digest[:16]}")
+    if run_line(plan) is not None:
+        line(run_line(plan) or "")
     if plan.vars:
         line("  vars: " + ", ".join(f"{k}={var_text(v)}" for k, v in plan.vars))
     heading(f"\nContainers ({len(plan.containers)})")
@@ -153,6 +156,10 @@ def write_text(plan: Plan, out: TextIO) -> None:
         line("  none: the schedule's jobs need the pool and containers after apply returns;")
         line("  `batchspec destroy` deletes the schedule and its jobs, then what this spec created")
         return
+    if plan.listings:
+        heading(f"\nTasks from blobs in storage ({len(plan.listings)} template(s))")
+        for text in listing_lines(plan, _task_lines):
+            line(text)
     heading(f"\nTasks ({len(plan.tasks):,})")
     for task in plan.tasks:
         out.write(_clean("".join(f"{text}\n" for text in _task_lines(plan, task))))
@@ -582,6 +589,7 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             },
         },
         "task_count": len(plan.tasks),
+        "listings": listings_json(plan, task_json),
     }
 
 

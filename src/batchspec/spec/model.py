@@ -227,7 +227,28 @@ class RangeForeach:
     where: JsonPath
 
 
-Foreach = ContainerForeach | ItemsForeach | SweepForeach | FileForeach | ZipForeach | RangeForeach
+@dataclass(frozen=True, slots=True)
+class BlobsForeach:
+    """One task per blob already in `container` (a key) under `prefix`, listed when apply runs.
+
+    `where` is the `blobs` mapping's path; `prefix` is a template (vars and spec only).
+    """
+
+    container: str
+    prefix: str
+    match: str | None
+    where: JsonPath
+
+
+Foreach = (
+    ContainerForeach
+    | ItemsForeach
+    | SweepForeach
+    | FileForeach
+    | ZipForeach
+    | RangeForeach
+    | BlobsForeach
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -645,6 +666,11 @@ def _foreach(foreach: Mapping[str, Any] | None, where: JsonPath) -> Foreach | No
         return None
     if "container" in foreach:
         return ContainerForeach(foreach["container"], foreach.get("match"), where)
+    if "blobs" in foreach:
+        blobs = foreach["blobs"]
+        return BlobsForeach(
+            blobs["container"], str(blobs.get("prefix", "")), blobs.get("match"), (*where, "blobs")
+        )
     if "items" in foreach:
         return ItemsForeach(tuple(foreach["items"]), where)
     if "file" in foreach:
