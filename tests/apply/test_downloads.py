@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import _thread
 import dataclasses
 import os
+import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobProperties, BlobServiceClient
 
 from batchspec.apply.downloads import download_outputs, local_destination, safe_relative_path
 from batchspec.apply.sas import SasIssuer
@@ -183,3 +185,51 @@ def test_a_file_an_earlier_run_wrote_is_replaced_and_gets_the_umask(
     put(blobs, plan, "r.txt", b"third")
     later = download_outputs(blobs, plan, written_before={str(target): again.digests[target]})
     assert later.conflicts == [target] and target.read_bytes() == b"my notes"
+
+
+class _HungBlobs:
+    """A blob service whose one download sends a chunk, then hangs as a frozen connection does."""
+
+    def __init__(self) -> None:
+        self.hanging = threading.Event()
+        self.release = threading.Event()
+
+    def get_container_client(self, container: str) -> _HungBlobs:
+        return self
+
+    def list_blobs(self, name_starts_with: str | None = None) -> list[BlobProperties]:
+        blob = BlobProperties(name="stuck.bin")
+        blob.size = 2
+        return [blob]
+
+    def get_blob_client(self, container: str, name: str) -> _HungBlobs:
+        return self
+
+    def download_blob(self) -> _HungBlobs:
+        return self
+
+    def chunks(self) -> Iterator[bytes]:
+        yield b"x"
+        self.hanging.set()
+        self.release.wait(60)
+        yield b"y"
+
+
+def test_an_interrupt_during_a_hung_download_leaves_no_temporary_file(tmp_path: Path) -> None:
+    made = topn_like_plan(tmp_path / "spec", tasks=1)
+    out = tmp_path / "out"
+    made = dataclasses.replace(made, downloads=(DownloadPlan("output", out),))
+    hung = _HungBlobs()
+
+    def interrupt_once_hanging() -> None:
+        if hung.hanging.wait(30):
+            _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_hanging, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            download_outputs(hung, made)  # type: ignore[arg-type]
+        assert hung.hanging.is_set()
+        assert sorted(p.name for p in out.iterdir()) == []
+    finally:
+        hung.release.set()

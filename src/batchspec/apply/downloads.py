@@ -6,6 +6,8 @@ refused. Files are written through a temporary file and renamed, so a reader nev
 file, with the permissions the user's umask gives a new file. An existing file with other
 content is kept unless the plan says to overwrite, or a run of this spec wrote it and it has
 not changed since (the journal knows its digest): then the new run's output replaces it.
+When the downloads are interrupted (Ctrl-C), the temporary files of transfers still hanging in
+a read are removed before the error goes on: a stuck connection leaves no `.batchspec-*` file.
 """
 
 from __future__ import annotations
@@ -39,6 +41,29 @@ class DownloadSummary:
     """Existing local files with other content, kept because the plan does not overwrite."""
     digests: dict[Path, str] = field(default_factory=dict)
     """MD5 (hex) of every file written or found unchanged, for the journal."""
+
+
+class _Partials:
+    """The temporary files downloads are writing now, so an interrupt can remove them."""
+
+    def __init__(self) -> None:
+        self._paths: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def add(self, path: Path) -> None:
+        with self._lock:
+            self._paths.add(path)
+
+    def discard(self, path: Path) -> None:
+        with self._lock:
+            self._paths.discard(path)
+
+    def remove_all(self) -> None:
+        """Unlink every file still being written; its hung writer then finds it gone."""
+        with self._lock:
+            paths, self._paths = self._paths, set()
+        for path in paths:
+            path.unlink(missing_ok=True)
 
 
 def safe_relative_path(name: str) -> Path | None:
@@ -83,6 +108,7 @@ def download_outputs(
     known = dict(written_before or {})
     stop = cancel or threading.Event()
     lock = threading.Lock()
+    partials = _Partials()
     jobs: list[tuple[DownloadPlan, str, BlobProperties, Path]] = []
     for download in plan.downloads:
         container = plan.container_name(download.container)
@@ -108,7 +134,9 @@ def download_outputs(
     ) -> None:
         replace = download.overwrite or _unchanged_since_written(destination, known)
         try:
-            outcome, md5 = _download_one(blob_service, container, blob, destination, replace, stop)
+            outcome, md5 = _download_one(
+                blob_service, container, blob, destination, replace, stop, partials
+            )
         except OSError as exc:
             # E.g. blobs `a` and `a/b` cannot both be files; the others still download.
             with lock:
@@ -131,7 +159,12 @@ def download_outputs(
     if progress is not None:
         progress.start(len(jobs), sum(blob.size or 0 for _, _, blob, _ in jobs))
     if jobs:
-        run_all(one, jobs, concurrency, stop, on_stall)
+        try:
+            run_all(one, jobs, concurrency, stop, on_stall)
+        except BaseException:
+            # Threads stuck in a read never reach their own clean-up; the process may exit first.
+            partials.remove_all()
+            raise
     summary.written.sort()
     summary.skipped.sort()
     summary.conflicts.sort()
@@ -151,6 +184,7 @@ def _download_one(
     destination: Path,
     overwrite: bool,
     cancel: threading.Event,
+    partials: _Partials,
 ) -> tuple[str, str | None]:
     """Fetch one blob to `destination`: ("written" | "skipped" | "conflict", its MD5 hex)."""
     remote_md5 = blob.content_settings.content_md5
@@ -162,6 +196,7 @@ def _download_one(
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".batchspec-", dir=destination.parent)
     tmp = Path(tmp_name)
+    partials.add(tmp)
     try:
         digest = hashlib.md5(usedforsecurity=False)
         with os.fdopen(fd, "wb") as out:
@@ -181,6 +216,7 @@ def _download_one(
         os.replace(tmp, destination)
         return "written", digest.hexdigest()
     finally:
+        partials.discard(tmp)
         tmp.unlink(missing_ok=True)
 
 
