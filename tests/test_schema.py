@@ -173,7 +173,7 @@ CASES = [
         [
             "29:35: $.job.tasks[0].foreach.items: 'items' cannot be combined with 'container'; "
             "use exactly one form: {container, match} | {items} | {sweep} | {file} | {zip} | "
-            "{range}"
+            "{range} | {blobs}"
         ],
     ),
     (

@@ -19,11 +19,14 @@ from batchspec.plan.model import (
     ExitConditionsPlan,
     ExitOptionsPlan,
     JobPlan,
+    JobPreparationPlan,
+    JobReleasePlan,
     OutputPlan,
     Plan,
     PoolPlan,
     RegistryPlan,
     ResourceFilePlan,
+    SchedulePlan,
     StartTaskPlan,
     TaskPlan,
 )
@@ -74,7 +77,90 @@ class BatchModels:
         options = job_options(self._plan.job, self._plan.pool.id)
         if self._plan.pool.lifetime == "job":
             options.pool_info = auto_pool_info(self.pool())
+        options.job_preparation_task = self.preparation_task(self._plan.job.preparation)
+        options.job_release_task = self.release_task(self._plan.job.release)
         return options
+
+    def preparation_task(
+        self, prep: JobPreparationPlan | None
+    ) -> bm.BatchJobPreparationTask | None:
+        """The job preparation task (Batch names it `jobpreparation`)."""
+        if prep is None:
+            return None
+        return bm.BatchJobPreparationTask(
+            command_line=prep.command_line,
+            resource_files=[self.resource_file(r) for r in prep.resource_files] or None,
+            environment_settings=_environment(prep.environment),
+            constraints=bm.BatchTaskConstraints(
+                max_wall_clock_time=_seconds(prep.max_wall_clock_seconds),
+                retention_time=_seconds(prep.retention_seconds),
+                max_task_retry_count=prep.max_retries,
+            ),
+            wait_for_success=prep.wait_for_success,
+            # Pool scope, Batch's default auto user: what it writes, the job's tasks can read.
+            user_identity=_elevated("pool") if prep.elevated else None,
+            rerun_on_node_reboot_after_success=prep.rerun_on_node_reboot_after_success,
+        )
+
+    def job_manager_task(self) -> bm.BatchJobManagerTask | None:
+        """The job manager task each job of the plan's schedule runs (a task of the job)."""
+        manager = self._plan.job.manager
+        if manager is None:
+            return None
+        task = self.task(manager.task)
+        return bm.BatchJobManagerTask(
+            id=task.id,
+            display_name=task.display_name,
+            command_line=task.command_line,
+            resource_files=task.resource_files,
+            output_files=task.output_files,
+            environment_settings=task.environment_settings,
+            constraints=task.constraints,
+            required_slots=task.required_slots,
+            kill_job_on_completion=manager.kill_job_on_completion,
+            user_identity=task.user_identity,
+        )
+
+    def job_schedule(self) -> bm.BatchJobScheduleCreateOptions:
+        """The job schedule create request: `plan.job.id` is the schedule's id, and each job
+        it makes is the plan's job (pool, limits, job tasks) running the job manager task."""
+        plan, schedule = self._plan, self._plan.schedule
+        if schedule is None:
+            raise ValueError("the plan has no schedule")
+        job = self.job()
+        return bm.BatchJobScheduleCreateOptions(
+            id=plan.job.id,
+            schedule=schedule_configuration(schedule),
+            job_specification=bm.BatchJobSpecification(
+                pool_info=job.pool_info,
+                priority=job.priority,
+                constraints=job.constraints,
+                uses_task_dependencies=job.uses_task_dependencies,
+                # No task is added between job creation and its manager's start, so the
+                # plan's action can be set at once (unlike a single run's, see job_options).
+                all_tasks_complete_mode=bm.BatchAllTasksCompleteMode(
+                    plan.job.on_all_tasks_complete
+                ),
+                task_failure_mode=job.task_failure_mode,
+                common_environment_settings=job.common_environment_settings,
+                job_manager_task=self.job_manager_task(),
+                job_preparation_task=job.job_preparation_task,
+                job_release_task=job.job_release_task,
+            ),
+        )
+
+    def release_task(self, release: JobReleasePlan | None) -> bm.BatchJobReleaseTask | None:
+        """The job release task (Batch names it `jobrelease`)."""
+        if release is None:
+            return None
+        return bm.BatchJobReleaseTask(
+            command_line=release.command_line,
+            resource_files=[self.resource_file(r) for r in release.resource_files] or None,
+            environment_settings=_environment(release.environment),
+            max_wall_clock_time=_seconds(release.max_wall_clock_seconds),
+            retention_time=_seconds(release.retention_seconds),
+            user_identity=_elevated("pool") if release.elevated else None,
+        )
 
     def job_completion(self) -> bm.BatchJobUpdateOptions | None:
         """The job update to send after the last task is added, if the plan asks for one."""
@@ -231,6 +317,20 @@ def job_options(job: JobPlan, pool_id: str) -> bm.BatchJobCreateOptions:
         task_failure_mode=bm.BatchTaskFailureMode(job.on_task_failure),
         common_environment_settings=_environment(job.environment),
     )
+
+
+def schedule_configuration(schedule: SchedulePlan) -> bm.BatchJobScheduleConfiguration:
+    """Batch's schedule: doNotRunUntil (absent: at once), recurrence, doNotRunAfter, window."""
+    return bm.BatchJobScheduleConfiguration(
+        do_not_run_until=None if schedule.start is None else _utc(schedule.start),
+        do_not_run_after=None if schedule.until is None else _utc(schedule.until),
+        recurrence_interval=_seconds(schedule.every_seconds),
+        start_window=_seconds(schedule.start_window_seconds),
+    )
+
+
+def _utc(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def job_completion_update(job: JobPlan) -> bm.BatchJobUpdateOptions | None:

@@ -30,7 +30,17 @@ from typing import Any, Literal
 
 from batchspec.errors import BatchspecError
 
-STEPS = ("containers", "uploads", "pool", "job", "tasks", "monitor", "downloads", "cleanup")
+STEPS = (
+    "containers",
+    "uploads",
+    "pool",
+    "job",
+    "tasks",
+    "monitor",
+    "downloads",
+    "cleanup",
+    "schedule",
+)
 
 Ownership = Literal["creating", "created", "found"]
 """creating: about to be created (a kill may leave it so); created: this run made it;
@@ -45,7 +55,7 @@ class JournalBusy(BatchspecError):
 class Owned:
     """One resource of a run and whether the run created it."""
 
-    kind: Literal["container", "pool", "job"]
+    kind: Literal["container", "pool", "job", "schedule"]
     name: str
     status: Ownership
 
@@ -85,7 +95,7 @@ class RunState:
         return None
 
     def with_owned(
-        self, kind: Literal["container", "pool", "job"], name: str, status: Ownership
+        self, kind: Literal["container", "pool", "job", "schedule"], name: str, status: Ownership
     ) -> RunState:
         """This state recording `status` for a resource (replacing what it said before)."""
         kept = tuple(r for r in self.resources if (r.kind, r.name) != (kind, name))

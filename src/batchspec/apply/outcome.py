@@ -14,6 +14,7 @@ from azure.storage.blob import BlobServiceClient
 from batchspec.apply import monitor, service_faults
 from batchspec.apply.console import Reporter, TransferProgress
 from batchspec.apply.downloads import DownloadSummary, download_outputs
+from batchspec.apply.preparation import preparation_check
 from batchspec.apply.storage import StallNotice, UploadSummary, upload_files
 from batchspec.errors import RunFailed
 from batchspec.plan.model import Plan
@@ -77,6 +78,9 @@ def watch(
     Returns the final counts and the ids of the blocked tasks (none when all completed).
     """
     timeout = plan.job.timeout_seconds
+    prep = plan.job.preparation
+    if prep is not None and prep.wait_for_success:
+        on_poll = _also(preparation_check(batch, plan.job.id, plan.pool.id), on_poll)
     needed_by = monitor.dependants(plan.tasks) if plan.job.uses_task_dependencies else {}
     try:
         counts = monitor.watch(
@@ -103,6 +107,17 @@ def watch(
     }
     out.record.blocked_tasks = list(blocked)
     return counts, blocked
+
+
+def _also(
+    first: Callable[[monitor.Counts], None], then: Callable[[monitor.Counts], None] | None
+) -> Callable[[monitor.Counts], None]:
+    def both(counts: monitor.Counts) -> None:
+        first(counts)
+        if then is not None:
+            then(counts)
+
+    return both
 
 
 def report_tasks(

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from batchspec.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_RUN, EXIT_OK, EXIT_USAGE
 
-Kind = Literal["container", "pool", "job"]
+Kind = Literal["container", "pool", "job", "schedule"]
 Origin = Literal["created", "found"]
 End = Literal["kept", "deleted"]
 

@@ -31,6 +31,7 @@ from azure.storage.blob import BlobServiceClient
 
 from batchspec.apply import job as jobs
 from batchspec.apply import outcome, overlap, service_faults
+from batchspec.apply import schedule as schedules
 from batchspec.apply.batch_models import BatchModels
 from batchspec.apply.cleanup import clean_up
 from batchspec.apply.console import Reporter
@@ -111,6 +112,9 @@ class Workflow:
         reporter: Reporter,
         options: ApplyOptions,
     ) -> None:
+        if plan.unlisted:
+            # Its `blobs:` templates have no tasks yet: apply.listing.listed_plan makes them.
+            raise ValueError("a plan made without its listings cannot be applied")
         self.plan, self.target, self.journal = plan, target, journal
         self.state, self.out, self.options = state, reporter, options
         self.mark = Mark(journal.owner, plan.run.id, journal.origin)
@@ -189,6 +193,8 @@ class Workflow:
         rest = overlap.with_uploads(plan, overlap.other_uploads(plan, first))
         self._upload(rest, "uploads", first_sent)
         self._save(step="uploads")
+        if plan.schedule is not None:
+            return self._schedule(models)
         self._job(models)
         total = len(plan.tasks)
         if not self.state.done("tasks"):
@@ -328,15 +334,20 @@ class Workflow:
         auto = wanted.pool_info.auto_pool_specification
         if auto is not None and auto.pool is not None:
             auto.pool.metadata = self.mark.batch_metadata()
-        created = jobs.ensure_job(
-            self.batch,
-            wanted,
-            say=self.out.step,
-            mark=self.mark,
-            # A journal from before ownership marks says only that its job step was done.
-            unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
-            ended_ok=self.state.done("tasks"),
-        )
+        try:
+            created = jobs.ensure_job(
+                self.batch,
+                wanted,
+                say=self.out.step,
+                mark=self.mark,
+                # A journal from before ownership marks says only that its job step was done.
+                unmarked_is_ours=before in ("creating", "created") or self.state.done("job"),
+                ended_ok=self.state.done("tasks"),
+            )
+        except jobs.JobError:
+            if before is None:  # a job of that id exists and is not this run's: keep it so
+                self._own("job", job_id, "found")
+            raise
         self._own("job", job_id, "created")
         if created and self.state.done("tasks"):
             # The journal says the tasks were added, but the job is new: the one that held
@@ -346,12 +357,44 @@ class Workflow:
             self.state = self.journal.save(dataclasses.replace(reset, tasks_submitted=0))
         self._save(step="job")
 
-    def _own(self, kind: Literal["container", "pool", "job"], name: str, status: Ownership) -> None:
+    def _schedule(self, models: BatchModels) -> int:
+        """Create or update the job schedule, say when it runs, and return: its jobs run
+        without apply (`batchspec status` shows them)."""
+        schedule_id = self.plan.job.id
+        before = self.state.owned("schedule", schedule_id)
+        if before is None:
+            self._own("schedule", schedule_id, "creating")
+        try:
+            result = schedules.ensure_schedule(
+                self.batch,
+                models.job_schedule(),
+                self.mark,
+                say=self.out.step,
+                unmarked_is_ours=before == "created",
+            )
+        except schedules.ScheduleError:
+            if before is None:  # it exists and is not this run's: destroy must keep it
+                self._own("schedule", schedule_id, "found")
+            raise
+        self._own("schedule", schedule_id, "created")
+        self._save(step="schedule")
+        self.out.step(f"job schedule {schedule_id}: {result} on pool {self.plan.pool.id}")
+        self.out.result(
+            f"schedule {schedule_id}: {schedules.next_run(self.batch, schedule_id)}; "
+            f"SAS URLs of its files expire at {self._sas_expiry():%Y-%m-%dT%H:%M:%SZ}"
+        )
+        return EXIT_OK
+
+    def _own(
+        self, kind: Literal["container", "pool", "job", "schedule"], name: str, status: Ownership
+    ) -> None:
         self.state = self.journal.save(self.state.with_owned(kind, name, status))
         self.out.record.resource(kind, name, status)
 
     def _cleanup(self, *, succeeded: bool, finished: bool) -> None:
         """Apply the spec's clean-up for the outcome; problems are warnings, not failures."""
+        if self.plan.schedule is not None:
+            return  # the schedule's jobs use the pool and containers; destroy removes them
         result = clean_up(
             self.batch,
             self.blobs,
@@ -392,7 +435,10 @@ class Workflow:
         return path
 
     def _sas_expiry(self) -> datetime.datetime:
-        return sas_expiry(self.plan.job.timeout_seconds, datetime.datetime.now(datetime.UTC))
+        now = datetime.datetime.now(datetime.UTC)
+        if self.plan.schedule is not None:
+            return schedules.sas_expiry(self.plan.schedule, self.plan.job.timeout_seconds, now)
+        return sas_expiry(self.plan.job.timeout_seconds, now)
 
     def _save(self, step: str | None = None, **changes: object) -> None:
         state = dataclasses.replace(self.state, **changes)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from batchspec.diagnostics import Diagnostic
 from batchspec.errors import SpecError, UsageError
 
 if TYPE_CHECKING:
+    from batchspec.plan.listing import Listings
     from batchspec.plan.model import Plan, RunInfo
     from batchspec.spec.document import LoadedSpec
 
@@ -64,6 +65,7 @@ def plan_loaded(
     loaded: LoadedSpec | list[Diagnostic],
     overrides: Mapping[str, str],
     run: RunInfo | None = None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
     """The Plan of a spec `load` has read, or its problems (redacted, sorted)."""
     from batchspec.plan.build import check_plan
@@ -72,7 +74,7 @@ def plan_loaded(
         return sorted(map(without_secrets, loaded))
     try:
         # The schema, then every other check, under one CPU and memory budget.
-        plan = check_plan(loaded, overrides, run)
+        plan = check_plan(loaded, overrides, run, listings)
     except Exception as exc:  # no input may end in a traceback: report the file instead
         return internal_error(path, exc)
     if isinstance(plan, list):
@@ -86,12 +88,14 @@ def plan_spec(
     run: RunInfo | None = None,
     *,
     outcome: str = "nothing planned",
+    listings: Listings | None = None,
 ) -> Plan:
     """Load, check and plan one spec file; raise SpecProblems (exit 2) with every problem.
 
     `outcome` ends the summary line: what the command did not do because of the problems.
+    `listings`: what the spec's `blobs:` factories found in storage (see plan.listing).
     """
-    result = plan_loaded(path, load(path), overrides, run)
+    result = plan_loaded(path, load(path), overrides, run, listings)
     if isinstance(result, list):
         raise SpecProblems(path, result, outcome)
     return result

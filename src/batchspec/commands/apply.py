@@ -35,6 +35,7 @@ from batchspec.plan.model import Plan, RunInfo
 if TYPE_CHECKING:
     from batchspec.apply.console import Reporter, Verbosity
     from batchspec.apply.journal import Journal, RunState
+    from batchspec.plan.listing import Listings
     from batchspec.targets import Target
 
 NOTHING_CREATED = "nothing was created"
@@ -154,6 +155,7 @@ def run(
     # Imported here so that `batchspec --help` and `validate` never load the Azure SDKs.
     from batchspec.apply.console import Reporter
     from batchspec.apply.journal import Journal
+    from batchspec.apply.listing import listed_plan, listing_summary
     from batchspec.apply.workflow import ApplyOptions, Workflow
     from batchspec.local import data_home
     from batchspec.redact import RedactingFilter
@@ -181,13 +183,17 @@ def run(
         raise ConfigError(refusal)  # before resolve_target, which starts the local services
     target = resolve_target(target_name, home)
     reporter.record.target = target.name
+    # `blobs:` factories: their tasks (and the run id) come from a listing made now.
+    plan, listings = listed_plan(spec, overrides, plan, target, outcome=NOTHING_CREATED)
+    for line in listing_summary(plan):
+        reporter.step(line)
     problem = _container_problem(plan, target)
     if problem is not None:
         raise ConfigError(problem)
     journal = Journal(home, plan.spec_path, target.name)
     try:
         with journal.locked(), _sigterm_as_interrupt():
-            chosen = _choose_run(journal, plan, target, spec, overrides, rerun, reporter)
+            chosen = _choose_run(journal, plan, target, spec, overrides, rerun, reporter, listings)
             if isinstance(chosen, int):
                 return chosen
             plan, state, resuming = chosen
@@ -257,6 +263,7 @@ def _choose_run(
     overrides: dict[str, str],
     rerun: bool,
     reporter: Reporter,
+    listings: Listings | None = None,
 ) -> tuple[Plan, RunState, bool] | int:
     """The run to do: the journal's unfinished run of this spec, or a new one.
 
@@ -275,7 +282,11 @@ def _choose_run(
             )
             return state.exit_code or 0
         resumed = plan_spec(
-            spec, overrides, RunInfo(state.run_id, state.run_date), outcome=NOTHING_CREATED
+            spec,
+            overrides,
+            RunInfo(state.run_id, state.run_date),
+            outcome=NOTHING_CREATED,
+            listings=listings,
         )
         reporter.step(f"continuing run {state.run_id} (started {state.started_at})")
         return resumed, state, True
@@ -290,7 +301,7 @@ def _choose_run(
     if rerun:
         # An unchanged spec keeps its run id (so its job id): a rerun needs a new one.
         fresh = RunInfo(secrets.token_hex(4), datetime.date.today().isoformat())
-        plan = plan_spec(spec, overrides, fresh, outcome=NOTHING_CREATED)
+        plan = plan_spec(spec, overrides, fresh, outcome=NOTHING_CREATED, listings=listings)
     return plan, new_run_state(plan, target, state), False
 
 

@@ -62,6 +62,11 @@ Exit codes:
     "--start-task", is_flag=True, help="The StartTask's output on the pool's nodes (NODE...)."
 )
 @click.option(
+    "--job-tasks",
+    is_flag=True,
+    help="The job preparation and release tasks' output on the nodes that ran them (NODE...).",
+)
+@click.option(
     "--poll",
     type=click.FloatRange(0.1, 60),
     default=1.0,
@@ -81,6 +86,7 @@ def command(
     failed: bool,
     follow: bool,
     start_task: bool,
+    job_tasks: bool,
     poll: float,
     target: str | None,
     variables: tuple[str, ...],
@@ -89,18 +95,24 @@ def command(
 ) -> None:
     """Show the stdout and stderr of the tasks of SPEC's run (all of them, or TASK...)."""
     with guarded(ctx):
-        if follow and (fmt == "json" or start_task):
+        if follow and (fmt == "json" or start_task or job_tasks):
             raise LiveError(
-                "--follow streams text lines of tasks: not with --format json or --start-task",
+                "--follow streams text lines of tasks: not with --format json, --start-task "
+                "or --job-tasks",
                 EXIT_USAGE,
             )
+        if start_task and job_tasks:
+            raise LiveError("choose one of --start-task and --job-tasks", EXIT_USAGE)
         run = open_run(spec, variables, target, data_dir)
         run.require_run()
         with clients(run.target) as (batch, _blobs):
-            pool_id = run.live_pool_id(batch) if start_task else run.pool_id
-            code = _show(
-                run.job_id, pool_id, batch, names, files, failed, follow, start_task, poll, fmt
-            )
+            if job_tasks:
+                code = _show_job_tasks(run.job_id, batch, names, files, fmt)
+            else:
+                pool_id = run.live_pool_id(batch) if start_task else run.pool_id
+                code = _show(
+                    run.job_id, pool_id, batch, names, files, failed, follow, start_task, poll, fmt
+                )
         ctx.exit(code)
 
 
@@ -157,6 +169,31 @@ def _show(
     why = follower.follow([t.id for t in tasks], names_shown)
     click.echo(f"logs: {why}", err=True)
     return 0
+
+
+def _show_job_tasks(
+    job_id: str, batch: BatchClient, nodes: tuple[str, ...], files: tuple[str, ...], fmt: str
+) -> int:
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    from batchspec.live import logs
+
+    try:
+        shown = logs.read_job_task_files(batch, job_id, nodes, files or logs.STD_FILES)
+    except ResourceNotFoundError:
+        raise LiveError(f"job {job_id} of this run is gone", EXIT_NO_RUN) from None
+    except HttpResponseError as exc:
+        if (
+            exc.error is not None
+            and exc.error.code == "JobPreparationTaskOrReleaseTaskNotSpecified"
+        ):
+            raise LiveError(f"job {job_id} has no preparation or release task") from None
+        raise
+    except logs.LogsError as exc:
+        raise LiveError(str(exc)) from None
+    if not shown:
+        click.echo(f"no node has run the preparation task of job {job_id} yet", err=True)
+    return _print(shown, "node", fmt)
 
 
 def _print(files: list[LogFile], kind: str, fmt: str) -> int:

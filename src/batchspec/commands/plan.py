@@ -119,6 +119,14 @@ def run_note(plan: Plan, target: str | None, data_dir: Path | None) -> str:
 
     name = target or default_target_name()
     state = Journal(data_home(data_dir), plan.spec_path, name).load()
+    if plan.unlisted:
+        # The listing is an input of the run: without it, no run can be named or compared.
+        listed = ", ".join(listing.request.describe() for listing in plan.unlisted)
+        last = "" if state is None else f" (the last run on {name} was {state.run_id})"
+        return (
+            f"run: decided when apply lists the blobs in {listed}{last}; "
+            "`plan --refresh` lists them now"
+        )
     if state is None:
         return f"run {plan.run.id}: a new run (no earlier run of this spec on {name})"
     if state.spec_digest == plan.spec_digest:

@@ -24,7 +24,9 @@ from batchspec.live.context import (
     guarded,
     open_run,
 )
+from batchspec.live.job_tasks import NodeTaskState, describe
 from batchspec.live.runs import RUNNING, STOPPED, SUCCEEDED, state_word
+from batchspec.live.schedule_status import schedule_lines
 
 if TYPE_CHECKING:
     from batchspec.apply.journal import RunState
@@ -57,14 +59,20 @@ def command(
 ) -> None:
     """Show SPEC's run: pool and nodes, job, task counts, failed tasks, why tasks wait, and
     what the run created (and what it found existing)."""
+    from batchspec.live.schedule_status import look_schedule
     from batchspec.live.status import look
 
     with guarded(ctx):
         run = open_run(spec, variables, target, data_dir)
         state = run.require_run()
         with clients(run.target) as (batch, _blobs):
+            scheduled = run.plan.schedule is not None
             view = look(batch, state.pool_id, state.job_id)
+            # A scheduled spec's job id names its schedule, whose jobs are listed with it.
+            schedule = look_schedule(batch, state.job_id) if scheduled else None
         report = status_document(run, state, view)
+        if schedule is not None:
+            report["schedule"] = schedule.as_json()
         if fmt == "json":
             click.echo(json.dumps(report, indent=2))
         else:
@@ -116,7 +124,9 @@ def status_text(doc: dict[str, Any]) -> str:
         lines += [f"  resize error: {e}" for e in pool["resize_errors"]]
     else:
         lines.append(f"pool {pool['id']}: does not exist")
-    if job["exists"]:
+    if "schedule" in doc:
+        lines += schedule_lines(doc["schedule"])
+    elif job["exists"]:
         times = ", ".join(f"{k} {job[k]}" for k in ("created", "ended") if job[k])
         why = f", {job['termination_reason']}" if job["termination_reason"] else ""
         lines.append(f"job {job['id']}: {job['state']}{why} ({times})")
@@ -128,11 +138,14 @@ def status_text(doc: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"job {job['id']}: does not exist")
+    # (a scheduled spec has no job of its own: `schedule` lists the jobs it made)
     for failed in doc["failed_tasks"]:
         code = "no exit code" if failed["exit_code"] is None else f"exit code {failed['exit_code']}"
         info = f"; {failed['failure']}" if failed["failure"] else ""
         lines.append(f"  failed: {failed['id']}: {code}{info}")
     lines += [f"  waiting: {reason}" for reason in doc["waiting"]]
+    for node_task in doc.get("node_tasks", []):
+        lines.append(f"  job {node_task['kind']} task on {describe(NodeTaskState(**node_task))}")
     owned = [f"{r['kind']} {r['name']}" for r in doc["resources"] if r["status"] != "found"]
     found = [f"{r['kind']} {r['name']}" for r in doc["resources"] if r["status"] == "found"]
     lines.append(f"this run created: {', '.join(owned) or 'nothing'}")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
 
     from batchspec.apply.journal import Journal, RunState
+    from batchspec.plan.listing import Listings
     from batchspec.targets import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,6 +85,9 @@ class RunContext:
     target: Target
     journal: Journal
     state: RunState | None
+    listing_problem: str | None = None
+    """Why the spec's `blobs:` factories could not be listed (storage not reachable): the
+    plan is then the one made without the listing."""
 
     @property
     def job_id(self) -> str:
@@ -143,12 +147,42 @@ def open_run(
             f"no run of {spec} on {name} in {home} (apply has not run it here)", EXIT_NO_RUN
         )
     target = resolve_target(target_name, home)
+    plan, listings, problem = _listed(spec, overrides, plan, target, strict=not need_run)
     if state is not None and state.spec_digest == plan.spec_digest:
         # The run's own plan: ids and names that template `run.id` are the run's.
         plan = plan_spec(
-            spec, overrides, RunInfo(state.run_id, state.run_date), outcome="nothing done"
+            spec,
+            overrides,
+            RunInfo(state.run_id, state.run_date),
+            outcome="nothing done",
+            listings=listings,
         )
-    return RunContext(spec, plan, target, journal, state)
+    return RunContext(spec, plan, target, journal, state, problem)
+
+
+def _listed(
+    spec: Path, overrides: dict[str, str], plan: Plan, target: Target, *, strict: bool
+) -> tuple[Plan, Listings | None, str | None]:
+    """The plan with its `blobs:` listings, as apply makes it, or why it could not be listed.
+
+    Storage out of reach leaves the plan unlisted, with the reason. A listing apply would
+    refuse (no blob, no such container) is the spec's error where `strict` (plan --refresh);
+    status, logs and destroy still report the journal's run.
+    """
+    from batchspec.apply.listing import listed_plan
+    from batchspec.errors import SpecError
+
+    if not plan.listings:
+        return plan, None, None
+    try:
+        listed, listings = listed_plan(spec, overrides, plan, target, outcome="nothing done")
+    except RunFailed as exc:
+        return plan, None, exc.message
+    except SpecError:
+        if strict:
+            raise
+        return plan, None, None
+    return listed, listings, None
 
 
 @contextmanager

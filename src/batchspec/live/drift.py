@@ -8,14 +8,18 @@ settings shown as a `~` change rather than refused); a problem is an error. With
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 from azure.core.exceptions import ResourceNotFoundError
 
+from batchspec.apply.listing import listing_summary
 from batchspec.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from batchspec.live.context import LiveError, RunContext, clients, open_run
 from batchspec.live.refresh import Refreshed, refresh
+from batchspec.plan.show import task_json
+from batchspec.plan.show_listings import listings_json
 
 EXIT_CHANGES = 2
 
@@ -55,17 +59,44 @@ def show(
 ) -> int:
     """Print the refreshed plan; return the exit code."""
     run = open_run(spec, variables, target_name, data_dir, need_run=False)
+    if run.listing_problem is not None:
+        return unlisted(run, fmt=fmt, detailed=detailed)
     refreshed = compare(run, detailed=detailed)
     if fmt == "json":
-        click.echo(json.dumps(refreshed.as_json(), indent=2))
+        document = refreshed.as_json()
+        if run.plan.listings:
+            document["listings"] = listings_json(run.plan, task_json)
+        click.echo(json.dumps(document, indent=2))
     else:
         click.echo(refreshed.headline)
+        for line in listing_summary(run.plan):
+            click.echo(line)
         for change in refreshed.changes:
             click.echo(str(change))
         click.echo(refreshed.summary())
     if detailed and refreshed.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def unlisted(run: RunContext, *, fmt: str, detailed: bool) -> int:
+    """Storage out of reach for a `blobs:` listing: say so, show the plan made without it.
+
+    Not an error of the spec: exit 0, as `plan` itself would (1 with --detailed-exitcode,
+    which cannot tell whether apply has work).
+    """
+    from batchspec.plan.show import write_json, write_text
+
+    click.echo(
+        f"plan --refresh: {run.listing_problem}; storage cannot be reached, so nothing was "
+        "compared and this is the plan without the listing (apply lists the blobs when it runs)",
+        err=True,
+    )
+    if fmt == "json":
+        write_json(run.plan, sys.stdout)
+    else:
+        write_text(run.plan, sys.stdout)
+    return EXIT_FAILED if detailed else EXIT_OK
 
 
 def compare(run: RunContext, *, detailed: bool) -> Refreshed:

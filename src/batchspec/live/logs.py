@@ -92,6 +92,39 @@ def read_start_task_files(
     ]
 
 
+def read_job_task_files(
+    batch: BatchClient, job_id: str, node_ids: Sequence[str], names: Sequence[str]
+) -> list[LogFile]:
+    """The job preparation and release tasks' files on each node that ran them (those in
+    `node_ids`, or all when empty), read from their task directories on the node."""
+    found = []
+    for entry in batch.list_job_preparation_and_release_task_status(job_id):
+        if node_ids and entry.node_id not in node_ids:
+            continue
+        pairs = (
+            ("jobpreparation", entry.job_preparation_task_execution_info),
+            ("jobrelease", entry.job_release_task_execution_info),
+        )
+        for task_id, info in pairs:
+            if info is not None and info.task_root_directory and entry.pool_id:
+                found.append(
+                    (entry.pool_id, entry.node_id or "?", task_id, info.task_root_directory)
+                )
+    if node_ids:
+        missing = [n for n in node_ids if n not in {node for _, node, _, _ in found}]
+        if missing:
+            raise LogsError(f"no job preparation task ran on node {', '.join(missing)}")
+    return [
+        _read(
+            f"{node} {task_id}",
+            name,
+            partial(batch.download_node_file, pool, node, f"{root.rstrip('/')}/{name}"),
+        )
+        for pool, node, task_id, root in found
+        for name in names
+    ]
+
+
 def _read(owner: str, name: str, fetch: Callable[[], Iterable[bytes]]) -> LogFile:
     try:
         data = b"".join(fetch())

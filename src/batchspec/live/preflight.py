@@ -201,7 +201,10 @@ def pool_problems(
 
 
 def job_problems(plan: Plan, batch: BatchClient, expect: Expectation) -> list[Problem]:
-    """The job id must be free, or be the job of the run apply continues."""
+    """The job id must be free, or be the job of the run apply continues (for a scheduled
+    spec: the schedule's id, free or the schedule this spec made)."""
+    if plan.schedule is not None:
+        return schedule_problems(plan, batch)
     existing = _get(lambda: batch.get_job(plan.job.id))
     if existing is None:
         return []
@@ -216,6 +219,21 @@ def job_problems(plan: Plan, batch: BatchClient, expect: Expectation) -> list[Pr
         Problem(
             ("job", "id"),
             f"job {plan.job.id} already exists and was not made by batchspec (state "
+            f"{_value(existing.state)}): delete it, or change the job id",
+        )
+    ]
+
+
+def schedule_problems(plan: Plan, batch: BatchClient) -> list[Problem]:
+    """A schedule of the spec's id must be this checkout's, or none (apply never takes one
+    over; `apply.schedule` names the owner of a schedule another checkout made)."""
+    existing = _get(lambda: batch.get_job_schedule(plan.job.id))
+    if existing is None or read_batch_mark(existing.metadata) is not None:
+        return []
+    return [
+        Problem(
+            ("job", "id"),
+            f"job schedule {plan.job.id} already exists and was not made by batchspec (state "
             f"{_value(existing.state)}): delete it, or change the job id",
         )
     ]

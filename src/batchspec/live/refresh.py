@@ -16,6 +16,7 @@ from azure.batch import BatchClient
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from batchspec.apply.ownership import read_batch_mark
 from batchspec.live.preflight import unsigned_pool
 from batchspec.plan.model import Plan
 
@@ -29,7 +30,7 @@ class Change:
     """One line of the refreshed plan."""
 
     action: Action
-    kind: Literal["container", "blob", "pool", "job", "tasks"]
+    kind: Literal["container", "blob", "pool", "job", "tasks", "schedule"]
     name: str
     detail: str = ""
 
@@ -84,6 +85,8 @@ def refresh(
     changes = _containers(plan, blobs)
     changes += _blobs(plan, blobs)
     changes += _pool(plan, batch, blobs.url.rstrip("/"))
+    if plan.schedule is not None:  # no job of its own, and nothing is cleaned up
+        return Refreshed(headline, (*changes, *_schedule(plan, batch)))
     changes += _job(plan, batch)
     changes += _cleanup(plan, owned, changes)
     return Refreshed(headline, tuple(changes))
@@ -186,6 +189,19 @@ def _job(plan: Plan, batch: BatchClient) -> list[Change]:
     else:
         out.append(Change("=", "tasks", job_id, f"all {planned} added; {done}"))
     return out
+
+
+def _schedule(plan: Plan, batch: BatchClient) -> list[Change]:
+    schedule_id = plan.job.id
+    try:
+        found = batch.get_job_schedule(schedule_id, select=["id", "state", "metadata"])
+    except ResourceNotFoundError:
+        return [Change("+", "schedule", schedule_id, "created; its first job runs as scheduled")]
+    mark = read_batch_mark(found.metadata)
+    if mark is not None and mark.run_id == plan.run.id:
+        return [Change("=", "schedule", schedule_id, "exists as this spec says (unchanged)")]
+    state = getattr(found.state, "value", found.state)
+    return [Change("~", "schedule", schedule_id, f"exists ({state}): apply updates it")]
 
 
 def _cleanup(plan: Plan, owned: Owned, changes: Sequence[Change]) -> list[Change]:

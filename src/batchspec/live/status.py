@@ -17,6 +17,7 @@ from azure.batch import BatchClient
 from azure.batch import models as bm
 from azure.core.exceptions import ResourceNotFoundError
 
+from batchspec.live.job_tasks import NodeTaskState, describe, node_task_states
 from batchspec.redact import redact
 
 SHOWN_FAILURES = 20
@@ -50,6 +51,8 @@ class JobStatus:
     termination_reason: str | None = None
     pool_id: str | None = None
     """The pool the job runs on, as Batch says (an auto pool's id, `<prefix>_<GUID>`)."""
+    has_node_tasks: bool = False
+    """Whether the job has a preparation (and maybe a release) task."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class BatchView:
     failed_tasks: tuple[FailedTask, ...] = ()
     waiting: tuple[str, ...] = ()
     """Why active tasks are not running, when that is knowable."""
+    node_tasks: tuple[NodeTaskState, ...] = ()
+    """The job's preparation and release tasks, per node."""
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,8 +105,22 @@ def look(batch: BatchClient, pool_id: str, job_id: str) -> BatchView:
     raw = batch.get_job_task_counts(job_id).task_counts
     counts = TaskCounts(raw.active, raw.running, raw.completed, raw.succeeded, raw.failed)
     failed = _failed_tasks(batch, job_id) if counts.failed else ()
-    waiting = _why_waiting(batch, pool, nodes, job_id) if counts.active else ()
-    return BatchView(pool, job, counts, failed, tuple(waiting))
+    node_tasks = tuple(node_task_states(batch, job_id)) if job.has_node_tasks else ()
+    waiting = _why_waiting(batch, pool, nodes, job_id) if counts.active else []
+    if counts.active and not counts.running:
+        waiting += _preparation_failures(node_tasks)
+    return BatchView(pool, job, counts, failed, tuple(waiting), node_tasks)
+
+
+def _preparation_failures(states: Sequence[NodeTaskState]) -> list[str]:
+    failed = [s for s in states if s.kind == "preparation" and s.result == "failure"]
+    if not failed:
+        return []
+    nodes = _few([describe(s) for s in failed])
+    return [
+        f"the job's preparation task failed on {len(failed)} node(s), which run none of "
+        f"its tasks: {nodes}"
+    ]
 
 
 def _pool(batch: BatchClient, pool_id: str) -> tuple[PoolStatus, list[bm.BatchNode]]:
@@ -144,6 +163,7 @@ def _job(batch: BatchClient, job_id: str) -> JobStatus:
         _time(info.end_time) if info else None,
         info.termination_reason if info else None,
         info.pool_id if info else None,
+        job.job_preparation_task is not None or job.job_release_task is not None,
     )
 
 

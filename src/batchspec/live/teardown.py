@@ -23,12 +23,13 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from batchspec.apply import job as jobs
+from batchspec.apply import schedule as schedules
 from batchspec.apply.journal import Journal, RunState
 from batchspec.apply.ownership import Mark, read_batch_mark, read_mark
 from batchspec.apply.storage import container_metadata
 from batchspec.plan.model import Plan
 
-Kind = Literal["job", "pool", "container"]
+Kind = Literal["job", "pool", "container", "schedule"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ def survey(
     def journal_says(kind: str, name: str) -> bool:
         return state is not None and state.owned(kind, name) in ("created", "creating")
 
-    items = _jobs(batch, plan, state, owner, journal_says)
+    # A schedule first: deleting it deletes its jobs, and it would make more on the pool.
+    items = _schedules(batch, plan, state, owner, journal_says)
+    items += _jobs(batch, plan, state, owner, journal_says)
     items += _pool(batch, plan, state, owner, journal_says, {i.name for i in items if i.delete})
     items += _containers(blobs, plan, state, owner, journal_says)
     return items
@@ -80,6 +83,33 @@ def _jobs(
         with contextlib.suppress(ResourceNotFoundError):
             batch.get_job(run_job, select=["id"])
             items[run_job] = Item("job", run_job, True, "created by this spec's run")
+    return sorted(items.values(), key=lambda i: i.name)
+
+
+def _schedules(
+    batch: BatchClient,
+    plan: Plan,
+    state: RunState | None,
+    owner: str,
+    journal_says: Callable[[str, str], bool],
+) -> list[Item]:
+    items: dict[str, Item] = {}
+    for schedule in batch.list_job_schedules(select=["id", "metadata", "state"]):
+        mark = read_batch_mark(schedule.metadata)
+        if mark is not None and mark.owner == owner:
+            items[schedule.id] = Item("schedule", schedule.id, True, f"made by {mark.describe()}")
+    if plan.schedule is not None and plan.job.id not in items:
+        try:
+            found = batch.get_job_schedule(plan.job.id, select=["id", "metadata"])
+        except ResourceNotFoundError:
+            found = None
+        created = state is not None and state.owned("schedule", plan.job.id) == "created"
+        # Not `creating`: a create whose answer was lost left our mark, listed above.
+        if found is not None and created:
+            items[plan.job.id] = Item("schedule", plan.job.id, True, "created by this spec's run")
+        elif found is not None:
+            why = f"it existed before: {_made_by(read_batch_mark(found.metadata))}"
+            items[plan.job.id] = Item("schedule", plan.job.id, False, why)
     return sorted(items.values(), key=lambda i: i.name)
 
 
@@ -144,7 +174,10 @@ def delete(
     batch: BatchClient, blobs: BlobServiceClient, item: Item, say: Callable[[str], None]
 ) -> None:
     """Delete one surveyed item, waiting for a job to go (its tasks hold the pool)."""
-    if item.kind == "job":
+    if item.kind == "schedule":
+        if schedules.delete_schedule(batch, item.name):
+            say(f"deleted job schedule {item.name} and its jobs")
+    elif item.kind == "job":
         if jobs.delete_job(batch, item.name):
             say(f"deleted job {item.name}")
     elif item.kind == "pool":

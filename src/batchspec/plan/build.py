@@ -8,6 +8,7 @@ diagnostics; a Plan comes back only when there are none.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import hashlib
@@ -26,6 +27,13 @@ from batchspec.plan.containers import (
     render_container,
 )
 from batchspec.plan.exits import check_exit_conditions, uses_dependencies
+from batchspec.plan.job_tasks import (
+    check_job_tasks,
+    job_task_files,
+    plan_preparation,
+    plan_release,
+)
+from batchspec.plan.listing import Listings, listing_inputs
 from batchspec.plan.model import (
     AllTasksComplete,
     AutoscalePlan,
@@ -43,6 +51,8 @@ from batchspec.plan.model import (
     UploadPlan,
 )
 from batchspec.plan.pool_checks import check_pool_kind
+from batchspec.plan.schedule import check_schedule, plan_manager, plan_schedule
+from batchspec.plan.stored_blobs import Expansion, listing_plans, stored_factories
 from batchspec.plan.tasklist import TaskSettings, Uploaded, batch_id_problem, plan_tasks
 from batchspec.plan.tasks import (
     check_commands,
@@ -83,7 +93,10 @@ CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def load_plan(
-    path: Path, overrides: Mapping[str, str], run: RunInfo | None = None
+    path: Path,
+    overrides: Mapping[str, str],
+    run: RunInfo | None = None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
     """Read, schema-check and plan one spec file."""
     from batchspec.spec.load import load_spec
@@ -91,23 +104,33 @@ def load_plan(
     loaded = load_spec(path)
     if isinstance(loaded, list):
         return loaded
-    return check_plan(loaded, overrides, run)
+    return check_plan(loaded, overrides, run, listings)
 
 
 def check_plan(
-    loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
+    loaded: LoadedSpec,
+    overrides: Mapping[str, str],
+    run: RunInfo | None = None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
-    """The schema, then every other check and render of a loaded spec, under one budget."""
+    """The schema, then every other check and render of a loaded spec, under one budget.
+
+    `listings`: what `foreach: {blobs: ...}` factories found in storage; without them (an
+    offline plan) such a template is checked with a stand-in blob and makes no task yet.
+    """
     from batchspec.spec.schema import schema_diagnostics
 
-    return _budgeted(loaded, lambda: schema_diagnostics(loaded), overrides, run)
+    return _budgeted(loaded, lambda: schema_diagnostics(loaded), overrides, run, listings)
 
 
 def build_plan(
-    loaded: LoadedSpec, overrides: Mapping[str, str], run: RunInfo | None = None
+    loaded: LoadedSpec,
+    overrides: Mapping[str, str],
+    run: RunInfo | None = None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
     """Render and check a schema-valid spec into a Plan, or return every problem found."""
-    return _budgeted(loaded, list, overrides, run)
+    return _budgeted(loaded, list, overrides, run, listings)
 
 
 def _budgeted(
@@ -115,6 +138,7 @@ def _budgeted(
     schema_check: Callable[[], list[Diagnostic]],
     overrides: Mapping[str, str],
     run: RunInfo | None,
+    listings: Listings | None = None,
 ) -> Plan | list[Diagnostic]:
     # One CPU and memory budget covers the schema, rendering, factory expansion and every
     # check of the file: limits per step alone let many steps just under them add up.
@@ -125,7 +149,7 @@ def _budgeted(
             problems = schema_check()
             if problems:
                 return problems  # the semantic checks assume the shape the schema guarantees
-            return _build(loaded, renderer, overrides, run)
+            return _build(loaded, renderer, overrides, run, listings)
     except BudgetExceeded:
         message = watchdog.exhausted_message()
     except TemplateTimeout:  # fired as a render ended: the render used its whole limit
@@ -142,6 +166,7 @@ def _build(
     renderer: Renderer,
     overrides: Mapping[str, str],
     run: RunInfo | None,
+    listings: Listings | None,
 ) -> Plan | list[Diagnostic]:
     declared = loaded.data.get("vars", {})
     values = resolve_vars(renderer, tuple(declared.items()), overrides)
@@ -151,7 +176,11 @@ def _build(
     upload_specs = uploads_from_data(loaded.data)
     uploads = plan_uploads(renderer, upload_specs, spec_dir)
     _check_literal_prefixes(renderer, upload_specs)
-    inputs = tuple(sorted(input_digests(uploads, spec_dir) + data_file_digests(loaded, spec_dir)))
+    # What `blobs:` factories list is an input too (their blobs decide the tasks), so it is
+    # asked for before the run id exists, with vars and spec only.
+    stored = stored_factories(renderer, loaded, values)
+    inputs = input_digests(uploads, spec_dir) + data_file_digests(loaded, spec_dir)
+    inputs = tuple(sorted(inputs + listing_inputs([f.request for f in stored], listings)))
     digest = spec_digest(loaded.raw, values, inputs)
     run = run or default_run(digest)
     base = renderer.context(
@@ -195,20 +224,31 @@ def _build(
     job_environment = _environment(renderer, spec.job.environment, ("job",), base)
     _check_slots(renderer, spec)
     check_exit_conditions(renderer, spec.job)
-    tasks = None
+    check_job_tasks(renderer, spec.job)
+    preparation = plan_preparation(renderer, spec.job, base, windows)
+    release = plan_release(renderer, spec.job, base, windows)
+    check_schedule(renderer, spec, str(loaded.data["job"].get("id", "")))
+    tasks = manager = None
+    expansion = Expansion()
     if len(containers) == len(spec.containers):
         # Without every container name, templates naming `containers.X` would fail for no
         # fault of their own; otherwise tasks are checked too, so all problems come at once.
-        uploaded = Uploaded.of(spec, uploads, spec_dir)
-        tasks = plan_tasks(
-            renderer,
-            spec.job,
-            base,
-            uploaded,
-            TaskSettings(windows, _slots(spec), typed.per_task),
+        uploaded = dataclasses.replace(
+            Uploaded.of(spec, uploads, spec_dir),
+            requests={f.where: f.request for f in stored},
+            listings=listings,
         )
+        settings = TaskSettings(windows, _slots(spec), typed.per_task)
+        tasks = plan_tasks(renderer, spec.job, base, uploaded, settings, expansion)
+        manager = plan_manager(renderer, spec, base, uploaded, settings)
     renderer.summarize()
     if renderer.errors or tasks is None or pool is None or job_id is None:
+        return sorted(renderer.problems)
+    if (preparation is None) != (spec.job.preparation is None):
+        return sorted(renderer.problems)
+    if (release is None) != (spec.job.release is None):
+        return sorted(renderer.problems)
+    if (manager is None) != (spec.job.manager is None):
         return sorted(renderer.problems)
     job = JobPlan(
         id=job_id,
@@ -219,6 +259,9 @@ def _build(
         environment=job_environment,
         on_all_tasks_complete=_ALL_TASKS_COMPLETE[spec.job.on_all_tasks_complete],
         on_task_failure=_ON_TASK_FAILURE[spec.job.on_task_failure],
+        preparation=preparation,
+        release=release,
+        manager=manager,
     )
     return Plan(
         name=spec.name,
@@ -243,6 +286,8 @@ def _build(
             CleanupActions(*spec.cleanup.on_failure),
         ),
         warnings=tuple(sorted(renderer.problems)),
+        schedule=plan_schedule(spec),
+        listings=listing_plans(stored, tasks, expansion, listings is not None),
     )
 
 
@@ -372,7 +417,14 @@ def _check_slots(renderer: Renderer, spec: Spec) -> None:
 def _check_durations(renderer: Renderer, spec: Spec) -> None:
     # The schema accepts `0s`; a limit of zero would end the job or task before it starts.
     limits: list[tuple[int | None, JsonPath]] = [(spec.job.timeout_seconds, ("job", "timeout"))]
-    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in spec.job.tasks]
+    templates = (*spec.job.tasks, *(() if spec.job.manager is None else (spec.job.manager.task,)))
+    limits += [(t.max_wall_clock_seconds, (*t.where, "max_wall_clock")) for t in templates]
+    for node_task in (spec.job.preparation, spec.job.release):
+        if node_task is not None:
+            limits.append((node_task.max_wall_clock_seconds, (*node_task.where, "max_wall_clock")))
+            # A retention of zero is valid: Batch may remove the directory at once.
+            retention = node_task.retention_seconds or None
+            limits.append((retention, (*node_task.where, "retention")))
     for seconds, where in limits:
         if seconds == 0:
             renderer.report(where, "a time limit of zero would stop it at once; use at least 1s")
@@ -417,7 +469,9 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     start = spec.pool.start_task
     files = list(start.resource_files) if start is not None else []
     files += spec.job.resource_files
-    for task in spec.job.tasks:
+    files += job_task_files(spec.job)
+    manager = () if spec.job.manager is None else (spec.job.manager.task,)
+    for task in (*spec.job.tasks, *manager):
         files += task.resource_files
         refs += [(o.container, o.where) for o in task.outputs]
         if task.foreach is not None and hasattr(task.foreach, "container"):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from batchspec.diagnostics import Diagnostic
+from batchspec.plan.listing import ListingPlan
 from batchspec.spec.model import VarValue
 
 UploadCondition = Literal["success", "failure", "completion"]
@@ -179,6 +180,35 @@ class PoolPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class JobPreparationPlan:
+    """Batch's job preparation task (its id is Batch's default, `jobpreparation`)."""
+
+    command_line: str
+    """Exactly as Batch receives it."""
+    resource_files: tuple[ResourceFilePlan, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    elevated: bool = False
+    wait_for_success: bool = True
+    max_retries: int = 0
+    max_wall_clock_seconds: int | None = None
+    retention_seconds: int | None = None
+    rerun_on_node_reboot_after_success: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JobReleasePlan:
+    """Batch's job release task (its id is Batch's default, `jobrelease`)."""
+
+    command_line: str
+    resource_files: tuple[ResourceFilePlan, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    elevated: bool = False
+    max_wall_clock_seconds: int | None = None
+    """None keeps Batch's default, 15 minutes (also its maximum)."""
+    retention_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class JobPlan:
     id: str
     timeout_seconds: int | None
@@ -192,6 +222,10 @@ class JobPlan:
     on_all_tasks_complete: AllTasksComplete = "noaction"
     """Set on the job after every task has been added (see apply's job update)."""
     on_task_failure: OnTaskFailure = "noaction"
+    preparation: JobPreparationPlan | None = None
+    release: JobReleasePlan | None = None
+    manager: JobManagerPlan | None = None
+    """The task each job of a schedule runs (only with `Plan.schedule`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +265,28 @@ class TaskPlan:
     """Batch's `taskIdRanges`: (start, end), both ends included."""
     exit_conditions: ExitConditionsPlan | None = None
     container_settings: ContainerSettingsPlan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobManagerPlan:
+    """Batch's job manager task: a task of the job (its id, command line, files, outputs,
+    limits as `task` holds them) that ends the job when it completes, if asked to."""
+
+    task: TaskPlan
+    kill_job_on_completion: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePlan:
+    """Batch's job schedule: `JobPlan.id` is its id; each job runs `JobPlan.manager`."""
+
+    start: str | None = None
+    """Batch's doNotRunUntil (UTC, `2026-12-02T02:00:00Z`); None: the first job runs at once."""
+    every_seconds: int | None = None
+    """Batch's recurrenceInterval; None: one job only."""
+    until: str | None = None
+    """Batch's doNotRunAfter; also when the jobs' SAS URLs expire (plus the job timeout)."""
+    start_window_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +357,16 @@ class Plan:
     """(source relative to the spec, sha256) of every uploaded file; part of `spec_digest`."""
     warnings: tuple[Diagnostic, ...] = ()
     """What validate warns about in a valid spec (e.g. a placeholder without `| quote`)."""
+    schedule: SchedulePlan | None = None
+    """A recurrence instead of a single run: `tasks` is empty, the jobs run the manager."""
+    listings: tuple[ListingPlan, ...] = ()
+    """Task templates over blobs already in storage (`foreach: {blobs: ...}`): what each lists
+    and, once listed, how many tasks it made. Unlisted ones have no tasks in `tasks` yet."""
+
+    @property
+    def unlisted(self) -> tuple[ListingPlan, ...]:
+        """The listings this plan was made without: apply must list them and plan again."""
+        return tuple(listing for listing in self.listings if not listing.listed)
 
     def container_name(self, key: str) -> str:
         """The blob container name for a container key."""

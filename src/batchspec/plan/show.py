@@ -24,14 +24,19 @@ from batchspec.plan.model import (
     ContainerSettingsPlan,
     ExitConditionsPlan,
     ExitOptionsPlan,
+    JobManagerPlan,
+    JobPreparationPlan,
+    JobReleasePlan,
     OutputPlan,
     Plan,
     PoolPlan,
     RegistryPlan,
     ResourceFilePlan,
+    SchedulePlan,
     StartTaskPlan,
     TaskPlan,
 )
+from batchspec.plan.show_listings import listing_lines, listings_json, run_line
 from batchspec.plan.variables import var_text
 from batchspec.redact import redact
 from batchspec.sizes import human_size
@@ -87,6 +92,8 @@ def write_text(plan: Plan, out: TextIO) -> None:
     where = os.path.relpath(plan.spec_path)
     line(f"Plan for {plan.name} ({plan.spec_path if where.startswith('..') else where})")
     line(f"  run {plan.run.id} on {plan.run.date}; spec digest {plan.spec_digest[:16]}")
+    if run_line(plan) is not None:
+        line(run_line(plan) or "")
     if plan.vars:
         line("  vars: " + ", ".join(f"{k}={var_text(v)}" for k, v in plan.vars))
     heading(f"\nContainers ({len(plan.containers)})")
@@ -120,7 +127,11 @@ def write_text(plan: Plan, out: TextIO) -> None:
         for text in _start_task_lines(plan, pool.start_task):
             line(text)
     job = plan.job
-    heading(f"\nJob {job.id}")
+    if plan.schedule is not None:
+        heading(f"\nSchedule {job.id}")
+        line(f"  {_describe_schedule(plan.schedule)}")
+        line(f"  each job is {job.id}:job-<n> and runs the job manager task")
+    heading(f"\nJob {job.id}" if plan.schedule is None else "\nEach scheduled job")
     timeout = "none" if job.timeout_seconds is None else format_duration(job.timeout_seconds)
     line(f"  timeout {timeout}; priority {job.priority}; task retries {job.max_task_retries}")
     line(f"  task dependencies: {'yes' if job.uses_task_dependencies else 'no'}")
@@ -131,6 +142,22 @@ def write_text(plan: Plan, out: TextIO) -> None:
         )
     for name, value in job.environment:
         line(f"  env {name}={value}")
+    for text in _job_task_lines(plan, job.preparation, job.release):
+        line(text)
+    if job.manager is not None:
+        ends = "ends the job" if job.manager.kill_job_on_completion else "leaves the job active"
+        line(f"  job manager task (when it completes, it {ends}):")
+        for text in _task_lines(plan, job.manager.task):
+            line(f"  {text}")
+    if plan.schedule is not None:
+        heading("\nClean-up")
+        line("  none: the schedule's jobs need the pool and containers after apply returns;")
+        line("  `batchspec destroy` deletes the schedule and its jobs, then what this spec created")
+        return
+    if plan.listings:
+        heading(f"\nTasks from blobs in storage ({len(plan.listings)} template(s))")
+        for text in listing_lines(plan, _task_lines):
+            line(text)
     heading(f"\nTasks ({len(plan.tasks):,})")
     for task in plan.tasks:
         out.write(_clean("".join(f"{text}\n" for text in _task_lines(plan, task))))
@@ -160,6 +187,73 @@ def _start_task_lines(plan: Plan, start: StartTaskPlan) -> Iterator[str]:
         yield f"    resource file: {_describe_resource(plan, rf)}"
     for name, value in start.environment:
         yield f"    env {name}={value}"
+
+
+def _describe_schedule(schedule: SchedulePlan) -> str:
+    start = "now" if schedule.start is None else schedule.start
+    every = "once" if schedule.every_seconds is None else format_duration(schedule.every_seconds)
+    parts = [f"first job: {start}", f"every: {every}", f"until: {schedule.until or 'none'}"]
+    if schedule.start_window_seconds is not None:
+        parts.append(f"start window: {format_duration(schedule.start_window_seconds)}")
+    return "; ".join(parts)
+
+
+def _schedule_json(schedule: SchedulePlan | None) -> dict[str, Any] | None:
+    if schedule is None:
+        return None
+    return {
+        "start": schedule.start,
+        "every_seconds": schedule.every_seconds,
+        "until": schedule.until,
+        "start_window_seconds": schedule.start_window_seconds,
+    }
+
+
+def _manager_json(plan: Plan, manager: JobManagerPlan | None) -> dict[str, Any] | None:
+    if manager is None:
+        return None
+    return {
+        **task_json(plan, manager.task),
+        "kill_job_on_completion": manager.kill_job_on_completion,
+    }
+
+
+def _limit(seconds: int | None, default: str) -> str:
+    return default if seconds is None else format_duration(seconds)
+
+
+def _job_task_lines(
+    plan: Plan, prep: JobPreparationPlan | None, release: JobReleasePlan | None
+) -> Iterator[str]:
+    if prep is not None:
+        flags = [
+            "elevated" if prep.elevated else "not elevated",
+            "tasks wait for success" if prep.wait_for_success else "tasks do not wait",
+            f"retries {prep.max_retries}",
+            f"max wall clock {_limit(prep.max_wall_clock_seconds, 'none')}",
+            f"retention {_limit(prep.retention_seconds, '7d (default)')}",
+            "reruns after a reboot"
+            if prep.rerun_on_node_reboot_after_success
+            else "not rerun after a reboot",
+        ]
+        yield f"  preparation task jobpreparation ({', '.join(flags)})"
+        yield f"    command line: {prep.command_line}"
+        for rf in prep.resource_files:
+            yield f"    resource file: {_describe_resource(plan, rf)}"
+        for name, value in prep.environment:
+            yield f"    env {name}={value}"
+    if release is not None:
+        flags = [
+            "elevated" if release.elevated else "not elevated",
+            f"max wall clock {_limit(release.max_wall_clock_seconds, '15m (default)')}",
+            f"retention {_limit(release.retention_seconds, '7d (default)')}",
+        ]
+        yield f"  release task jobrelease ({', '.join(flags)})"
+        yield f"    command line: {release.command_line}"
+        for rf in release.resource_files:
+            yield f"    resource file: {_describe_resource(plan, rf)}"
+        for name, value in release.environment:
+            yield f"    env {name}={value}"
 
 
 def _container_configuration_lines(config: ContainerConfigurationPlan) -> Iterator[str]:
@@ -315,6 +409,35 @@ def _container_configuration_json(config: ContainerConfigurationPlan | None) -> 
     }
 
 
+def _preparation_json(plan: Plan, prep: JobPreparationPlan | None) -> dict[str, Any] | None:
+    if prep is None:
+        return None
+    return {
+        "command_line": prep.command_line,
+        "resource_files": [_resource_json(plan, rf) for rf in prep.resource_files],
+        "environment": dict(prep.environment),
+        "elevated": prep.elevated,
+        "wait_for_success": prep.wait_for_success,
+        "max_retries": prep.max_retries,
+        "max_wall_clock_seconds": prep.max_wall_clock_seconds,
+        "retention_seconds": prep.retention_seconds,
+        "rerun_on_node_reboot_after_success": prep.rerun_on_node_reboot_after_success,
+    }
+
+
+def _release_json(plan: Plan, release: JobReleasePlan | None) -> dict[str, Any] | None:
+    if release is None:
+        return None
+    return {
+        "command_line": release.command_line,
+        "resource_files": [_resource_json(plan, rf) for rf in release.resource_files],
+        "environment": dict(release.environment),
+        "elevated": release.elevated,
+        "max_wall_clock_seconds": release.max_wall_clock_seconds,
+        "retention_seconds": release.retention_seconds,
+    }
+
+
 def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
     """One task as a JSON-ready mapping."""
     return {
@@ -422,7 +545,11 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "environment": dict(plan.job.environment),
             "on_all_tasks_complete": plan.job.on_all_tasks_complete,
             "on_task_failure": plan.job.on_task_failure,
+            "preparation": _preparation_json(plan, plan.job.preparation),
+            "release": _release_json(plan, plan.job.release),
+            "manager": _manager_json(plan, plan.job.manager),
         },
+        "schedule": _schedule_json(plan.schedule),
         "downloads": [
             {
                 "container": d.container,
@@ -444,6 +571,7 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             },
         },
         "task_count": len(plan.tasks),
+        "listings": listings_json(plan, task_json),
     }
 
 

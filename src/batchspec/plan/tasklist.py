@@ -16,7 +16,9 @@ from typing import Any
 
 from batchspec.plan.depends import DependencyResolver, find_cycle
 from batchspec.plan.exits import MAX_RANGE_EDGES, check_ranges, range_edges, range_ids
+from batchspec.plan.listing import ListingRequest, Listings
 from batchspec.plan.model import ResourceFilePlan, TaskPlan, UploadPlan
+from batchspec.plan.stored_blobs import Expansion, listed_rows, without_stand_ins
 from batchspec.plan.tasks import (
     CompiledTask,
     LazyTasks,
@@ -31,6 +33,7 @@ from batchspec.spec.datafile import DataFileError, read_rows
 from batchspec.spec.document import JsonPath
 from batchspec.spec.factories import blob_item, expand, item_count, value_count, zip_lengths
 from batchspec.spec.model import (
+    BlobsForeach,
     ContainerForeach,
     FileForeach,
     JobSpec,
@@ -79,6 +82,10 @@ class Uploaded:
     """Every container key of the spec."""
     spec_dir: Path = Path(".")
     """Where a file factory's path is relative to."""
+    requests: Mapping[JsonPath, ListingRequest] = field(default_factory=dict)
+    """A `blobs:` factory's path -> what it lists (absent: its request was refused)."""
+    listings: Listings | None = None
+    """What the requests found; None for a plan made without storage (offline)."""
 
     @classmethod
     def of(cls, spec: Spec, uploads: Sequence[UploadPlan], spec_dir: Path) -> Uploaded:
@@ -110,6 +117,13 @@ def _items(renderer: Renderer, template: TaskTemplate, uploaded: Uploaded) -> Se
             )
             return None
     rows: Sequence[Any] = ()
+    if isinstance(foreach, BlobsForeach):
+        if foreach.container not in uploaded.container_keys:
+            return None  # reported with the other container references
+        listed = listed_rows(renderer, foreach, uploaded.requests, uploaded.listings, MAX_TASKS)
+        if listed is None:
+            return None
+        rows = listed
     if isinstance(foreach, FileForeach):
         try:
             rows = read_rows(uploaded.spec_dir / foreach.file)
@@ -166,12 +180,16 @@ def plan_tasks(
     base: Mapping[str, Any],
     uploaded: Uploaded,
     settings: TaskSettings | None = None,
+    expansion: Expansion | None = None,
 ) -> Sequence[TaskPlan] | None:
     """Render and check every task; None when anything is wrong (see renderer.problems).
 
     Every template that compiles is rendered for every item, so all template errors come out
     in one run; ids are checked against each other only when every task rendered.
     """
+    expansion = expansion if expansion is not None else Expansion()
+    numbers: list[int] = []
+    deferred: set[int] = set()
     compiled: list[CompiledTask] = []
     total = 0
     retries = job.retries
@@ -196,6 +214,9 @@ def plan_tasks(
             failed = True
         else:
             compiled.append(task)
+            numbers.append(number)
+            if isinstance(template.foreach, BlobsForeach) and uploaded.listings is None:
+                deferred.add(number)
     if total > MAX_TASKS:
         renderer.report(
             ("job", "tasks"),
@@ -209,8 +230,9 @@ def plan_tasks(
     raw_depends: dict[int, tuple[str, ...]] = {}
     seen: dict[str, int] = {}
     kept = 0
-    for task in compiled:
+    for number, task in zip(numbers, compiled, strict=True):
         where_id = (*task.template.where, "id")
+        expansion.spans[number] = (len(ids), item_count(task.items))
         for index, item in enumerate(task.items):
             what = describe_item(task, index, item)
             rendered = render_task(renderer, task, task_context(base, task, index), what, retries)
@@ -230,6 +252,8 @@ def plan_tasks(
                     f"{what}duplicate task id {plan.id!r} (task {first} of the job has it too)",
                 )
             ids.append(plan.id)
+            if number in deferred:
+                expansion.examples[number] = plan
             if depends:
                 raw_depends[position] = depends
             if keep:
@@ -247,6 +271,15 @@ def plan_tasks(
     resolved = _resolve_depends(renderer, ids, raw_depends, compiled, ranged)
     if resolved is None:
         return None
+    if deferred:
+        return without_stand_ins(
+            LazyTasks(renderer, compiled, base, retries, {}, ids),
+            resolved,
+            ids,
+            plans,
+            keep,
+            expansion,
+        )
     if keep:
         return tuple(
             replace(p, depends_on=resolved[i]) if i in resolved else p for i, p in enumerate(plans)

@@ -440,6 +440,10 @@ class LazyTasks(Sequence[TaskPlan]):
     def __len__(self) -> int:
         return self._len
 
+    def with_depends(self, depends: Mapping[int, tuple[str, ...]]) -> LazyTasks:
+        """The same tasks with other resolved dependencies (position -> task ids)."""
+        return LazyTasks(self._renderer, self._tasks, self._base, self._retries, depends, self._ids)
+
     def _make(self, position: int, task: CompiledTask, index: int) -> TaskPlan:
         context = task_context(self._base, task, index)
         rendered = render_task(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from batchspec.spec.model import (
+    BlobsForeach,
     ContainerForeach,
     FileForeach,
     Foreach,
@@ -111,14 +112,40 @@ def zip_lengths(foreach: ZipForeach) -> list[tuple[str, int]]:
     return [(p.name, value_count(p.values)) for p in foreach.parameters]
 
 
-def blob_item(blob: str, source: Path, size: int, spec_dir: Path) -> dict[str, Any]:
-    """The `item` of a container factory for one uploaded blob."""
+def _stem_suffix(blob: str) -> tuple[str, str]:
     leaf = blob.rsplit("/", 1)[-1]
     stem, dot, suffix = leaf.rpartition(".")
     if not dot or not stem:  # `README` or `.bashrc`: no suffix, as pathlib sees it
-        stem, suffix = leaf, ""
-    else:
-        suffix = "." + suffix
+        return leaf, ""
+    return stem, "." + suffix
+
+
+def stored_blob_item(name: str, size: int) -> dict[str, Any]:
+    """The `item` of a factory over blobs already in storage: {name, stem, suffix, size}."""
+    stem, suffix = _stem_suffix(name)
+    return {"name": name, "stem": stem, "suffix": suffix, "size": size}
+
+
+class StoredBlobItems(_LazyItems):
+    """The items of a listing, made when read: a listing of a million blobs keeps only its
+    (name, size, etag) tuples, not a million mappings."""
+
+    def __init__(self, blobs: Sequence[Any]) -> None:
+        self._blobs = blobs
+        self.size = len(blobs)
+
+    def _item(self, index: int) -> dict[str, Any]:
+        blob = self._blobs[index]
+        return stored_blob_item(blob[0], blob[1])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for blob in self._blobs:
+            yield stored_blob_item(blob[0], blob[1])
+
+
+def blob_item(blob: str, source: Path, size: int, spec_dir: Path) -> dict[str, Any]:
+    """The `item` of a container factory for one uploaded blob."""
+    stem, suffix = _stem_suffix(blob)
     try:
         path = source.relative_to(spec_dir).as_posix()
     except ValueError:
@@ -128,7 +155,7 @@ def blob_item(blob: str, source: Path, size: int, spec_dir: Path) -> dict[str, A
 
 def item_count(items: Sequence[Any]) -> int:
     """How many items `expand` gave: `len()`, except for a sweep or range too big for it."""
-    if isinstance(items, SweepItems | ZipItems):
+    if isinstance(items, SweepItems | ZipItems | StoredBlobItems):
         return items.size
     return value_count(items) if isinstance(items, range) else len(items)
 
@@ -137,9 +164,12 @@ def expand(
     foreach: Foreach | None, blobs: Sequence[dict[str, Any]], rows: Sequence[Any] = ()
 ) -> Sequence[Any]:
     """The items of a template: `blobs` are the container factory's candidates (its uploads),
-    `rows` a file factory's rows (read by the caller); zipped lists must be equally long."""
+    `rows` a file factory's rows (read by the caller) or the (name, size, etag) blobs a
+    listing found; zipped lists must be equally long."""
     if foreach is None:
         return NO_ITEM
+    if isinstance(foreach, BlobsForeach):
+        return StoredBlobItems(rows)
     if isinstance(foreach, ContainerForeach):
         if foreach.match is None:
             return tuple(blobs)

@@ -226,7 +226,28 @@ class RangeForeach:
     where: JsonPath
 
 
-Foreach = ContainerForeach | ItemsForeach | SweepForeach | FileForeach | ZipForeach | RangeForeach
+@dataclass(frozen=True, slots=True)
+class BlobsForeach:
+    """One task per blob already in `container` (a key) under `prefix`, listed when apply runs.
+
+    `where` is the `blobs` mapping's path; `prefix` is a template (vars and spec only).
+    """
+
+    container: str
+    prefix: str
+    match: str | None
+    where: JsonPath
+
+
+Foreach = (
+    ContainerForeach
+    | ItemsForeach
+    | SweepForeach
+    | FileForeach
+    | ZipForeach
+    | RangeForeach
+    | BlobsForeach
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +271,55 @@ class TaskTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class JobPreparationSpec:
+    """Batch's job preparation task: run on each node before the job's first task there."""
+
+    run: CommandSpec
+    resource_files: tuple[ResourceFileSpec, ...]
+    environment: tuple[tuple[str, str], ...]
+    elevated: bool
+    wait_for_success: bool
+    retries: int
+    max_wall_clock_seconds: int | None
+    retention_seconds: int | None
+    rerun_on_node_reboot_after_success: bool
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class JobReleaseSpec:
+    """Batch's job release task: run when the job ends, where the preparation task ran."""
+
+    run: CommandSpec
+    resource_files: tuple[ResourceFileSpec, ...]
+    environment: tuple[tuple[str, str], ...]
+    elevated: bool
+    max_wall_clock_seconds: int | None
+    retention_seconds: int | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
+class JobManagerSpec:
+    """Batch's job manager task: what each job of a schedule runs, as a task template."""
+
+    task: TaskTemplate
+    kill_job_on_completion: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    """A recurrence instead of a single run (Batch's job schedule)."""
+
+    start: str | None
+    """A UTC time (`2026-12-02T02:00:00Z`), or None for now."""
+    every_seconds: int | None
+    until: str | None
+    start_window_seconds: int | None
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class JobSpec:
     id: str
     timeout_seconds: int | None
@@ -261,6 +331,9 @@ class JobSpec:
     resource_files: tuple[ResourceFileSpec, ...] = ()
     on_all_tasks_complete: AllTasksCompleteAction = "no_action"
     on_task_failure: TaskFailureAction = "no_action"
+    preparation: JobPreparationSpec | None = None
+    release: JobReleaseSpec | None = None
+    manager: JobManagerSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +365,7 @@ class Spec:
     job: JobSpec
     downloads: tuple[DownloadSpec, ...]
     cleanup: CleanupSpec
+    schedule: ScheduleSpec | None = None
 
 
 def spec_from_data(data: Mapping[str, Any]) -> Spec:
@@ -348,6 +422,7 @@ def _spec(data: Mapping[str, Any]) -> Spec:
                 cleanup.get("on_failure", {}).get("pool", "keep"),
             ),
         ),
+        schedule=_schedule(data.get("schedule")),
     )
 
 
@@ -419,12 +494,75 @@ def _job(job: Mapping[str, Any]) -> JobSpec:
         timeout_seconds=None if timeout is None else parse_duration(timeout),
         priority=int(job.get("priority", 0)),
         retries=int(job.get("retries", 0)),
-        tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job["tasks"])),
+        tasks=tuple(_task(t, ("job", "tasks", i)) for i, t in enumerate(job.get("tasks", []))),
         where=("job",),
         environment=tuple(job.get("environment", {}).items()),
         resource_files=_resource_files(job.get("resource_files", []), ("job",)),
         on_all_tasks_complete=job.get("on_all_tasks_complete", "no_action"),
         on_task_failure=job.get("on_task_failure", "no_action"),
+        preparation=_preparation(job.get("preparation")),
+        release=_release(job.get("release")),
+        manager=_manager(job.get("manager")),
+    )
+
+
+def _manager(data: Mapping[str, Any] | None) -> JobManagerSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "manager")
+    task = _task({"id": "jobmanager", **data}, where)
+    return JobManagerSpec(task, bool(data.get("kill_job_on_completion", True)))
+
+
+def _schedule(data: Mapping[str, Any] | None) -> ScheduleSpec | None:
+    if data is None:
+        return None
+    start = data.get("start", "now")
+    return ScheduleSpec(
+        start=None if start == "now" else str(start),
+        every_seconds=_optional_duration(data.get("every")),
+        until=data.get("until"),
+        start_window_seconds=_optional_duration(data.get("start_window")),
+        where=("schedule",),
+    )
+
+
+def _optional_duration(value: Any) -> int | None:
+    return None if value is None else parse_duration(value)
+
+
+def _preparation(data: Mapping[str, Any] | None) -> JobPreparationSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "preparation")
+    return JobPreparationSpec(
+        run=_command(data, where),
+        resource_files=_resource_files(data.get("resource_files", []), where),
+        environment=tuple(data.get("environment", {}).items()),
+        elevated=bool(data.get("elevated", False)),
+        wait_for_success=bool(data.get("wait_for_success", True)),
+        retries=int(data.get("retries", 0)),
+        max_wall_clock_seconds=_optional_duration(data.get("max_wall_clock")),
+        retention_seconds=_optional_duration(data.get("retention")),
+        rerun_on_node_reboot_after_success=bool(
+            data.get("rerun_on_node_reboot_after_success", True)
+        ),
+        where=where,
+    )
+
+
+def _release(data: Mapping[str, Any] | None) -> JobReleaseSpec | None:
+    if data is None:
+        return None
+    where: JsonPath = ("job", "release")
+    return JobReleaseSpec(
+        run=_command(data, where),
+        resource_files=_resource_files(data.get("resource_files", []), where),
+        environment=tuple(data.get("environment", {}).items()),
+        elevated=bool(data.get("elevated", False)),
+        max_wall_clock_seconds=_optional_duration(data.get("max_wall_clock")),
+        retention_seconds=_optional_duration(data.get("retention")),
+        where=where,
     )
 
 
@@ -495,6 +633,11 @@ def _foreach(foreach: Mapping[str, Any] | None, where: JsonPath) -> Foreach | No
         return None
     if "container" in foreach:
         return ContainerForeach(foreach["container"], foreach.get("match"), where)
+    if "blobs" in foreach:
+        blobs = foreach["blobs"]
+        return BlobsForeach(
+            blobs["container"], str(blobs.get("prefix", "")), blobs.get("match"), (*where, "blobs")
+        )
     if "items" in foreach:
         return ItemsForeach(tuple(foreach["items"]), where)
     if "file" in foreach:

@@ -131,6 +131,9 @@ class _Writer:
             if "properties" in target or "patternProperties" in target or forms:
                 child += "[]" if prop.get("type") == "array" else ""
                 shared = item_def or def_name
+                if "properties" in raw:
+                    # Its own keys beside a `$ref` (e.g. to one_command): not the shared section.
+                    shared = None
                 if shared and shared in self.anchors:
                     anchor = self.anchors[shared]
                 else:

@@ -107,7 +107,7 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
         failed = {"result": "failure", "failureInfo": failure(code, str(exc), "servererror")}
         _record(live, job_id, task, failed, exit_options(task, None, "preprocessing"))
         return 0
-    if job.get("jobPreparationTask") and not await job_tasks.prepare(live, job_id, node):
+    if not await job_tasks.gate(live, job_id, node):
         # Its preparation failed on this node: no task of the job runs here.
         lifecycle.requeue_task(live, job_id, task)
         return 0

@@ -126,6 +126,51 @@ async def prepare(live: Live, job_id: str, node: Doc) -> bool:
         return bool(info.get("result") == "success")
 
 
+def waits_for_success(job: Doc) -> bool:
+    """Whether the job's tasks wait for its preparation task (Batch's default). Without it,
+    "other Tasks of the Job can start executing on the Compute Node while the Job Preparation
+    Task is still running; and even if the Job Preparation Task fails, new Tasks will continue
+    to be scheduled on the Compute Node" (the REST spec's waitForSuccess)."""
+    prep = job.get("jobPreparationTask") or {}
+    return bool(prep) and bool(prep.get("waitForSuccess", True))
+
+
+def blocks(job: Doc, node_id: str) -> bool:
+    """Whether no task of the job may run on the node: its preparation failed there."""
+    return waits_for_success(job) and prepared(job, node_id) is False
+
+
+async def gate(live: Live, job_id: str, node: Doc) -> bool:
+    """Before a task of the job runs on the node: its preparation task, run or waited for when
+    the job asks for that; False when the task may not run there."""
+    job = live.store.get_job(job_id)
+    if job is None or not job.get("jobPreparationTask"):
+        return job is not None
+    if waits_for_success(job):
+        return await prepare(live, job_id, node)
+    if prepared(job, node["id"]) is None:
+        live.spawn(prepare(live, job_id, node))  # once: prepare() runs it at most once a node
+    return True
+
+
+def forget_on_node(live: Live, node_id: str, reimaged: bool) -> None:
+    """A node reboots or is reimaged: its preparation tasks run again before the job's next
+    task there, unless it succeeded, the node only rebooted and the job said
+    rerunOnNodeRebootAfterSuccess false (Batch: "The Job Preparation Task is always rerun if a
+    Compute Node is reimaged, or if the Job Preparation Task did not complete")."""
+    for job in live.store.list_jobs():
+        status = job.get("_prepStatus") or {}
+        entry = status.get(node_id)
+        if not entry:
+            continue
+        info = entry.get(_info_key("preparation")) or {}
+        rerun = bool((job.get("jobPreparationTask") or {}).get("rerunOnNodeRebootAfterSuccess"))
+        succeeded = info.get("state") == "completed" and info.get("result") == "success"
+        if reimaged or rerun or not succeeded:
+            del status[node_id]
+            live.store.put_job(job)
+
+
 def needs_release(job: Doc) -> bool:
     """Whether the job's release task has yet to run where its preparation ran."""
     if not job.get("jobReleaseTask") or job.get("_released"):

@@ -103,7 +103,7 @@ class Scheduler:
                     if slots > per_node - live.used_slots.get(node["id"], 0):
                         break
                     job = store.get_job(job_id)
-                    if job is None or job_tasks.prepared(job, node["id"]) is False:
+                    if job is None or job_tasks.blocks(job, node["id"]):
                         continue  # its preparation task failed on this node
                     self._assign(node, job_id, task, slots)
                     assigned = True

@@ -1,5 +1,6 @@
 """Batch features the local service has none of, answered as Batch answers an account that has
-none: no applications, no job schedules, no subtasks, no job preparation tasks.
+none (no applications, no subtasks of a task that is not multi-instance), and the job
+preparation and release task status.
 """
 
 from __future__ import annotations
@@ -14,11 +15,6 @@ from batchspec.emulator.service.values import Doc
 def get_application(live: Live, application_id: str) -> NoReturn:
     """404 ApplicationNotFound (there are none)."""
     raise errors.not_found("Application", "application")
-
-
-def get_job_schedule(live: Live, schedule_id: str) -> NoReturn:
-    """404 JobScheduleNotFound (none can be created)."""
-    raise errors.not_found("JobSchedule", "job schedule")
 
 
 def check_subtasks(live: Live, job_id: str, task_id: str) -> None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from batchspec.emulator.service import errors, pool_docs, shapes
-from batchspec.emulator.service.values import Doc, normalize_duration
+from batchspec.emulator.service import errors, job_manager, pool_docs, shapes
+from batchspec.emulator.service.values import Doc, normalize_duration, parse_duration
 
 UNLIMITED = "P10675199DT2H48M5.4775807S"
 _PREFIX = re.compile(r"[A-Za-z0-9_-]{1,20}")
+RELEASE_MAX_SECONDS = 15 * 60
+"""A job release task may run at most 15 minutes: Batch refuses more with 400 (the REST
+spec's JobReleaseTask.maxWallClockTime)."""
 _AUTO_USER = {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}}
 
 
@@ -47,13 +50,28 @@ def release_task(given: Any) -> Doc:
     if not isinstance(given, dict) or not given.get("commandLine"):
         raise errors.missing_property("jobReleaseTask.commandLine")
     shapes.check_start_task(given, "jobReleaseTask.")
+    wall = normalize_duration(given.get("maxWallClockTime") or "PT15M")
+    seconds = parse_duration(str(wall))
+    if seconds is None or seconds > RELEASE_MAX_SECONDS:
+        raise errors.invalid_property(
+            "jobReleaseTask.maxWallClockTime", given.get("maxWallClockTime"), "At most PT15M."
+        )
     return {
         "id": "jobrelease",
         **given,
-        "maxWallClockTime": normalize_duration(given.get("maxWallClockTime") or "PT15M"),
+        "maxWallClockTime": wall,
         "retentionTime": normalize_duration(given.get("retentionTime") or "P7D"),
         "userIdentity": given.get("userIdentity") or _AUTO_USER,
     }
+
+
+def check_job_tasks(body: Doc) -> None:
+    """A job release task needs a job preparation task (the REST spec: "A Job Release Task
+    cannot be specified without also specifying a Job Preparation Task for the Job")."""
+    if body.get("jobReleaseTask") and not body.get("jobPreparationTask"):
+        raise errors.invalid_property(
+            "jobReleaseTask", "set", "A job release task needs a job preparation task."
+        )
 
 
 def auto_pool(spec: Any) -> Doc:
@@ -129,8 +147,7 @@ def job_specification(spec: Any) -> Doc:
         raise errors.missing_property("jobSpecification.poolInfo")
     shapes.check_job(spec)
     check_actions(spec)
-    if spec.get("jobManagerTask"):
-        raise errors.local_limit("jobManagerTask", "set", "Job manager tasks do not run locally.")
+    check_job_tasks(spec)
     out: Doc = {
         "priority": spec.get("priority", 0),
         "maxParallelTasks": spec.get("maxParallelTasks", -1),
@@ -147,5 +164,7 @@ def job_specification(spec: Any) -> Doc:
         out["jobPreparationTask"] = preparation_task(spec["jobPreparationTask"])
     if spec.get("jobReleaseTask"):
         out["jobReleaseTask"] = release_task(spec["jobReleaseTask"])
+    if spec.get("jobManagerTask"):
+        out["jobManagerTask"] = job_manager.manager_task(spec["jobManagerTask"])
     out["poolInfo"] = pool_info(spec["poolInfo"])
     return out

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from batchspec.emulator.service import containers, errors, job_docs, lifecycle, pools, shapes
+from batchspec.emulator.service import (
+    containers,
+    errors,
+    job_docs,
+    job_manager,
+    lifecycle,
+    pools,
+    shapes,
+)
 from batchspec.emulator.service.conditions import NONE, Conditions
 from batchspec.emulator.service.runtime import Live
-from batchspec.emulator.service.validation import UNLIMITED, new_job, new_pool
+from batchspec.emulator.service.validation import UNLIMITED, new_job, new_pool, new_task
 from batchspec.emulator.service.values import Doc, iso, new_etag
 
 
@@ -50,6 +58,12 @@ def create(live: Live, body: Doc, schedule_id: str | None = None) -> Doc:
     if auto is not None:
         doc["executionInfo"]["poolId"] = _create_auto_pool(live, auto, doc["id"])
     live.store.put_job(doc)
+    if doc.get("jobManagerTask"):
+        # The job's first task: started before any task added later (Batch starts it when
+        # the job is created).
+        task = new_task(job_manager.as_task_body(doc["jobManagerTask"]), doc, live.endpoint)
+        task["_jobManager"] = True
+        live.store.insert_tasks(doc["id"], pool_of(doc), [(task, 0, [])])
     lifecycle.note_job_deadline(live, doc)
     live.dirty_jobs.add(doc["id"])
     live.poke()

@@ -56,7 +56,10 @@ def _changeable(live: Live, schedule_id: str, conditions: Conditions) -> Doc:
 def create(live: Live, body: Doc) -> Doc:
     """A new job schedule (409 JobScheduleExists); its first job may start at once."""
     schedule_id = check_id(body)
-    if live.store.get_schedule(schedule_id) is not None:
+    existing = live.store.get_schedule(schedule_id)
+    if existing is not None:
+        if existing["state"] == "deleting":
+            raise errors.job_schedule_being_deleted()
         raise errors.job_schedule_exists()
     stamp = iso()
     doc: Doc = {
@@ -134,12 +137,29 @@ def terminate(live: Live, schedule_id: str, conditions: Conditions) -> None:
     """The schedule completes; its active job is terminated."""
     doc = _changeable(live, schedule_id, conditions)
     for job in _active_jobs(live, doc):
-        lifecycle.terminate_job(live, job["id"], "UserTerminate")
+        # Batch: "TerminateJobSchedule - the Job ran as part of a schedule, and the schedule
+        # terminated" (JobExecutionInformation.terminateReason).
+        lifecycle.terminate_job(live, job["id"], "TerminateJobSchedule")
+    _complete(doc)
+    live.store.put_schedule(doc)
+
+
+def _complete(doc: Doc) -> None:
     _move(doc, "completed")
     info = doc.setdefault("executionInfo", {})
     info.pop("nextRunTime", None)
     info["endTime"] = doc["stateTransitionTime"]
-    live.store.put_schedule(doc)
+
+
+def _time(value: object) -> dt.datetime | None:
+    """A timestamp as a client or this service wrote it (`Z`, 0-7 fractional digits)."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def delete(live: Live, schedule_id: str, conditions: Conditions) -> None:
@@ -185,8 +205,10 @@ def _make_job(live: Live, doc: Doc) -> None:
 
 
 def run_due(live: Live) -> None:
-    """Make the jobs that are due; remove deleting schedules whose time is up."""
+    """Make the jobs that are due; complete schedules past their doNotRunAfter; remove
+    deleting schedules whose time is up."""
     now = iso()
+    moment = parse_iso(now)
     for doc in live.store.list_schedules():
         if doc["state"] == "deleting":
             if str(doc.get("_due", "")) <= now:
@@ -194,10 +216,18 @@ def run_due(live: Live) -> None:
             continue
         if doc["state"] != "active":
             continue
+        after = _time((doc.get("schedule") or {}).get("doNotRunAfter"))
+        if after is not None and moment >= after:
+            # "The schedule will move to the completed state as soon as this deadline is past
+            # and there is no active Job under this Job Schedule" (the REST spec's doNotRunAfter).
+            if not _active_jobs(live, doc):
+                _complete(doc)
+                live.store.put_schedule(doc)
+            continue
         _plan_next(doc)
-        due = doc["executionInfo"].get("nextRunTime")
-        if due is None or str(due) > now or _active_jobs(live, doc):
-            if due is None or str(due) > now:
+        due = _time(doc["executionInfo"].get("nextRunTime"))
+        if due is None or due > moment or _active_jobs(live, doc):
+            if due is None or due > moment:
                 live.store.put_schedule(doc)
             continue
         _make_job(live, doc)

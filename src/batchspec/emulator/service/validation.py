@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from batchspec.emulator.service import containers, errors, job_docs, pool_docs, shapes
+from batchspec.emulator.service import containers, errors, job_docs, job_manager, pool_docs, shapes
 from batchspec.emulator.service.errors import invalid_property, missing_property
 from batchspec.emulator.service.values import Doc, iso, new_etag, normalize_duration
 
@@ -145,9 +145,8 @@ def new_job(body: Doc, base_url: str, scheduled: bool = False) -> Doc:
     job_id = str(body["id"]) if scheduled else check_id(body)
     info = job_docs.pool_info(_require(body, "poolInfo"))
     shapes.check_job(body)
-    if body.get("jobManagerTask"):
-        raise errors.local_limit("jobManagerTask", "set", "Job manager tasks do not run locally.")
     job_docs.check_actions(body)
+    job_docs.check_job_tasks(body)
     stamp = iso()
     doc: Doc = dict(body)
     doc.update(
@@ -174,6 +173,10 @@ def new_job(body: Doc, base_url: str, scheduled: bool = False) -> Doc:
         doc["jobPreparationTask"] = job_docs.preparation_task(body["jobPreparationTask"])
     if body.get("jobReleaseTask"):
         doc["jobReleaseTask"] = job_docs.release_task(body["jobReleaseTask"])
+    if body.get("jobManagerTask"):
+        doc["jobManagerTask"] = job_manager.manager_task(body["jobManagerTask"])
+        # Checked as the task it becomes, before anything is stored.
+        new_task(job_manager.as_task_body(doc["jobManagerTask"]), doc, base_url)
     return doc
 
 

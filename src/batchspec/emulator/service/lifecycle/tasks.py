@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchspec.emulator.service import job_manager
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import Doc, iso, new_etag
 
@@ -124,6 +125,8 @@ def finish_task(live: Live, job_id: str, task: Doc, outcome: dict[str, Any], opt
                 from batchspec.emulator.service.lifecycle.jobs import disable_job
 
                 disable_job(live, job, "requeue")
+        if job is not None and job_manager.ends_job(job, task):
+            terminate_job(live, job_id, "JMComplete")
     live.dirty_jobs.add(job_id)
 
 
