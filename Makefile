@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 # htpasswd sign-in, and what the test images are made of. Installed when one is missing.
 CONTAINER_TOOLS := podman runc docker-registry apache2-utils busybox-static python3-minimal
 CONTAINER_COMMANDS := podman runc docker-registry htpasswd busybox /usr/bin/python3
+# Open MPI for the multi-instance tests (specs/mpi.yaml builds its C ping-pong with mpicc).
+CONTAINER_TOOLS += openmpi-bin libopenmpi-dev gcc
+CONTAINER_COMMANDS += mpirun mpicc gcc
 
 .PHONY: install demo test lint typecheck unit bench clean schema diagrams container-tools
 

@@ -198,6 +198,7 @@ def test_streamed_json_of_a_lazy_plan_is_one_document(tmp_path: Path) -> None:
         "depends_on_ranges": [],
         "exit_conditions": None,
         "container_settings": None,
+        "multi_instance": None,
     }
 
 

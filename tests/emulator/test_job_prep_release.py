@@ -5,6 +5,7 @@ JobPreparationTask / JobReleaseTask), through the azure-batch SDK."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from azure.batch import BatchClient
@@ -81,3 +82,28 @@ def test_a_release_task_may_run_at_most_15_minutes(batch_client: BatchClient) ->
     assert refused.value.status_code == 400
     assert refused.value.error is not None
     assert refused.value.error.code == "InvalidPropertyValue"
+
+
+@pytest.mark.parametrize("rerun", [True, False])
+def test_a_rebooted_node_reruns_the_preparation_unless_told_not_to(
+    batch_client: BatchClient, rerun: bool
+) -> None:
+    pool_id, job_id = unique("prepboot"), unique("prepboot")
+    batch_client.create_pool(pool_options(pool_id, nodes=1))
+    count = "$AZ_BATCH_NODE_SHARED_DIR/prep-count"
+    prep = m.BatchJobPreparationTask(
+        command_line=f"/bin/bash -c 'echo run >> {count}'",
+        rerun_on_node_reboot_after_success=rerun,
+    )
+    batch_client.create_job(job_options(job_id, pool_id, job_preparation_task=prep))
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="a", command_line="/bin/true"))
+    node_id = wait_task_done(batch_client, job_id, "a").node_info.node_id
+    reboot: Any = {"nodeRebootOption": "requeue"}  # the SDK needs a body here
+    batch_client.begin_reboot_node(pool_id, node_id, reboot, polling_interval=0)
+    wait_until(lambda: batch_client.get_node(pool_id, node_id).state == "idle")
+    batch_client.create_task(job_id, m.BatchTaskCreateOptions(id="b", command_line="/bin/true"))
+    wait_task_done(batch_client, job_id, "b")
+    runs = b"".join(batch_client.download_node_file(pool_id, node_id, "shared/prep-count"))
+    assert runs.decode().split() == (["run", "run"] if rerun else ["run"])
+    batch_client.begin_delete_job(job_id, polling_interval=0).result()
+    batch_client.begin_delete_pool(pool_id, polling_interval=0).result()

@@ -22,6 +22,7 @@ from batchspec.plan.model import (
     JobPlan,
     JobPreparationPlan,
     JobReleasePlan,
+    MultiInstancePlan,
     OutputPlan,
     Plan,
     PoolPlan,
@@ -193,6 +194,17 @@ class BatchModels:
             display_name=task.display_name,
             required_slots=task.required_slots if task.required_slots != 1 else None,
             container_settings=container_settings(task.container_settings, self._environ),
+            multi_instance_settings=self._multi_instance(task.multi_instance),
+        )
+
+    def _multi_instance(self, multi: MultiInstancePlan | None) -> bm.MultiInstanceSettings | None:
+        if multi is None:
+            return None
+        return bm.MultiInstanceSettings(
+            number_of_instances=multi.instances,
+            coordination_command_line=multi.coordination_command_line,
+            common_resource_files=[self.resource_file(r) for r in multi.common_resource_files]
+            or None,
         )
 
     def resource_file(self, rf: ResourceFilePlan) -> bm.ResourceFile:
@@ -282,6 +294,7 @@ def pool_options(
         auto_scale_evaluation_interval=_seconds(pool.autoscale.interval_seconds)
         if pool.autoscale
         else None,
+        enable_inter_node_communication=pool.inter_node_communication or None,
     )
 
 

@@ -198,6 +198,12 @@ def pool_differences(existing: bm.BatchPool, wanted: bm.BatchPoolCreateOptions) 
         check(f"{NODE_COUNT_PREFIX}dedicated", have_dedicated or 0, wanted.target_dedicated_nodes)
         check(f"{NODE_COUNT_PREFIX}spot", have_spot or 0, wanted.target_low_priority_nodes)
     check("task_slots_per_node", existing.task_slots_per_node or 1, wanted.task_slots_per_node)
+    # Batch cannot change it on a pool; multi-instance tasks wait for ever without it.
+    check(
+        "inter_node_communication",
+        bool(existing.enable_inter_node_communication),
+        bool(wanted.enable_inter_node_communication),
+    )
     diffs += _start_task_differences(existing.start_task, wanted.start_task)
     diffs += mount_differences(existing, wanted)
     return diffs

@@ -51,6 +51,7 @@ from batchspec.plan.model import (
     StartTaskPlan,
     UploadPlan,
 )
+from batchspec.plan.multi_instance import check_multi_instance
 from batchspec.plan.pool_checks import check_pool_kind
 from batchspec.plan.schedule import check_schedule, plan_manager, plan_schedule
 from batchspec.plan.stored_blobs import Expansion, listing_plans, stored_factories
@@ -224,6 +225,7 @@ def _build(
     job_id = _render_id(renderer, spec.job.id, ("job", "id"), base, "job id")
     job_environment = _environment(renderer, spec.job.environment, ("job",), base)
     _check_slots(renderer, spec)
+    check_multi_instance(renderer, spec)
     check_exit_conditions(renderer, spec.job)
     check_job_tasks(renderer, spec.job)
     preparation = plan_preparation(renderer, spec.job, base, windows)
@@ -474,6 +476,8 @@ def _check_container_refs(renderer: Renderer, spec: Spec, keys: frozenset[str]) 
     manager = () if spec.job.manager is None else (spec.job.manager.task,)
     for task in (*spec.job.tasks, *manager):
         files += task.resource_files
+        if task.multi_instance is not None:
+            files += task.multi_instance.common_resource_files
         refs += [(o.container, o.where) for o in task.outputs]
         if task.foreach is not None and hasattr(task.foreach, "container"):
             refs.append((task.foreach.container, task.foreach.where))
@@ -546,6 +550,7 @@ def _pool(
         autoscale=None
         if pool.autoscale is None
         else AutoscalePlan(pool.autoscale.formula, pool.autoscale.interval_seconds),
+        inter_node_communication=pool.inter_node_communication,
         mounts=plan_mounts(renderer, pool, frozenset(c.key for c in spec.containers), windows),
         network=plan_network(renderer, pool),
         identities=plan_identities(pool),

@@ -173,6 +173,8 @@ class PoolPlan:
     """A pool the spec does not manage: only `id` is meaningful, apply never changes it."""
     autoscale: AutoscalePlan | None = None
     """Sizes the pool instead of `dedicated_nodes` and `spot_nodes` (both 0 then)."""
+    inter_node_communication: bool = False
+    """Batch's `enableInterNodeCommunication` (multi-instance tasks need it)."""
     mounts: tuple[FileSystemMountPlan, ...] = ()
     """Batch's `mountConfiguration`: file systems every node mounts when it joins."""
     network: NetworkPlan | None = None
@@ -254,6 +256,17 @@ class ExitConditionsPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class MultiInstancePlan:
+    """Batch's MultiInstanceSettings of one task."""
+
+    instances: int
+    coordination_command_line: str
+    """Exactly as Batch receives it (a list already wrapped, as a task's commands are)."""
+    common_resource_files: tuple[ResourceFilePlan, ...] = ()
+    """Downloaded by every instance into the task directory, not the working directory."""
+
+
+@dataclass(frozen=True, slots=True)
 class TaskPlan:
     id: str
     command_line: str
@@ -271,6 +284,7 @@ class TaskPlan:
     """Batch's `taskIdRanges`: (start, end), both ends included."""
     exit_conditions: ExitConditionsPlan | None = None
     container_settings: ContainerSettingsPlan | None = None
+    multi_instance: MultiInstancePlan | None = None
 
 
 @dataclass(frozen=True, slots=True)

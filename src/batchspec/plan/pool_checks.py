@@ -42,14 +42,12 @@ def check_pool_kind(renderer: Renderer, spec: Spec, source: Mapping[str, Any]) -
             f"at most {AUTO_POOL_PREFIX_MAX} characters; {pool.id!r} has {len(pool.id)}",
         )
     if pool.existing:
-        for key, action in (
-            ("pool", spec.cleanup.pool),
-            ("on_failure", spec.cleanup.on_failure[2]),
-        ):
+        after: list[tuple[str, JsonPath]] = [
+            (spec.cleanup.pool, ("cleanup", "pool")),
+            (spec.cleanup.on_failure[2], ("cleanup", "on_failure", "pool")),
+        ]
+        for action, where in after:
             if action == "delete":
-                where: JsonPath = ("cleanup", "pool")
-                if key == "on_failure":
-                    where = ("cleanup", "on_failure", "pool")
                 renderer.report(
                     where,
                     f"pool {pool.id} is an existing pool, which this spec never deletes: "

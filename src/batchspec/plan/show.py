@@ -119,6 +119,8 @@ def write_text(plan: Plan, out: TextIO) -> None:
         for text in _pool_size_lines(pool):
             line(text)
         line(f"  {pool.task_slots_per_node} task slot(s) per node")
+        if pool.inter_node_communication:
+            line("  inter-node communication enabled")
         line(f"  image {image.publisher}/{image.offer}/{image.sku}/{image.version}")
         line(f"  node agent {image.node_agent_sku_id} ({pool.os_family})")
     if pool.container_configuration is not None:
@@ -284,6 +286,12 @@ def _task_lines(plan: Plan, task: TaskPlan) -> Iterator[str]:
     yield f"    command line: {task.command_line}"
     if task.container_settings is not None:
         yield f"    container: {describe_settings(task.container_settings)}"
+    multi = task.multi_instance
+    if multi is not None:
+        yield f"    multi-instance: {multi.instances} nodes (the primary and subtasks)"
+        yield f"    coordination command line: {multi.coordination_command_line}"
+        for rf in multi.common_resource_files:
+            yield f"    common resource file: {_describe_resource(plan, rf)}"
     for rf in task.resource_files:
         yield f"    resource file: {_describe_resource(plan, rf)}"
     for name, value in task.environment:
@@ -467,6 +475,15 @@ def task_json(plan: Plan, task: TaskPlan) -> dict[str, Any]:
         "depends_on_ranges": [{"start": s, "end": e} for s, e in task.depends_on_ranges],
         "exit_conditions": _exit_json(task.exit_conditions),
         "container_settings": _container_settings_json(task.container_settings),
+        "multi_instance": None
+        if task.multi_instance is None
+        else {
+            "instances": task.multi_instance.instances,
+            "coordination_command_line": task.multi_instance.coordination_command_line,
+            "common_resource_files": [
+                _resource_json(plan, rf) for rf in task.multi_instance.common_resource_files
+            ],
+        },
     }
 
 
@@ -508,6 +525,7 @@ def plan_header_json(plan: Plan) -> dict[str, Any]:
             "dedicated_nodes": plan.pool.dedicated_nodes,
             "spot_nodes": plan.pool.spot_nodes,
             "task_slots_per_node": plan.pool.task_slots_per_node,
+            "inter_node_communication": plan.pool.inter_node_communication,
             "os_family": plan.pool.os_family,
             "image": {
                 "publisher": image.publisher,

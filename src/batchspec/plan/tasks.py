@@ -11,7 +11,7 @@ import posixpath
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from jsonschema import Draft202012Validator
 
@@ -26,6 +26,9 @@ from batchspec.spec.model import CommandSpec, ResourceFileSpec, TaskTemplate
 from batchspec.spec.render import Compiled, Renderer
 from batchspec.spec.schema import field_validator, value_problems
 from batchspec.spec.typed import PerTaskField, convert
+
+if TYPE_CHECKING:
+    from batchspec.plan.multi_instance import CompiledMultiInstance
 
 MAX_DISPLAY_NAME = 1024
 """Batch's limit on a task's display name (Unicode characters)."""
@@ -88,6 +91,7 @@ class CompiledTask:
     """Typed fields whose templates name `item` or `index`, rendered per task."""
     slots_per_node: int = 1
     container: CompiledContainer | None = None
+    multi_instance: CompiledMultiInstance | None = None
 
 
 def compile_resource_files(
@@ -183,6 +187,12 @@ def compile_task(
         return None
     if template.container_settings is not None and container is None:
         return None
+    # plan.multi_instance builds on this module's helpers, so it is imported here.
+    from batchspec.plan.multi_instance import compile_multi_instance
+
+    multi = compile_multi_instance(renderer, template.multi_instance, windows)
+    if template.multi_instance is not None and multi is None:
+        return None
     return CompiledTask(
         template=template,
         items=items,
@@ -200,6 +210,7 @@ def compile_task(
         typed=tuple(typed_fields),
         slots_per_node=slots_per_node,
         container=container,
+        multi_instance=multi,
     )
 
 
@@ -352,6 +363,12 @@ def render_task(
     if task.container is not None:
         container = render_container(renderer, task.container, context, what)
         failed = failed or container is None
+    multi = None
+    if task.multi_instance is not None:
+        from batchspec.plan.multi_instance import render_multi_instance
+
+        multi = render_multi_instance(renderer, task.multi_instance, context, what, task.windows)
+        failed = failed or multi is None
     typed = _render_typed(renderer, task, context, what)
     if failed or files is None or typed is None:
         return None
@@ -374,6 +391,7 @@ def render_task(
         depends_on_ranges=tuple((r.start, r.end) for r in template.depends_on_ranges),
         exit_conditions=task.exit_conditions,
         container_settings=container,
+        multi_instance=multi,
     )
     return plan, depends
 

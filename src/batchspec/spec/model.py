@@ -176,6 +176,7 @@ class PoolSpec:
     """A pool the spec does not manage: only `id` is known; the other fields are empty."""
     autoscale: AutoscaleSpec | None = None
     """Sizes the pool instead of `dedicated` and `spot` (both 0 then)."""
+    inter_node_communication: bool = False
     mounts: tuple[PoolMountSpec, ...] = ()
     network: NetworkSpec | None = None
     identity: IdentitySpec | None = None
@@ -262,6 +263,16 @@ Foreach = (
 
 
 @dataclass(frozen=True, slots=True)
+class MultiInstanceSpec:
+    """A multi-instance (MPI) task: `instances` nodes, each running `coordination` first."""
+
+    instances: int
+    coordination: CommandSpec
+    common_resource_files: tuple[ResourceFileSpec, ...]
+    where: JsonPath
+
+
+@dataclass(frozen=True, slots=True)
 class TaskTemplate:
     id: str
     run: CommandSpec
@@ -279,6 +290,7 @@ class TaskTemplate:
     depends_on_ranges: tuple[TaskIdRange, ...] = ()
     exit_conditions: ExitConditionsSpec | None = None
     container_settings: ContainerSettingsSpec | None = None
+    multi_instance: MultiInstanceSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +496,7 @@ def _pool(pool: Mapping[str, Any]) -> PoolSpec:
         container_configuration=_container_configuration(pool.get("container_configuration")),
         lifetime=pool.get("lifetime", "pool"),
         autoscale=_autoscale(nodes.get("autoscale")),
+        inter_node_communication=bool(pool.get("inter_node_communication", False)),
         mounts=mounts_from_data(pool.get("mounts")),
         network=network_from_data(pool.get("network")),
         identity=identity_from_data(pool.get("identity")),
@@ -614,6 +627,26 @@ def _task(task: Mapping[str, Any], where: JsonPath) -> TaskTemplate:
             task.get("exit_conditions"), (*where, "exit_conditions")
         ),
         container_settings=_container_settings(task.get("container_settings"), where),
+        multi_instance=_multi_instance(task.get("multi_instance"), (*where, "multi_instance")),
+    )
+
+
+def _multi_instance(data: Mapping[str, Any] | None, where: JsonPath) -> MultiInstanceSpec | None:
+    if data is None:
+        return None
+    coordination = data["coordination"]
+    at: JsonPath = (*where, "coordination")
+    if isinstance(coordination, list):
+        run = CommandSpec(None, tuple(str(c) for c in coordination), at)
+    else:
+        run = CommandSpec(str(coordination), None, at)
+    return MultiInstanceSpec(
+        instances=int(data["instances"]),
+        coordination=run,
+        common_resource_files=_resource_files(
+            data.get("common_resource_files", []), where, "common_resource_files"
+        ),
+        where=where,
     )
 
 
@@ -627,11 +660,11 @@ def _command(owner: Mapping[str, Any], where: JsonPath) -> CommandSpec:
 
 
 def _resource_files(
-    items: Sequence[Mapping[str, Any]], owner: JsonPath
+    items: Sequence[Mapping[str, Any]], owner: JsonPath, key: str = "resource_files"
 ) -> tuple[ResourceFileSpec, ...]:
     return tuple(
         ResourceFileSpec(
-            where=(*owner, "resource_files", i),
+            where=(*owner, key, i),
             container=r.get("container"),
             blob=r.get("blob"),
             prefix=r.get("prefix"),

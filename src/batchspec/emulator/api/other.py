@@ -1,4 +1,4 @@
-"""Routes of features the local service has little of: applications (none), subtasks (no
+"""Routes of features the local service has little of: applications (none), subtasks (of
 multi-instance tasks), job preparation and release status, certificates (retired on Batch), and
 the operations it would refuse with one clear error instead of a misleading 404.
 """
@@ -25,9 +25,9 @@ async def get_application(request: Request, live: Live) -> Response:
 
 
 async def list_subtasks(request: Request, live: Live) -> Response:
-    """GET .../subtasksinfo: a task that is not multi-instance has no subtasks (empty list)."""
-    features.check_subtasks(live, request.path_params["job_id"], request.path_params["task_id"])
-    return page(request, live, request.url.path, "subtaskinfo", iter(()))
+    """GET .../subtasksinfo: a multi-instance task's subtasks (none for other tasks)."""
+    docs = features.subtasks(live, request.path_params["job_id"], request.path_params["task_id"])
+    return listed(request, live, request.url.path, "subtaskinfo", docs)
 
 
 async def preparation_status(request: Request, live: Live) -> Response:

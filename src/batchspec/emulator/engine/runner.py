@@ -111,8 +111,13 @@ async def run_command(
     task_dir: Path,
     timeout: float | None,
     handle: Handle,
+    keep_group: bool = False,
 ) -> Outcome:
-    """Run `command_line` in `cwd` with `env`; stdout.txt/stderr.txt go to `task_dir`."""
+    """Run `command_line` in `cwd` with `env`; stdout.txt/stderr.txt go to `task_dir`.
+
+    `keep_group`: what the command started in the background outlives it (a multi-instance
+    task's coordination command starts the services its application command needs); the
+    caller kills the group later."""
     try:
         argv = split_command_line(command_line, env)
     except CommandLineError as exc:
@@ -157,11 +162,12 @@ async def run_command(
                 handle.kill("timeout")
                 await exited
     finally:
-        # Anything the command left running in its group goes with it, as on a Batch node.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        if handle.on_exit is not None:
-            handle.on_exit(proc.pid)
+        if not keep_group or timed_out or handle.killed_reason is not None:
+            # Anything the command left running in its group goes with it, as on a Batch node.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            if handle.on_exit is not None:
+                handle.on_exit(proc.pid)
     code = proc.poll()
     if code is not None and code < 0:
         code = 128 - code

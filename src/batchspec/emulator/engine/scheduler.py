@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 
-from batchspec.emulator.engine import job_tasks, timers
+from batchspec.emulator.engine import job_tasks, multi_instance, timers
 from batchspec.emulator.engine.execution import run_task
 from batchspec.emulator.engine.recovery import recover
 from batchspec.emulator.engine.runner import new_handle
@@ -88,17 +88,30 @@ class Scheduler:
             if n["state"] in ("idle", "running") and n.get("schedulingState") == "enabled"
         ]
         pack = (pool.get("taskSchedulingPolicy") or {}).get("nodeFillType") == "pack"
+        waiting: set[tuple[str, str]] = set()  # multi-instance tasks short of free nodes
+        nodes = list(ready)
         while ready:
             still = []
             for node in ready:
                 free = per_node - live.used_slots.get(node["id"], 0)
                 if free <= 0:
                     continue
-                picked = store.runnable(pool["id"], free, free if pack else 1)
+                want = (free if pack else 1) + len(waiting)
+                picked = [
+                    (j, t)
+                    for j, t in store.runnable(pool["id"], free, want)
+                    if (j, t["id"]) not in waiting
+                ]
                 if not picked:
                     return
                 assigned = False
                 for job_id, task in picked:
+                    if multi_instance.is_multi_instance(task):
+                        if multi_instance.start(live, pool, job_id, task, nodes):
+                            assigned = True
+                        else:
+                            waiting.add((job_id, task["id"]))
+                        continue
                     slots = int(task.get("requiredSlots") or 1)
                     if slots > per_node - live.used_slots.get(node["id"], 0):
                         break

@@ -1,13 +1,13 @@
-"""Batch features the local service has none of, answered as Batch answers an account that has
-none (no applications, no subtasks of a task that is not multi-instance), and the job
-preparation and release task status.
+"""Batch features the local service has little of, answered as Batch answers an account that
+has none (no applications), the subtasks of multi-instance tasks, and the job preparation and
+release task status.
 """
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-from batchspec.emulator.service import errors, jobs, tasks
+from batchspec.emulator.service import errors, jobs, multi_instance, tasks
 from batchspec.emulator.service.runtime import Live
 from batchspec.emulator.service.values import Doc
 
@@ -17,9 +17,10 @@ def get_application(live: Live, application_id: str) -> NoReturn:
     raise errors.not_found("Application", "application")
 
 
-def check_subtasks(live: Live, job_id: str, task_id: str) -> None:
-    """A task that is not multi-instance has no subtasks (its job and it must exist)."""
-    tasks.get(live, job_id, task_id)
+def subtasks(live: Live, job_id: str, task_id: str) -> list[Doc]:
+    """A multi-instance task's subtasks (ids 1 .. n-1; the primary is not listed); none for a
+    task that is not multi-instance (its job and it must exist)."""
+    return multi_instance.subtasks_of(tasks.get(live, job_id, task_id))
 
 
 def preparation_status(live: Live, job_id: str) -> list[Doc]:

@@ -12,7 +12,6 @@ import datetime as dt
 import uuid
 from pathlib import Path
 
-from batchspec.emulator.engine import job_tasks
 from batchspec.emulator.service import errors, lifecycle, nodes, pools
 from batchspec.emulator.service.layout import node_dirs
 from batchspec.emulator.service.runtime import Live
@@ -51,7 +50,7 @@ def reboot(live: Live, pool_id: str, node_id: str, body: Doc, reimage: bool = Fa
         handle.kill("delete")
     if reimage:
         node_dirs(live.data_dir, node["id"]).remove()
-    job_tasks.forget_on_node(live, node["id"], reimaged=reimage)
+    lifecycle.forget_preparations(live, node["id"], reimaged=reimage)
     lifecycle.start_node_phase(live, node, "reimaging" if reimage else "rebooting")
 
 

@@ -3,7 +3,7 @@
 Rules follow the service: ids are 1-64 letters, digits, hyphens and underscores; required
 properties missing -> MissingRequiredProperty; values the service rejects -> InvalidPropertyValue.
 Features the local service does not run (autoscale, auto pools, job manager/preparation/release
-tasks, multi-instance tasks) are refused with InvalidPropertyValue rather than ignored.
+tasks) are refused with InvalidPropertyValue rather than ignored.
 """
 
 from __future__ import annotations
@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from batchspec.emulator.service import containers, errors, job_docs, job_manager, pool_docs, shapes
+from batchspec.emulator.service import (
+    containers,
+    errors,
+    job_docs,
+    job_manager,
+    multi_instance,
+    pool_docs,
+    shapes,
+)
 from batchspec.emulator.service.errors import invalid_property, missing_property
 from batchspec.emulator.service.values import Doc, iso, new_etag, normalize_duration
 
@@ -215,9 +223,11 @@ def new_task(body: Doc, job: Doc, base_url: str) -> Doc:
     task_id = check_id(body)
     _require(body, "commandLine")
     shapes.check_task(body)
-    for name in ("multiInstanceSettings", "applicationPackageReferences"):
-        if body.get(name):
-            raise errors.local_limit(name, "set", "Not supported by the local Batch service.")
+    if body.get("applicationPackageReferences"):
+        raise errors.local_limit(
+            "applicationPackageReferences", "set", "Not supported by the local Batch service."
+        )
+    multi_instance.check_settings(body, _check_resource_files)
     _check_resource_files(body.get("resourceFiles"), "")
     containers.check_settings(body.get("containerSettings"), "")
     if body.get("dependsOn") and not job.get("usesTaskDependencies"):

@@ -19,6 +19,7 @@ from batchspec.emulator.service.lifecycle.jobs import (
 )
 from batchspec.emulator.service.lifecycle.nodes import (
     finish_boot,
+    forget_preparations,
     reboot_all,
     set_node_load,
     set_node_state,
@@ -59,6 +60,7 @@ __all__ = [
     "finish_resize",
     "finish_task",
     "finish_termination",
+    "forget_preparations",
     "mark_job_deleting",
     "mark_pool_deleting",
     "note_job_deadline",

@@ -94,3 +94,21 @@ def start_task_done(
     elif node["state"] in ("waitingforstarttask", "starting"):
         set_node_state(node, "idle")
     live.store.put_node(node["_poolId"], node)
+
+
+def forget_preparations(live: Live, node_id: str, reimaged: bool) -> None:
+    """A node reboots or is reimaged: its preparation tasks run again before the job's next
+    task there, unless it succeeded, the node only rebooted and the job said
+    rerunOnNodeRebootAfterSuccess false (Batch: "The Job Preparation Task is always rerun if a
+    Compute Node is reimaged, or if the Job Preparation Task did not complete")."""
+    for job in live.store.list_jobs():
+        status = job.get("_prepStatus") or {}
+        entry = status.get(node_id)
+        if not entry:
+            continue
+        info = entry.get("jobPreparationTaskExecutionInfo") or {}
+        rerun = bool((job.get("jobPreparationTask") or {}).get("rerunOnNodeRebootAfterSuccess"))
+        succeeded = info.get("state") == "completed" and info.get("result") == "success"
+        if reimaged or rerun or not succeeded:
+            del status[node_id]
+            live.store.put_job(job)

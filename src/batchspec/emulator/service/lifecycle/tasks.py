@@ -32,6 +32,7 @@ def _requeue(task: Doc, stamp: str) -> None:
     info["requeueCount"] = int(info.get("requeueCount", 0)) + 1
     info["lastRequeueTime"] = stamp
     task.pop("nodeInfo", None)
+    task.pop("_subtasks", None)  # a multi-instance task gets new ones where it runs next
     task["previousState"], task["state"], task["stateTransitionTime"] = (
         task["state"],
         "active",
