@@ -133,6 +133,12 @@ def test_target_azure_runs_from_the_environment_then_rerun_sends_nothing(
     # --quiet still gives the result: here, one line.
     assert len(again.output.splitlines()) == 1
     assert "finished at" in again.output and "nothing to do" in again.output
+    # Files the finished run downloaded and the user removed since: said, with the way back.
+    removed = sorted((tmp_path / "specs" / "out" / "topn").glob("*_OUTPUT.txt"))[0]
+    removed.unlink()
+    gone = apply_cli([*args, "--quiet"], secret_check, env)
+    assert gone.exit_code == 0
+    assert f"{removed}, downloaded by run" in gone.output and "--rerun" in gone.output
 
     # Without --yes and without a terminal, nothing prompts: the run just goes ahead.
     rerun_args = [a for a in args if a != "--yes"] + ["--rerun", "--verbose"]
@@ -142,7 +148,9 @@ def test_target_azure_runs_from_the_environment_then_rerun_sends_nothing(
     assert "  unchanged: " in rerun.output and "topn_task.py" in rerun.output
     assert "uploads: 0 file(s) sent (0 bytes), 4 unchanged" in rerun.output
     assert "pool topn-pool: exists with the same settings, reusing it" in rerun.output
-    assert "downloads: 0 file(s) written, 3 unchanged" in rerun.output
+    # The file removed above is made again; the two left in place are unchanged.
+    assert "downloads: 1 file(s) written, 2 unchanged" in rerun.output
+    assert removed.is_file()
     assert [p.id for p in batch_client.list_pools(filter="id eq 'topn-pool'")] == ["topn-pool"]
 
 

@@ -258,6 +258,17 @@ def local_refusal(plan: Plan, target_name: str | None) -> str | None:
     )
 
 
+def _warn_of_missing_downloads(state: RunState, reporter: Reporter) -> None:
+    """A finished run whose downloaded files were removed since: say so, and how to get them."""
+    missing = [name for name, _ in state.downloaded if not Path(name).exists()]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        reporter.warn(
+            f"{missing[0]}{more}, downloaded by run {state.run_id}, no longer exist; "
+            "--rerun runs the spec again to make them"
+        )
+
+
 def _choose_run(
     journal: Journal,
     plan: Plan,
@@ -283,6 +294,7 @@ def _choose_run(
                 f"run {state.run_id} of this spec finished at {state.updated_at} "
                 f"(exit code {state.exit_code}); nothing to do. Use --rerun to run it again."
             )
+            _warn_of_missing_downloads(state, reporter)
             return state.exit_code or 0
         resumed = plan_spec(
             spec,
