@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from click.testing import CliRunner, Result
 from batchspec.cli import main
 
 from .conftest import SecretCheck, azure_env
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 class Cli:
@@ -44,6 +47,13 @@ def blobs(azurite: Any) -> Iterator[BlobServiceClient]:
         yield client
     finally:
         client.close()
+
+
+def copy_specs(tmp_path: Path) -> Path:
+    """A copy of the example specs under `tmp_path/specs`, without outputs of earlier runs."""
+    copy = tmp_path / "specs"
+    shutil.copytree(SPECS, copy, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    return copy
 
 
 def place(spec: Path, text: str) -> str:

@@ -4,7 +4,6 @@ Azurite, through the real SDKs (topn.yaml is run by test_apply_command.py)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ from click.testing import CliRunner
 from batchspec.cli import main
 
 from .conftest import SecretCheck, azure_env
-
-SPECS = Path(__file__).resolve().parents[2] / "specs"
+from .live_cli import copy_specs
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -27,16 +25,10 @@ def _apply(spec: Path, tmp_path: Path, env: dict[str, str], check: SecretCheck) 
     assert result.exit_code == 0, result.output
 
 
-def _copy_specs(tmp_path: Path) -> Path:
-    copy = tmp_path / "specs"
-    shutil.copytree(SPECS, copy, ignore=shutil.ignore_patterns("out", "__pycache__"))
-    return copy
-
-
 def test_pi_sweep_runs_every_point(
     tmp_path: Path, batch_service: Any, azurite: Any, secret_check: SecretCheck
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     _apply(specs / "pi.yaml", tmp_path, azure_env(batch_service, azurite), secret_check)
     results = sorted((specs / "out" / "pi").glob("*.json"))
     assert [p.name for p in results] == sorted(
@@ -50,7 +42,7 @@ def test_pi_sweep_runs_every_point(
 def test_wordcount_merge_runs_after_every_count(
     tmp_path: Path, batch_service: Any, azurite: Any, secret_check: SecretCheck
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     _apply(specs / "wordcount.yaml", tmp_path, azure_env(batch_service, azurite), secret_check)
     (merged,) = (specs / "out" / "wordcount").glob("merged-*.txt")
     lines = merged.read_text().splitlines()
@@ -64,7 +56,7 @@ def test_wordcount_merge_runs_after_every_count(
 def test_score_the_guides_example_summarises_every_csv(
     tmp_path: Path, batch_service: Any, azurite: Any, secret_check: SecretCheck
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     _apply(specs / "score.yaml", tmp_path, azure_env(batch_service, azurite), secret_check)
     summaries = {p.name: json.loads(p.read_text()) for p in (specs / "out" / "score").iterdir()}
     assert sorted(summaries) == ["monday.json", "tuesday.json", "wednesday.json"]

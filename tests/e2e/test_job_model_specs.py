@@ -4,7 +4,6 @@ service and Azurite, then the service is asked what it was given."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -17,8 +16,7 @@ from click.testing import CliRunner
 from batchspec.cli import main
 
 from .conftest import SecretCheck, azure_env
-
-SPECS = Path(__file__).resolve().parents[2] / "specs"
+from .live_cli import copy_specs
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -38,12 +36,6 @@ def _apply(
     return result.output
 
 
-def _copy_specs(tmp_path: Path) -> Path:
-    copy = tmp_path / "specs"
-    shutil.copytree(SPECS, copy, ignore=shutil.ignore_patterns("out", "__pycache__"))
-    return copy
-
-
 def _job_id(output: str, prefix: str) -> str:
     found = re.search(rf"job ({prefix}[0-9a-f]{{8}}): created", output)
     assert found is not None, output
@@ -57,7 +49,7 @@ def test_frames_runs_with_vars_in_numbers_job_settings_and_slots(
     batch_client: Any,
     secret_check: SecretCheck,
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     env = azure_env(batch_service, azurite)
     output = _apply(
         specs / "frames.yaml",
@@ -101,7 +93,7 @@ def test_an_exit_code_with_satisfy_lets_the_range_dependant_run(
     batch_client: Any,
     secret_check: SecretCheck,
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     env = azure_env(batch_service, azurite)
     args = ("--var", "frames=4", "--var", "pool=frames-e2e", "--var", "empty=3")
     # Frame 3 counts as failed (exit code 3), so apply says so; its exit condition kept the
@@ -131,7 +123,7 @@ def test_any_other_failure_terminates_the_job_and_blocks_the_stitch(
     batch_client: Any,
     secret_check: SecretCheck,
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     env = azure_env(batch_service, azurite)
     args = ("--var", "frames=4", "--var", "pool=frames-e2e", "--var", "broken=2")
     output = _apply(specs / "frames.yaml", tmp_path, env, secret_check, *args, exit_code=1)
@@ -149,7 +141,7 @@ def test_any_other_failure_terminates_the_job_and_blocks_the_stitch(
 def test_samples_makes_tasks_from_a_csv_zipped_lists_and_a_stepped_range(
     tmp_path: Path, batch_service: Any, azurite: Any, secret_check: SecretCheck
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     env = azure_env(batch_service, azurite)
     # A row added to the sheet is one more task, with no change to the spec.
     with (specs / "samples" / "sheet.csv").open("a") as sheet:

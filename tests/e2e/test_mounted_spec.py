@@ -5,7 +5,6 @@ node), and every task reads the table through the mount and writes a result that
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,7 @@ from batchspec.cli import main
 from batchspec.local.services import stop
 
 from .conftest import SecretCheck
-
-SPECS = Path(__file__).resolve().parents[2] / "specs"
+from .live_cli import copy_specs
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -36,8 +34,7 @@ def test_mounted_reads_reference_data_through_a_blob_mount(
 ) -> None:
     for name in ("AZURE_BATCH_ENDPOINT", "AZURE_STORAGE_CONNECTION_STRING"):
         monkeypatch.delenv(name, raising=False)
-    specs = tmp_path / "specs"
-    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    specs = copy_specs(tmp_path)
     argv = ["apply", str(specs / "mounted.yaml"), "--yes", "--data-dir", str(home)]
     argv += ["--target", "local"]
     result = CliRunner().invoke(main, argv, catch_exceptions=False)

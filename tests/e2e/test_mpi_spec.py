@@ -5,7 +5,6 @@ and runs it with mpirun across them; then the service is asked about the subtask
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,14 @@ from click.testing import CliRunner
 from batchspec.cli import main
 
 from .conftest import SecretCheck, azure_env
-
-SPECS = Path(__file__).resolve().parents[2] / "specs"
+from .live_cli import copy_specs
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def _spec_keeping_the_job(tmp_path: Path) -> Path:
     """A copy of the specs whose mpi.yaml keeps its job, so that its subtasks can be read."""
-    copy = tmp_path / "specs"
-    shutil.copytree(SPECS, copy, ignore=shutil.ignore_patterns("out", "__pycache__"))
-    spec = copy / "mpi.yaml"
+    spec = copy_specs(tmp_path) / "mpi.yaml"
     text = spec.read_text()
     assert "job: delete" in text
     spec.write_text(text.replace("job: delete", "job: keep"))

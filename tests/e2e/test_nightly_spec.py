@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from click.testing import CliRunner
 from batchspec.cli import main
 
 from .conftest import SecretCheck, azure_env
+from .live_cli import copy_specs
 
-SPECS = Path(__file__).resolve().parents[2] / "specs"
 SCHEDULE = "nightly-report"
 WAIT_SECONDS = 120.0
 
@@ -55,8 +54,7 @@ def test_nightly_sets_up_a_schedule_whose_jobs_write_reports(
     batch_client: Any,
     secret_check: SecretCheck,
 ) -> None:
-    specs = tmp_path / "specs"
-    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    specs = copy_specs(tmp_path)
     env = azure_env(batch_service, azurite)
     home = str(tmp_path / "home")
     spec = str(specs / "nightly.yaml")
@@ -124,8 +122,7 @@ def test_a_schedule_of_that_id_made_elsewhere_is_never_taken_over_or_deleted(
     batch_client: Any,
     secret_check: SecretCheck,
 ) -> None:
-    specs = tmp_path / "specs"
-    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    specs = copy_specs(tmp_path)
     env = azure_env(batch_service, azurite)
     home = str(tmp_path / "home")
     spec = str(specs / "nightly.yaml")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from azure.batch import models as bm
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
-from .live_cli import Cli, blobs, cli
+from .live_cli import Cli, blobs, cli, copy_specs
 
 __all__ = ["blobs", "cli"]  # fixtures
 pytestmark = pytest.mark.timeout(300)
@@ -27,12 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 IMAGE = bm.BatchVmImageReference(
     publisher="canonical", offer="ubuntu-24_04-lts", sku="server", version="latest"
 )
-
-
-def _copy_specs(tmp_path: Path) -> Path:
-    copy = tmp_path / "specs"
-    shutil.copytree(REPO / "specs", copy, ignore=shutil.ignore_patterns("out", "__pycache__"))
-    return copy
 
 
 def _until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -54,7 +47,7 @@ def _gone(batch: BatchClient, pool_id: str) -> bool:
 def test_hello_runs_on_an_auto_pool_that_goes_with_its_job(
     tmp_path: Path, cli: Cli, batch_client: BatchClient
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     result = cli("apply", str(specs / "hello.yaml"), "--yes")
     assert result.exit_code == 0, result.output
     found = re.search(r"pool (hello_[0-9A-F-]{36}): the job's auto pool", result.output)
@@ -79,7 +72,7 @@ def test_hello_runs_on_an_auto_pool_that_goes_with_its_job(
 def test_autoscale_sizes_the_pool_and_a_new_formula_is_set_on_it(
     tmp_path: Path, cli: Cli, batch_client: BatchClient
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     spec = specs / "autoscale.yaml"
     spec.write_text(spec.read_text().replace("pool: delete}", "pool: keep}"))
     try:
@@ -171,7 +164,7 @@ def test_the_docs_existing_pool_example_runs_on_a_pool_it_leaves_untouched(
 def test_a_kept_auto_pool_job_ends_its_pool_and_status_and_destroy_know_it(
     tmp_path: Path, cli: Cli, batch_client: BatchClient
 ) -> None:
-    specs = _copy_specs(tmp_path)
+    specs = copy_specs(tmp_path)
     spec = specs / "hello.yaml"
     spec.write_text(spec.read_text().replace("job: delete}", "job: keep}"))
     result = cli("apply", str(spec), "--yes")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,7 @@ from click.testing import CliRunner
 from batchspec.cli import main
 
 from .conftest import SecretCheck, azure_env
-
-SPECS = Path(__file__).resolve().parents[2] / "specs"
+from .live_cli import copy_specs
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -47,8 +45,7 @@ def test_prepare_runs_preparation_before_tasks_and_release_at_the_end(
     batch_client: Any,
     secret_check: SecretCheck,
 ) -> None:
-    specs = tmp_path / "specs"
-    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    specs = copy_specs(tmp_path)
     env = azure_env(batch_service, azurite)
     home = str(tmp_path / "home")
     spec = str(specs / "prepare.yaml")
@@ -123,8 +120,7 @@ def test_apply_stops_when_the_preparation_failed_on_every_node(
     batch_client: Any,
     secret_check: SecretCheck,
 ) -> None:
-    specs = tmp_path / "specs"
-    shutil.copytree(SPECS, specs, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    specs = copy_specs(tmp_path)
     text = (specs / "prepare.yaml").read_text()
     broken = text.replace("    retries: 1\n", "    retries: 0\n").replace(
         "      - 'echo \"node $AZ_BATCH_NODE_ID prepared\"'\n",
