@@ -18,7 +18,13 @@ from batchspec.plan.tasks import (
     wrap,
 )
 from batchspec.spec.document import JsonPath
-from batchspec.spec.model import CommandSpec, JobSpec, ResourceFileSpec
+from batchspec.spec.model import (
+    CommandSpec,
+    JobPreparationSpec,
+    JobReleaseSpec,
+    JobSpec,
+    ResourceFileSpec,
+)
 from batchspec.spec.render import Renderer
 
 RELEASE_MAX_WALL_CLOCK_SECONDS = 15 * 60
@@ -84,6 +90,21 @@ def check_job_tasks(renderer: Renderer, job: JobSpec) -> None:
         )
 
 
+def _rendered(
+    renderer: Renderer,
+    task: JobPreparationSpec | JobReleaseSpec,
+    context: Mapping[str, Any],
+    windows: bool,
+) -> tuple[str, tuple[ResourceFilePlan, ...], tuple[tuple[str, str], ...]] | None:
+    """A job task's command line, resource files and environment; None if any did not render."""
+    command = render_command(renderer, task.run, context, windows)
+    env = _environment(renderer, task.environment, task.where, context)
+    files = _files(renderer, task.resource_files, context)
+    if command is None or env is None or files is None:
+        return None
+    return command, files, env
+
+
 def plan_preparation(
     renderer: Renderer, job: JobSpec, context: Mapping[str, Any], windows: bool
 ) -> JobPreparationPlan | None:
@@ -91,11 +112,10 @@ def plan_preparation(
     prep = job.preparation
     if prep is None:
         return None
-    command = render_command(renderer, prep.run, context, windows)
-    env = _environment(renderer, prep.environment, prep.where, context)
-    files = _files(renderer, prep.resource_files, context)
-    if command is None or env is None or files is None:
+    parts = _rendered(renderer, prep, context, windows)
+    if parts is None:
         return None
+    command, files, env = parts
     return JobPreparationPlan(
         command_line=command,
         resource_files=files,
@@ -116,11 +136,10 @@ def plan_release(
     release = job.release
     if release is None:
         return None
-    command = render_command(renderer, release.run, context, windows)
-    env = _environment(renderer, release.environment, release.where, context)
-    files = _files(renderer, release.resource_files, context)
-    if command is None or env is None or files is None:
+    parts = _rendered(renderer, release, context, windows)
+    if parts is None:
         return None
+    command, files, env = parts
     return JobReleasePlan(
         command_line=command,
         resource_files=files,
