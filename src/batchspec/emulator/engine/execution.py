@@ -163,16 +163,33 @@ async def _run_task(live: Live, job_id: str, task_id: str, node_id: str, handle:
             # Batch's node agent logs output-file upload errors in the task directory.
             with contextlib.suppress(OSError), open(task_dir / "fileuploaderr.txt", "a") as log:
                 log.write(exc.message + "\n")
-        retry = (
-            kind == "exit"
-            and outcome["result"] == "failure"
-            and (max_retries == -1 or int(task["executionInfo"].get("retryCount", 0)) < max_retries)
-        )
-        if not retry:
-            _record(live, job_id, task, outcome, exit_options(task, result.exit_code, kind))
-            return 1 if outcome["result"] == "success" else 0
-        lifecycle.note_retry(task)
-        store.put_task(job_id, task)
+        ended_as = end_or_retry(live, job_id, task, outcome, kind, result.exit_code, max_retries)
+        if ended_as is not None:
+            return ended_as
+
+
+def end_or_retry(
+    live: Live,
+    job_id: str,
+    task: Doc,
+    outcome: dict[str, Any],
+    kind: str,
+    exit_code: int | None,
+    max_retries: int,
+) -> int | None:
+    """After one attempt: record the task's end (1 if it succeeded, else 0), or, when a failed
+    exit still has retries left, note the retry and return None (run it again)."""
+    retry = (
+        kind == "exit"
+        and outcome["result"] == "failure"
+        and (max_retries == -1 or int(task["executionInfo"].get("retryCount", 0)) < max_retries)
+    )
+    if not retry:
+        _record(live, job_id, task, outcome, exit_options(task, exit_code, kind))
+        return 1 if outcome["result"] == "success" else 0
+    lifecycle.note_retry(task)
+    live.store.put_task(job_id, task)
+    return None
 
 
 def _judge(result: Outcome) -> tuple[dict[str, Any], str]:

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from batchspec.emulator.engine import environment, job_tasks, node_network
-from batchspec.emulator.engine.execution import _judge, _record
+from batchspec.emulator.engine.execution import _judge, _record, end_or_retry
 from batchspec.emulator.engine.runner import Handle, Outcome, new_handle, run_command
 from batchspec.emulator.engine.storage_io import TransferError, fetch_resource_files, upload_outputs
 from batchspec.emulator.service import lifecycle, multi_instance
-from batchspec.emulator.service.exit_conditions import exit_options
 from batchspec.emulator.service.layout import node_dirs
 from batchspec.emulator.service.lifecycle import failure
 from batchspec.emulator.service.runtime import Live
@@ -211,16 +210,9 @@ async def _run(live: Live, job_id: str, task_id: str, nodes: list[Doc], group: G
         task = store.get_task(job_id, task_id)
         if task is None:
             return 0
-        retry = (
-            kind == "exit"
-            and outcome["result"] == "failure"
-            and (max_retries == -1 or int(task["executionInfo"].get("retryCount", 0)) < max_retries)
-        )
-        if not retry:
-            _record(live, job_id, task, outcome, exit_options(task, result.exit_code, kind))
-            return 1 if outcome["result"] == "success" else 0
-        lifecycle.note_retry(task)
-        store.put_task(job_id, task)
+        ended_as = end_or_retry(live, job_id, task, outcome, kind, result.exit_code, max_retries)
+        if ended_as is not None:
+            return ended_as
 
 
 def _node_info(live: Live, node: Doc, task_dir: Path) -> Doc:
